@@ -1,0 +1,29 @@
+/**
+ * @file ovica.h
+ * @brief libovica: overcomplete ICA (Lewicki & Sejnowski 2000) as a C library.
+ *
+ * The umbrella header: hosts include only this file. Each concept has its
+ * own header under ovica/.
+ *
+ * Conventions that hold for the whole API:
+ * - Data are row-major: X is N x m (one sample per row), the basis A is
+ *   m x n (atom i is column i), codes S are N x n.
+ * - Every fallible function returns an int status (ovica/status.h); results
+ *   go to out-parameters, which come first.
+ * - Objects are opaque handles made by `_new` and released by `_free`, which
+ *   accepts NULL. Objects returned through `**out` are owned by the caller.
+ * - Threads: a handle is used by one thread at a time; separate handles may
+ *   be used from separate threads at once; a model that no thread modifies
+ *   may be shared for inference (ovica_solver_infer takes it const). The
+ *   library has no mutable global state; its error message is thread-local.
+ *   BLAS threading is OpenBLAS's own (OPENBLAS_NUM_THREADS).
+ */
+#ifndef OVICA_H
+#define OVICA_H
+
+#include "ovica/common.h"
+#include "ovica/version.h"
+#include "ovica/status.h"
+#include "ovica/prior.h"
+
+#endif /* OVICA_H */

@@ -1,0 +1,63 @@
+/*
+ * Internal helpers shared by the library's sources. Nothing here is exported
+ * (the library is built with -fvisibility=hidden); names use the `ovica__`
+ * prefix.
+ */
+#ifndef OVICA_INTERNAL_H
+#define OVICA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ovica.h"
+
+#define OVICA__PI 3.14159265358979323846
+#define OVICA__SQRT2 1.41421356237309504880
+#define OVICA__SQRT2PI 2.50662827463100050242
+
+#if defined(__GNUC__)
+#  define OVICA__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define OVICA__PRINTF(a, b)
+#endif
+
+/* Records `status` and a printf-style message as the calling thread's last
+ * error and returns `status`, so that callers can write
+ *     return ovica__error(OVICA_EINVAL, "sigma must be > 0 (got %g)", s);  */
+int ovica__error(int status, const char *fmt, ...) OVICA__PRINTF(2, 3);
+
+/* Allocation: every allocation of the library goes through these, so that an
+ * allocator hook or failure injection can be added in one place. */
+void *ovica__malloc(size_t size);
+void *ovica__calloc(size_t count, size_t size);
+void *ovica__realloc(void *p, size_t size);
+void ovica__free(void *p);
+
+/* a*b without overflow: returns 0 and stores the product, or -1. */
+static inline int ovica__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* Allocates count doubles (uninitialised); NULL with an OVICA_ENOMEM error
+ * recorded (naming `what`) on failure or overflow. */
+double *ovica__alloc_doubles(size_t count, const char *what);
+
+/* Returns OVICA_OK if all len values are finite; else OVICA_ENONFINITE with a
+ * message naming `what` and the (row, col) of the first bad value, where
+ * `cols` is the row length used to compute it (pass 1 for a vector). */
+int ovica__check_finite(const double *x, size_t len, size_t cols, const char *what);
+
+/* Checks that p is not NULL; OVICA_EINVAL naming `what` otherwise. */
+#define OVICA__CHECK_NULL(p, what)                                           \
+    do {                                                                     \
+        if ((p) == NULL)                                                     \
+            return ovica__error(OVICA_EINVAL, "%s: %s is NULL", __func__, what); \
+    } while (0)
+
+/* Standard normal CDF tail helpers used by samplers and likelihoods. */
+double ovica__log_ndtr(double x); /* log Phi(x), accurate in both tails */
+
+#endif /* OVICA_INTERNAL_H */

@@ -1,0 +1,98 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include "internal.h"
+
+/* Per-thread error record: the library's only mutable state outside the
+ * handles, and it is thread-local. */
+static _Thread_local char err_message[512];
+static _Thread_local int err_status;
+
+const char *ovica_strerror(int status)
+{
+    switch (status) {
+    case OVICA_OK: return "success";
+    case OVICA_DONE: return "done";
+    case OVICA_NOT_CONVERGED: return "iteration limit reached before convergence";
+    case OVICA_ENOMEM: return "out of memory";
+    case OVICA_EINVAL: return "invalid argument";
+    case OVICA_ESIZE: return "size mismatch";
+    case OVICA_ENONFINITE: return "NaN or infinity in input";
+    case OVICA_EDOMAIN: return "value outside the allowed domain";
+    case OVICA_ENOTSUP: return "operation not supported";
+    case OVICA_EUSER: return "stopped by a user callback";
+    case OVICA_ENUMERIC: return "numerical failure";
+    case OVICA_EIO: return "input/output error";
+    case OVICA_EFORMAT: return "corrupt or unsupported format";
+    case OVICA_EVERSION: return "unsupported version";
+    case OVICA_ESTATE: return "invalid call in the current state";
+    default: return "unknown status";
+    }
+}
+
+const char *ovica_error_message(void) { return err_message; }
+
+int ovica_error_last(void) { return err_status; }
+
+void ovica_error_clear(void)
+{
+    err_message[0] = '\0';
+    err_status = OVICA_OK;
+}
+
+int ovica__error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_message, sizeof err_message, fmt, ap);
+    va_end(ap);
+    err_status = status;
+    return status;
+}
+
+void *ovica__malloc(size_t size) { return malloc(size ? size : 1); }
+void *ovica__calloc(size_t count, size_t size)
+{
+    return calloc(count ? count : 1, size ? size : 1);
+}
+void *ovica__realloc(void *p, size_t size) { return realloc(p, size ? size : 1); }
+void ovica__free(void *p) { free(p); }
+
+double *ovica__alloc_doubles(size_t count, const char *what)
+{
+    size_t bytes;
+    double *p = NULL;
+    if (ovica__mul_size(count, sizeof(double), &bytes) == 0)
+        p = ovica__malloc(bytes);
+    if (p == NULL)
+        ovica__error(OVICA_ENOMEM, "cannot allocate %zu doubles for %s", count, what);
+    return p;
+}
+
+int ovica__check_finite(const double *x, size_t len, size_t cols, const char *what)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!isfinite(x[i])) {
+            if (cols > 1)
+                return ovica__error(OVICA_ENONFINITE, "%s holds %s at row %zu, column %zu",
+                                    what, isnan(x[i]) ? "NaN" : "Inf", i / cols, i % cols);
+            return ovica__error(OVICA_ENONFINITE, "%s holds %s at index %zu", what,
+                                isnan(x[i]) ? "NaN" : "Inf", i);
+        }
+    }
+    return OVICA_OK;
+}
+
+double ovica__log_ndtr(double x)
+{
+    /* Phi(x) = erfc(-x/sqrt2)/2; for very negative x use the asymptotic
+     * series of the Mills ratio to stay accurate. */
+    if (x > -20.0)
+        return log(0.5 * erfc(-x / OVICA__SQRT2));
+    double x2 = x * x;
+    double s = 1.0 - 1.0 / x2 + 3.0 / (x2 * x2) - 15.0 / (x2 * x2 * x2);
+    return -0.5 * x2 - log(-x) - 0.5 * log(2.0 * OVICA__PI) + log(s);
+}

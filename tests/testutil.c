@@ -1,0 +1,59 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lapacke.h>
+
+void tu_seed(tu_rng *r, uint64_t seed) { r->s = seed * 0x9E3779B97F4A7C15ULL + 1; }
+
+static uint64_t tu_next(tu_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+double tu_uniform(tu_rng *r) { return (double)(tu_next(r) >> 11) * 0x1.0p-53; }
+
+double tu_normal(tu_rng *r)
+{
+    double u = tu_uniform(r), v = tu_uniform(r);
+    if (u < 1e-300) u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+void tu_fill_normal(tu_rng *r, double *x, size_t len, double scale)
+{
+    for (size_t i = 0; i < len; i++) x[i] = scale * tu_normal(r);
+}
+
+void tu_orthogonal(tu_rng *r, double *Q, size_t m)
+{
+    double *tau = malloc(m * sizeof *tau);
+    tu_fill_normal(r, Q, m * m, 1.0);
+    LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)m, Q, (lapack_int)m, tau);
+    LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)m, (lapack_int)m, Q,
+                   (lapack_int)m, tau);
+    free(tau);
+}
+
+double tu_max_abs_diff(const double *a, const double *b, size_t len)
+{
+    double d = 0.0;
+    for (size_t i = 0; i < len; i++) {
+        double e = fabs(a[i] - b[i]);
+        if (!(e <= d)) d = e; /* NaN propagates */
+    }
+    return d;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
