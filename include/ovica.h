@@ -25,5 +25,7 @@
 #include "ovica/version.h"
 #include "ovica/status.h"
 #include "ovica/prior.h"
+#include "ovica/model.h"
+#include "ovica/solver.h"
 
 #endif /* OVICA_H */

@@ -61,3 +61,43 @@ int ovica__check_finite(const double *x, size_t len, size_t cols, const char *wh
 double ovica__log_ndtr(double x); /* log Phi(x), accurate in both tails */
 
 #endif /* OVICA_INTERNAL_H */
+
+/* ---- priors (src/prior.c) ---- */
+struct ovica_prior {
+    int kind;                   /* enum ovica_prior_kind */
+    int domain;                 /* enum ovica_domain */
+    double b;                   /* scale of the built-ins */
+    ovica_prior_callbacks cb;   /* user prior */
+    void *user;
+    char name[64];
+};
+
+/* Unchecked kernels used by the solvers (arguments already validated). */
+int ovica__prior_prox(const ovica_prior *p, const double *v, size_t count, double t,
+                      double *out);
+int ovica__prior_grad(const ovica_prior *p, const double *s, size_t count, double *g);
+int ovica__prior_neglogp(const ovica_prior *p, const double *s, size_t count, double *out);
+/* Worst distance of g[i] (= A^T(x - A s)/sigma^2) from the subdifferential of
+ * -log p at s[i] (built-ins), over count values; user priors: see model.h. */
+int ovica__prior_violation(const ovica_prior *p, const double *s, const double *g,
+                           size_t count, double L, double *scratch, double *worst);
+/* Returns OVICA_EDOMAIN if some s[i] lies outside the prior's domain. */
+int ovica__prior_check_domain(const ovica_prior *p, const double *s, size_t count,
+                              size_t cols, const char *what);
+
+/* ---- model (src/model.c) ---- */
+struct ovica_model {
+    size_t m, n;
+    double *A;          /* m x n row-major */
+    double sigma;
+    double norm2;       /* ||A||_2^2, kept in step with A */
+    ovica_prior *prior;
+};
+
+/* ||A||_2^2 of an m x n row-major matrix via the smaller Gram matrix. */
+int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out);
+
+/* Validates the (model, X, N, x_dim, S, s_dim) arguments shared by batch
+ * entry points; `fn` names the caller in messages. */
+int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
+                       size_t x_dim, const void *S, size_t s_dim);

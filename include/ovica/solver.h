@@ -1,0 +1,137 @@
+/**
+ * @file ovica/solver.h
+ * @brief MAP inference of the sparse codes s_hat for a batch of samples.
+ *
+ * s_hat = argmin_s E(s), E(s) = ||x - A s||^2 / (2 sigma^2) - log p(s):
+ * a LASSO (non-negative for the exponential prior). Built-in algorithms are
+ * published as type objects:
+ *   - ovica_solver_pg: projected (sub)gradient with step 1/L. For the
+ *     built-in priors it steps along the minimum-norm subgradient and
+ *     projects onto the current orthant (a coordinate that would cross zero
+ *     stops at zero; for the exponential prior this is the ReLU projection
+ *     the article used), so it converges to the exact minimiser. For a user
+ *     prior it steps along the user's gradient and projects onto the domain.
+ *   - ovica_solver_ista: proximal gradient, step 1/L (needs a prox).
+ *   - ovica_solver_fista: ISTA with Nesterov momentum (Beck & Teboulle); with
+ *     OVICA_SOLVER_RESTART on, momentum is reset per sample when it points
+ *     uphill (O'Donoghue & Candes' gradient scheme).
+ * Each iteration treats the whole batch with GEMMs: either the direct form
+ * (residual S A^T - X, then times A: 4 N m n flops) or the Gram form
+ * (S (A^T A) - X A: 2 N n^2 flops), chosen by cost unless forced. All work
+ * memory is allocated before the iterations (and kept between calls while
+ * the batch does not grow).
+ *
+ * Convergence: a sample has converged when its step ||s_new - s_old||_2 is at
+ * most tol * max(||s_new||_2, 1); the batch stops when every sample has.
+ *
+ * Threads: a solver handle is used by one thread at a time; the model is
+ * only read, so one model may serve several solvers in several threads.
+ */
+#ifndef OVICA_SOLVER_H
+#define OVICA_SOLVER_H
+
+#include "common.h"
+#include "model.h"
+
+OVICA_BEGIN_DECLS
+
+/** Opaque algorithm descriptor (a "type object", GSL style). */
+typedef struct ovica_solver_type ovica_solver_type;
+
+/** Projected (sub)gradient. */
+OVICA_API extern const ovica_solver_type *const ovica_solver_pg;
+/** ISTA (proximal gradient). */
+OVICA_API extern const ovica_solver_type *const ovica_solver_ista;
+/** FISTA (accelerated proximal gradient, optional adaptive restart). */
+OVICA_API extern const ovica_solver_type *const ovica_solver_fista;
+
+/**
+ * @brief Looks a solver type up by name ("pg", "ista", "fista"), for hosts
+ * that cannot reach exported data (FFI).
+ * @return the type, or NULL if the name is unknown (message set).
+ */
+OVICA_API const ovica_solver_type *ovica_solver_type_find(const char *name);
+
+/** @brief The type's name ("pg", "ista", "fista"); "" for NULL. */
+OVICA_API const char *ovica_solver_type_name(const ovica_solver_type *type);
+
+/** Opaque solver handle. */
+typedef struct ovica_solver ovica_solver;
+
+/** Solver parameters (values frozen). All are doubles; integer ones are rounded. */
+enum ovica_solver_param {
+    OVICA_SOLVER_MAX_ITER = 0,   /**< iteration limit, [1, 1e9]; default 1000 */
+    OVICA_SOLVER_TOL = 1,        /**< relative step tolerance, [0, 1]; default 1e-6 (0: run to MAX_ITER) */
+    OVICA_SOLVER_WARM_START = 2, /**< 0 or 1; default 0. When 1, S passed to infer is the starting point */
+    OVICA_SOLVER_RESTART = 3,    /**< FISTA adaptive restart, 0 or 1; default 1 */
+    OVICA_SOLVER_FORM = 4,       /**< 0 auto (by cost), 1 direct, 2 Gram; default 0 */
+    OVICA_SOLVER_STEP = 5        /**< step as a multiple of 1/L, (0, 1]; default 1 */
+};
+
+/**
+ * @brief Creates a solver of the given type with default parameters.
+ * @return OVICA_OK, OVICA_EINVAL (NULL), OVICA_ENOMEM.
+ */
+OVICA_API int ovica_solver_new(ovica_solver **out, const ovica_solver_type *type);
+
+/** @brief Frees a solver; NULL is a no-op. */
+OVICA_API void ovica_solver_free(ovica_solver *solver);
+
+/** @brief The solver's type (NULL if solver is NULL). */
+OVICA_API const ovica_solver_type *ovica_solver_get_type(const ovica_solver *solver);
+
+/**
+ * @brief Sets a parameter (sticky until changed).
+ * @return OVICA_OK; OVICA_EINVAL (NULL, unknown param, value out of bounds:
+ *         the previous value is kept); OVICA_ENONFINITE.
+ */
+OVICA_API int ovica_solver_set_param(ovica_solver *solver, int param, double value);
+
+/** @brief Reads a parameter. @return OVICA_OK, OVICA_EINVAL. */
+OVICA_API int ovica_solver_get_param(const ovica_solver *solver, int param, double *out);
+
+/** @brief Bounds of a parameter's values. @return OVICA_OK, OVICA_EINVAL. */
+OVICA_API int ovica_solver_param_bounds(int param, double *lo, double *hi);
+
+/** Version of struct ovica_infer_stats understood by this library. */
+#define OVICA_INFER_STATS_VERSION 1
+
+/** Statistics of one ovica_solver_infer() call over the whole batch. */
+typedef struct ovica_infer_stats {
+    unsigned int version;  /**< set to OVICA_INFER_STATS_VERSION by the caller */
+    size_t iterations;     /**< iterations run */
+    size_t converged;      /**< samples that met the tolerance */
+    double objective;      /**< mean E(s_hat) over the batch */
+    double violation;      /**< worst optimality violation (see ovica_model_optimality) */
+    double seconds;        /**< wall-clock time of the call */
+} ovica_infer_stats;
+
+/** Static initialiser for struct ovica_infer_stats. */
+#define OVICA_INFER_STATS_INIT { OVICA_INFER_STATS_VERSION, 0, 0, 0.0, 0.0, 0.0 }
+
+/**
+ * @brief Infers s_hat for a batch.
+ * @param solver the solver (its work memory is reused between calls).
+ * @param model  the model (only read).
+ * @param X      N x m row-major data (finite values).
+ * @param N      number of samples, >= 1.
+ * @param x_dim  row length of X; must equal the model's m.
+ * @param S      N x n row-major output; with OVICA_SOLVER_WARM_START it is
+ *               also the starting point (finite; projected onto the domain).
+ * @param s_dim  row length of S; must equal the model's n.
+ * @param stats  optional (NULL): filled on OVICA_OK and OVICA_NOT_CONVERGED.
+ * @return OVICA_OK (all samples converged); OVICA_NOT_CONVERGED (iteration
+ *         limit reached; S holds the last iterate, which is usable);
+ *         OVICA_EINVAL (NULL, N = 0, basis all zero); OVICA_ESIZE;
+ *         OVICA_ENONFINITE (X or a warm start holds NaN/Inf); OVICA_EVERSION
+ *         (stats->version); OVICA_ENOTSUP (ISTA/FISTA with a prior without
+ *         prox); OVICA_EUSER (a prior callback stopped); OVICA_ENOMEM.
+ *         On an error S is unspecified, the solver and model stay usable.
+ */
+OVICA_API int ovica_solver_infer(ovica_solver *solver, const ovica_model *model,
+                                 const double *X, size_t N, size_t x_dim, double *S,
+                                 size_t s_dim, ovica_infer_stats *stats);
+
+OVICA_END_DECLS
+
+#endif /* OVICA_SOLVER_H */

@@ -1,0 +1,364 @@
+/* MAP inference of s_hat: projected gradient, ISTA and FISTA over a batch. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "internal.h"
+
+enum { KIND_PG, KIND_ISTA, KIND_FISTA };
+
+struct ovica_solver_type {
+    const char *name;
+    int kind;
+};
+
+static const ovica_solver_type type_pg = {"pg", KIND_PG};
+static const ovica_solver_type type_ista = {"ista", KIND_ISTA};
+static const ovica_solver_type type_fista = {"fista", KIND_FISTA};
+
+const ovica_solver_type *const ovica_solver_pg = &type_pg;
+const ovica_solver_type *const ovica_solver_ista = &type_ista;
+const ovica_solver_type *const ovica_solver_fista = &type_fista;
+
+#define N_PARAMS 6
+
+static const struct {
+    const char *name;
+    double lo, hi, def;
+    int integer;
+} param_info[N_PARAMS] = {
+    [OVICA_SOLVER_MAX_ITER] = {"max_iter", 1.0, 1e9, 1000.0, 1},
+    [OVICA_SOLVER_TOL] = {"tol", 0.0, 1.0, 1e-6, 0},
+    [OVICA_SOLVER_WARM_START] = {"warm_start", 0.0, 1.0, 0.0, 1},
+    [OVICA_SOLVER_RESTART] = {"restart", 0.0, 1.0, 1.0, 1},
+    [OVICA_SOLVER_FORM] = {"form", 0.0, 2.0, 0.0, 1},
+    [OVICA_SOLVER_STEP] = {"step", 1e-6, 1.0, 1.0, 0},
+};
+
+struct ovica_solver {
+    const ovica_solver_type *type;
+    double param[N_PARAMS];
+    double *work;        /* one block holding every array below */
+    size_t work_len;
+};
+
+const ovica_solver_type *ovica_solver_type_find(const char *name)
+{
+    static const ovica_solver_type *const all[] = {&type_pg, &type_ista, &type_fista};
+    if (name == NULL) {
+        ovica__error(OVICA_EINVAL, "%s: name is NULL", __func__);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(all[i]->name, name) == 0) return all[i];
+    ovica__error(OVICA_EINVAL, "unknown solver '%s' (known: pg, ista, fista)", name);
+    return NULL;
+}
+
+const char *ovica_solver_type_name(const ovica_solver_type *type)
+{
+    return type ? type->name : "";
+}
+
+int ovica_solver_new(ovica_solver **out, const ovica_solver_type *type)
+{
+    OVICA__CHECK_NULL(out, "out");
+    OVICA__CHECK_NULL(type, "type");
+    if (type != &type_pg && type != &type_ista && type != &type_fista)
+        return ovica__error(OVICA_EINVAL, "%s: not a solver type of this library", __func__);
+    ovica_solver *s = ovica__calloc(1, sizeof *s);
+    if (s == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a solver");
+    s->type = type;
+    for (int i = 0; i < N_PARAMS; i++) s->param[i] = param_info[i].def;
+    *out = s;
+    return OVICA_OK;
+}
+
+void ovica_solver_free(ovica_solver *solver)
+{
+    if (solver == NULL) return;
+    ovica__free(solver->work);
+    ovica__free(solver);
+}
+
+const ovica_solver_type *ovica_solver_get_type(const ovica_solver *solver)
+{
+    return solver ? solver->type : NULL;
+}
+
+int ovica_solver_param_bounds(int param, double *lo, double *hi)
+{
+    OVICA__CHECK_NULL(lo, "lo");
+    OVICA__CHECK_NULL(hi, "hi");
+    if (param < 0 || param >= N_PARAMS)
+        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
+    *lo = param_info[param].lo;
+    *hi = param_info[param].hi;
+    return OVICA_OK;
+}
+
+int ovica_solver_set_param(ovica_solver *solver, int param, double value)
+{
+    OVICA__CHECK_NULL(solver, "solver");
+    if (param < 0 || param >= N_PARAMS)
+        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
+    if (!isfinite(value))
+        return ovica__error(OVICA_ENONFINITE, "solver parameter %s: value is %g",
+                            param_info[param].name, value);
+    if (param_info[param].integer) value = floor(value + 0.5);
+    if (value < param_info[param].lo || value > param_info[param].hi)
+        return ovica__error(OVICA_EINVAL, "solver parameter %s must lie in [%g, %g] (got %g)",
+                            param_info[param].name, param_info[param].lo,
+                            param_info[param].hi, value);
+    solver->param[param] = value;
+    return OVICA_OK;
+}
+
+int ovica_solver_get_param(const ovica_solver *solver, int param, double *out)
+{
+    OVICA__CHECK_NULL(solver, "solver");
+    OVICA__CHECK_NULL(out, "out");
+    if (param < 0 || param >= N_PARAMS)
+        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
+    *out = solver->param[param];
+    return OVICA_OK;
+}
+
+/* ---- the iteration ---- */
+
+typedef struct {
+    const ovica_model *md;
+    const double *X;
+    size_t N, m, n;
+    int gram;            /* gradient through the Gram matrix */
+    double inv_s2;       /* lambda = 1/sigma^2 */
+    double *R;           /* N x m residual (direct form) */
+    double *Gram;        /* n x n A^T A (Gram form) */
+    double *XA;          /* N x n X A (Gram form) */
+} grad_ctx;
+
+/* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y (N x n). */
+static void smooth_gradient(const grad_ctx *c, const double *Y, double *G)
+{
+    int N = (int)c->N, m = (int)c->m, n = (int)c->n;
+    if (c->gram) {
+        memcpy(G, c->XA, c->N * c->n * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, n, c->inv_s2, Y, n,
+                    c->Gram, n, -c->inv_s2, G, n);
+    } else {
+        memcpy(c->R, c->X, c->N * c->m * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1.0, Y, n, c->md->A, n,
+                    -1.0, c->R, m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, m, c->inv_s2, c->R, m,
+                    c->md->A, n, 0.0, G, n);
+    }
+}
+
+/* Projected (sub)gradient step for the built-in priors: minimum-norm
+ * subgradient, and no coordinate crosses zero within a step. */
+static void pg_step_builtin(const ovica_prior *p, const double *S, const double *G, size_t len,
+                            double eta, double *out)
+{
+    double ib = 1.0 / p->b;
+    if (p->kind == OVICA_PRIOR_EXPONENTIAL) {
+        for (size_t i = 0; i < len; i++) {
+            double u = S[i] - eta * (G[i] + ib);
+            out[i] = u > 0.0 ? u : 0.0;
+        }
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        double s = S[i], g = G[i], u;
+        if (s > 0.0) {
+            u = s - eta * (g + ib);
+            out[i] = u > 0.0 ? u : 0.0;
+        } else if (s < 0.0) {
+            u = s - eta * (g - ib);
+            out[i] = u < 0.0 ? u : 0.0;
+        } else if (g + ib < 0.0) {
+            out[i] = -eta * (g + ib);
+        } else if (g - ib > 0.0) {
+            out[i] = -eta * (g - ib);
+        } else {
+            out[i] = 0.0;
+        }
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int ensure_work(ovica_solver *s, size_t len)
+{
+    if (s->work_len >= len) return OVICA_OK;
+    double *w = ovica__alloc_doubles(len, "the solver's work memory");
+    if (w == NULL) return OVICA_ENOMEM;
+    ovica__free(s->work);
+    s->work = w;
+    s->work_len = len;
+    return OVICA_OK;
+}
+
+int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const double *X,
+                       size_t N, size_t x_dim, double *S, size_t s_dim,
+                       ovica_infer_stats *stats)
+{
+    double t0 = now_seconds();
+    OVICA__CHECK_NULL(solver, "solver");
+    int st = ovica__check_batch(__func__, model, X, N, x_dim, S, s_dim);
+    if (st) return st;
+    if (stats != NULL && stats->version != OVICA_INFER_STATS_VERSION)
+        return ovica__error(OVICA_EVERSION, "%s: stats version %u unknown (this library knows %u)",
+                            __func__, stats->version, (unsigned)OVICA_INFER_STATS_VERSION);
+    const ovica_prior *prior = model->prior;
+    const int kind = solver->type->kind;
+    if (kind != KIND_PG && !ovica_prior_has_prox(prior))
+        return ovica__error(OVICA_ENOTSUP, "%s: prior '%s' has no prox, which %s needs; use pg",
+                            __func__, prior->name, solver->type->name);
+    const size_t m = model->m, n = model->n, Nn = N * n;
+    const double L = model->norm2 / (model->sigma * model->sigma);
+    if (!(L > 0.0))
+        return ovica__error(OVICA_EINVAL, "%s: the basis is all zero; set it first", __func__);
+    if (!isfinite(L))
+        return ovica__error(OVICA_ENUMERIC, "%s: Lipschitz constant overflows (sigma %g too small)",
+                            __func__, model->sigma);
+    const int warm = solver->param[OVICA_SOLVER_WARM_START] != 0.0;
+    if (warm) {
+        st = ovica__check_finite(S, Nn, n, "the warm start S");
+        if (st) return st;
+    }
+
+    /* Gram form when its per-iteration cost 2Nn^2 beats the direct 4Nmn. */
+    int form = (int)solver->param[OVICA_SOLVER_FORM];
+    int gram = form == 2 || (form == 0 && n < 2 * m);
+    /* Snew, G, Y (N x n each), per-sample t (N), R (N x m), and for the
+     * Gram form A^T A (n x n) and X A (N x n). */
+    size_t len = 3 * Nn + N + N * m + (gram ? n * n + Nn : 0);
+    st = ensure_work(solver, len);
+    if (st) return st;
+    double *Snew = solver->work, *G = Snew + Nn, *Y = G + Nn, *tk = Y + Nn;
+    grad_ctx c = {model, X, N, m, n, gram, 1.0 / (model->sigma * model->sigma), NULL, NULL, NULL};
+    c.R = tk + N;
+    if (gram) {
+        c.Gram = c.R + N * m;
+        c.XA = c.Gram + n * n;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0,
+                    model->A, (int)n, model->A, (int)n, 0.0, c.Gram, (int)n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0, X,
+                    (int)m, model->A, (int)n, 0.0, c.XA, (int)n);
+    }
+
+    /* Starting point, projected onto the domain. */
+    if (!warm) memset(S, 0, Nn * sizeof(double));
+    else if (prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0 ? S[i] : 0.0;
+    for (size_t k = 0; k < N; k++) tk[k] = 1.0;
+
+    const double eta = solver->param[OVICA_SOLVER_STEP] / L;
+    const double tol = solver->param[OVICA_SOLVER_TOL];
+    const size_t max_iter = (size_t)solver->param[OVICA_SOLVER_MAX_ITER];
+    const int restart = solver->param[OVICA_SOLVER_RESTART] != 0.0;
+    double *cur = S;           /* current iterate s_k; swapped with Snew */
+    double *nxt = Snew;
+    double *y = kind == KIND_FISTA ? Y : cur;
+    if (kind == KIND_FISTA) memcpy(Y, S, Nn * sizeof(double));
+    size_t it = 0, n_conv = 0;
+
+    for (it = 1; it <= max_iter; it++) {
+        smooth_gradient(&c, y, G);
+        if (kind == KIND_PG) {
+            if (prior->kind != OVICA_PRIOR_USER) {
+                pg_step_builtin(prior, cur, G, Nn, eta, nxt);
+            } else {
+                st = ovica__prior_grad(prior, cur, Nn, nxt);
+                if (st) break;
+                const int nonneg = prior->domain == OVICA_DOMAIN_NONNEG;
+                for (size_t i = 0; i < Nn; i++) {
+                    double u = cur[i] - eta * (G[i] + nxt[i]);
+                    nxt[i] = (nonneg && u < 0.0) ? 0.0 : u;
+                }
+            }
+        } else {
+            for (size_t i = 0; i < Nn; i++) nxt[i] = y[i] - eta * G[i];
+            st = ovica__prior_prox(prior, nxt, Nn, eta, nxt);
+            if (st) break;
+        }
+
+        /* Per-sample convergence and (FISTA) momentum. */
+        n_conv = 0;
+        for (size_t k = 0; k < N; k++) {
+            double *sn = nxt + k * n, *so = cur + k * n;
+            double d2 = 0.0, s2 = 0.0;
+            for (size_t j = 0; j < n; j++) {
+                double d = sn[j] - so[j];
+                d2 += d * d;
+                s2 += sn[j] * sn[j];
+            }
+            double scale = s2 > 1.0 ? s2 : 1.0;
+            if (d2 <= tol * tol * scale) n_conv++;
+            if (kind == KIND_FISTA) {
+                double *yk = Y + k * n;
+                double up = 0.0;
+                if (restart)
+                    for (size_t j = 0; j < n; j++) up += (yk[j] - sn[j]) * (sn[j] - so[j]);
+                if (up > 0.0) {
+                    tk[k] = 1.0;
+                    memcpy(yk, sn, n * sizeof(double));
+                } else {
+                    double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk[k] * tk[k]));
+                    double beta = (tk[k] - 1.0) / t1;
+                    tk[k] = t1;
+                    for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+                }
+            }
+        }
+        double *tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+        if (kind != KIND_FISTA) y = cur;
+        if (n_conv == N) break;
+    }
+    if (st) return st;
+    if (it > max_iter) it = max_iter;
+    if (cur != S) memcpy(S, cur, Nn * sizeof(double));
+
+    for (size_t i = 0; i < Nn; i++)
+        if (!isfinite(S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)",
+                                __func__);
+
+    if (stats != NULL) {
+        /* Objective and optimality at the final S: residual R = X - S A^T,
+         * then G = -lambda R A, the smooth gradient at S. */
+        double *R = c.R, obj = 0.0;
+        memcpy(R, X, N * m * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, S,
+                    (int)n, model->A, (int)n, 1.0, R, (int)m);
+        for (size_t k = 0; k < N; k++) {
+            double r2 = 0.0, nl = 0.0;
+            for (size_t j = 0; j < m; j++) r2 += R[k * m + j] * R[k * m + j];
+            st = ovica__prior_neglogp(prior, S + k * n, n, &nl);
+            if (st) return st;
+            obj += 0.5 * c.inv_s2 * r2 + nl;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m,
+                    -c.inv_s2, R, (int)m, model->A, (int)n, 0.0, G, (int)n);
+        /* G now holds the smooth gradient; the violation wants g = -G. */
+        for (size_t i = 0; i < Nn; i++) G[i] = -G[i];
+        double worst = 0.0;
+        st = ovica__prior_violation(prior, S, G, Nn, L, Snew, &worst);
+        if (st) return st;
+        stats->iterations = it;
+        stats->converged = n_conv;
+        stats->objective = obj / (double)N;
+        stats->violation = worst;
+        stats->seconds = now_seconds() - t0;
+    }
+    return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
+}

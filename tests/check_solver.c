@@ -1,0 +1,417 @@
+/* MAP inference: closed forms, optimality, agreement between solvers,
+ * user priors, warm starts, parameters and bad input. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static const ovica_solver_type *solver_types[3];
+static void init_types(void)
+{
+    solver_types[0] = ovica_solver_pg;
+    solver_types[1] = ovica_solver_ista;
+    solver_types[2] = ovica_solver_fista;
+}
+
+static ovica_prior *make_prior(int kind, double b)
+{
+    ovica_prior *p = NULL;
+    if (kind == OVICA_PRIOR_LAPLACE) ck_assert_status(ovica_prior_laplace_new(&p, b), OVICA_OK);
+    else ck_assert_status(ovica_prior_exponential_new(&p, b), OVICA_OK);
+    return p;
+}
+
+static ovica_model *make_model(size_t m, size_t n, const double *A, int kind, double b,
+                               double sigma)
+{
+    ovica_prior *p = make_prior(kind, b);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, p, sigma), OVICA_OK);
+    ovica_prior_free(p);
+    if (A) ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    return md;
+}
+
+static ovica_solver *make_solver(const ovica_solver_type *t, double tol, double max_iter)
+{
+    ovica_solver *s = NULL;
+    ck_assert_status(ovica_solver_new(&s, t), OVICA_OK);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_TOL, tol), OVICA_OK);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, max_iter), OVICA_OK);
+    return s;
+}
+
+/* A: m x n with orthonormal columns (n <= m) taken from a random orthogonal
+ * matrix; the MAP code is then the closed-form threshold of A^T x. */
+static void closed_form_case(int ti, int kind, size_t m, size_t n, int form)
+{
+    init_types();
+    tu_rng r;
+    tu_seed(&r, 100 + (uint64_t)ti * 7 + (uint64_t)kind * 3 + m);
+    const size_t N = 64;
+    const double sigma = 0.5, b = 0.8, thr = sigma * sigma / b;
+    double *Q = malloc(m * m * sizeof *Q), *A = malloc(m * n * sizeof *A);
+    tu_orthogonal(&r, Q, m);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) A[i * n + j] = Q[i * m + j];
+    double *X = malloc(N * m * sizeof *X), *S = malloc(N * n * sizeof *S),
+           *want = malloc(N * n * sizeof *want);
+    tu_fill_normal(&r, X, N * m, 1.0);
+    for (size_t k = 0; k < N; k++)
+        for (size_t j = 0; j < n; j++) {
+            double c = 0.0;
+            for (size_t i = 0; i < m; i++) c += A[i * n + j] * X[k * m + i];
+            double v = kind == OVICA_PRIOR_LAPLACE
+                           ? (c > thr ? c - thr : (c < -thr ? c + thr : 0.0))
+                           : (c > thr ? c - thr : 0.0);
+            want[k * n + j] = v;
+        }
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    ovica_solver *s = make_solver(solver_types[ti], 1e-14, 10000);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_FORM, form), OVICA_OK);
+    ovica_infer_stats stats = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &stats), OVICA_OK);
+    double err = tu_max_abs_diff(S, want, N * n);
+    ck_assert_msg(err < 1e-8, "%s/%s m=%zu n=%zu form=%d: max error %g vs closed form",
+                  ovica_solver_type_name(solver_types[ti]),
+                  kind == OVICA_PRIOR_LAPLACE ? "laplace" : "exponential", m, n, form, err);
+    ck_assert_double_le(stats.violation, 1e-8);
+    ck_assert_uint_eq(stats.converged, N);
+    ovica_solver_free(s);
+    ovica_model_free(md);
+    free(Q); free(A); free(X); free(S); free(want);
+}
+
+/* _i encodes solver (3) x prior (2) x form (3: auto, direct, Gram) */
+START_TEST(test_closed_form_square)
+{
+    closed_form_case(_i % 3, (_i / 3) % 2, 8, 8, _i / 6);
+}
+END_TEST
+
+START_TEST(test_closed_form_tall)
+{
+    closed_form_case(_i % 3, (_i / 3) % 2, 12, 5, _i / 6);
+}
+END_TEST
+
+/* Random 2x overcomplete basis: every solver satisfies the optimality
+ * condition and all reach the same objective. */
+START_TEST(test_overcomplete_agreement)
+{
+    init_types();
+    const int kind = _i; /* 0 laplace, 1 exponential */
+    const size_t m = 16, n = 32, N = 100;
+    const double sigma = 0.3, b = 1.0;
+    tu_rng r;
+    tu_seed(&r, 7 + (uint64_t)kind);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    double obj[3];
+    double *S[3];
+    for (int t = 0; t < 3; t++) {
+        S[t] = malloc(N * n * sizeof(double));
+        ovica_solver *s = make_solver(solver_types[t], 1e-12, 200000);
+        ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+        ck_assert_status(ovica_solver_infer(s, md, X, N, m, S[t], n, &st), OVICA_OK);
+        double worst = -1.0, mean = 0.0;
+        ck_assert_status(ovica_model_optimality(md, X, N, m, S[t], n, &worst), OVICA_OK);
+        ck_assert_status(ovica_model_objective(md, X, N, m, S[t], n, NULL, &mean), OVICA_OK);
+        ck_assert_msg(worst < 1e-6 * (1.0 / b), "%s: optimality violation %g",
+                      ovica_solver_type_name(solver_types[t]), worst);
+        ck_assert_msg(fabs(worst - st.violation) <= 1e-9 + 1e-6 * worst,
+                      "stats violation %g vs model %g", st.violation, worst);
+        ck_assert_double_eq_tol(mean, st.objective, 1e-9 * fabs(mean));
+        obj[t] = mean;
+        if (kind == OVICA_PRIOR_EXPONENTIAL)
+            for (size_t i = 0; i < N * n; i++) ck_assert_double_ge(S[t][i], 0.0);
+        ovica_solver_free(s);
+    }
+    for (int t = 1; t < 3; t++) {
+        ck_assert_msg(fabs(obj[t] - obj[0]) <= 1e-9 * fabs(obj[0]), "objectives %.15g vs %.15g",
+                      obj[t], obj[0]);
+        /* the LASSO minimiser is unique for a random A */
+        ck_assert_double_le(tu_max_abs_diff(S[t], S[0], N * n), 1e-5);
+    }
+    /* sparse and non-trivial: some zeros, some non-zeros */
+    size_t nz = 0;
+    for (size_t i = 0; i < N * n; i++) nz += S[2][i] != 0.0;
+    ck_assert_uint_gt(nz, N);
+    ck_assert_uint_lt(nz, N * n / 2);
+    for (int t = 0; t < 3; t++) free(S[t]);
+    ovica_model_free(md);
+    free(A); free(X);
+}
+END_TEST
+
+/* ---- a user prior that re-implements Laplace(b) through callbacks ---- */
+typedef struct { double b; int calls; int fail_at; } lap_user;
+
+static int u_neglogp(const double *s, size_t k, double *out, void *user)
+{
+    lap_user *u = user;
+    double acc = 0.0;
+    for (size_t i = 0; i < k; i++) acc += fabs(s[i]) / u->b + log(2.0 * u->b);
+    *out = acc;
+    return 0;
+}
+static int u_grad(const double *s, size_t k, double *g, void *user)
+{
+    lap_user *u = user;
+    for (size_t i = 0; i < k; i++) g[i] = s[i] > 0 ? 1.0 / u->b : (s[i] < 0 ? -1.0 / u->b : 0.0);
+    return 0;
+}
+static int u_prox(const double *v, size_t k, double t, double *out, void *user)
+{
+    lap_user *u = user;
+    if (u->fail_at > 0 && ++u->calls >= u->fail_at) return 42;
+    double th = t / u->b;
+    for (size_t i = 0; i < k; i++)
+        out[i] = v[i] > th ? v[i] - th : (v[i] < -th ? v[i] + th : 0.0);
+    return 0;
+}
+
+START_TEST(test_user_prior_matches_builtin)
+{
+    init_types();
+    const size_t m = 10, n = 20, N = 50;
+    const double sigma = 0.4, b = 0.7;
+    tu_rng r;
+    tu_seed(&r, 99);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+    double *S1 = malloc(N * n * sizeof *S1), *S2 = malloc(N * n * sizeof *S2);
+    tu_fill_normal(&r, A, m * n, 0.3);
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *builtin = make_model(m, n, A, OVICA_PRIOR_LAPLACE, b, sigma);
+    lap_user u = {b, 0, 0};
+    ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
+    cb.name = "my-laplace";
+    cb.neglogp = u_neglogp;
+    cb.grad = u_grad;
+    cb.prox = u_prox;
+    ovica_prior *up = NULL;
+    ck_assert_status(ovica_prior_user_new(&up, &cb, &u), OVICA_OK);
+    ck_assert_str_eq(ovica_prior_name(up), "my-laplace");
+    ovica_model *user = NULL;
+    ck_assert_status(ovica_model_new(&user, m, n, up, sigma), OVICA_OK);
+    ovica_prior_free(up);
+    ck_assert_status(ovica_model_set_basis(user, A, m, n), OVICA_OK);
+    for (int t = 1; t < 3; t++) {
+        ovica_solver *s = make_solver(solver_types[t], 1e-13, 100000);
+        ovica_infer_stats st1 = OVICA_INFER_STATS_INIT, st2 = OVICA_INFER_STATS_INIT;
+        ck_assert_status(ovica_solver_infer(s, builtin, X, N, m, S1, n, &st1), OVICA_OK);
+        ck_assert_status(ovica_solver_infer(s, user, X, N, m, S2, n, &st2), OVICA_OK);
+        ck_assert_double_le(tu_max_abs_diff(S1, S2, N * n), 1e-10);
+        ck_assert_double_eq_tol(st1.objective, st2.objective, 1e-10);
+        ck_assert_double_le(st2.violation, 1e-7);
+        ovica_solver_free(s);
+    }
+    /* A failing callback stops the run with OVICA_EUSER; the solver stays usable. */
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-10, 1000);
+    u.fail_at = 3;
+    ck_assert_error(ovica_solver_infer(s, user, X, N, m, S2, n, NULL), OVICA_EUSER);
+    u.fail_at = 0;
+    ck_assert_status(ovica_solver_infer(s, user, X, N, m, S2, n, NULL), OVICA_OK);
+    ovica_solver_free(s);
+    ovica_model_free(builtin);
+    ovica_model_free(user);
+    free(A); free(X); free(S1); free(S2);
+}
+END_TEST
+
+START_TEST(test_user_prior_without_prox)
+{
+    const size_t m = 4, n = 6, N = 5;
+    lap_user u = {1.0, 0, 0};
+    ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
+    cb.neglogp = u_neglogp;
+    cb.grad = u_grad;
+    ovica_prior *up = NULL;
+    ck_assert_status(ovica_prior_user_new(&up, &cb, &u), OVICA_OK);
+    ck_assert_int_eq(ovica_prior_has_prox(up), 0);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, up, 1.0), OVICA_OK);
+    ovica_prior_free(up);
+    double A[24], X[20], S[30];
+    tu_rng r;
+    tu_seed(&r, 5);
+    tu_fill_normal(&r, A, 24, 1.0);
+    tu_fill_normal(&r, X, 20, 1.0);
+    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-6, 100);
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_ENOTSUP);
+    ovica_solver_free(s);
+    /* the projected gradient works with the user's gradient alone */
+    s = make_solver(ovica_solver_pg, 0.0, 50);
+    int st = ovica_solver_infer(s, md, X, N, m, S, n, NULL);
+    ck_assert_int_eq(st, OVICA_NOT_CONVERGED);
+    for (size_t i = 0; i < N * n; i++) ck_assert(isfinite(S[i]));
+    ovica_solver_free(s);
+    ovica_model_free(md);
+}
+END_TEST
+
+START_TEST(test_warm_start)
+{
+    const size_t m = 8, n = 16, N = 40;
+    tu_rng r;
+    tu_seed(&r, 11);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+    double *S = malloc(N * n * sizeof *S);
+    tu_fill_normal(&r, A, m * n, 0.4);
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.3);
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-10, 100000);
+    ovica_infer_stats cold = OVICA_INFER_STATS_INIT, warm = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &cold), OVICA_OK);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
+    ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &warm), OVICA_OK);
+    ck_assert_uint_lt(warm.iterations, cold.iterations / 4 + 2);
+    ck_assert_double_eq_tol(warm.objective, cold.objective, 1e-9);
+    /* a NaN in the warm start is refused */
+    S[3] = NAN;
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    ovica_solver_free(s);
+    ovica_model_free(md);
+    free(A); free(X); free(S);
+}
+END_TEST
+
+START_TEST(test_not_converged_and_restart)
+{
+    const size_t m = 8, n = 24, N = 30;
+    tu_rng r;
+    tu_seed(&r, 12);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+    double *S = malloc(N * n * sizeof *S);
+    tu_fill_normal(&r, A, m * n, 0.4);
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, OVICA_PRIOR_LAPLACE, 1.0, 0.2);
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-10, 3);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &st), OVICA_NOT_CONVERGED);
+    ck_assert_uint_eq(st.iterations, 3);
+    ck_assert_uint_lt(st.converged, N);
+    /* with and without adaptive restart FISTA reaches the same optimum;
+     * restart should not need more iterations here */
+    size_t iters[2];
+    double objs[2];
+    for (int rs = 0; rs < 2; rs++) {
+        ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, 100000), OVICA_OK);
+        ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_RESTART, rs), OVICA_OK);
+        ovica_infer_stats s2 = OVICA_INFER_STATS_INIT;
+        ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &s2), OVICA_OK);
+        iters[rs] = s2.iterations;
+        objs[rs] = s2.objective;
+    }
+    ck_assert_double_eq_tol(objs[0], objs[1], 1e-8);
+    ck_assert_uint_le(iters[1], iters[0]);
+    ovica_solver_free(s);
+    ovica_model_free(md);
+    free(A); free(X); free(S);
+}
+END_TEST
+
+START_TEST(test_params)
+{
+    ovica_solver *s = NULL;
+    ck_assert_status(ovica_solver_new(&s, ovica_solver_type_find("fista")), OVICA_OK);
+    ck_assert_ptr_eq(ovica_solver_get_type(s), ovica_solver_fista);
+    ck_assert_str_eq(ovica_solver_type_name(ovica_solver_type_find("pg")), "pg");
+    ck_assert_ptr_eq(ovica_solver_type_find("ista"), ovica_solver_ista);
+    ck_assert_ptr_null(ovica_solver_type_find("lars"));
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "lars"));
+    double v = 0.0, lo, hi;
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_MAX_ITER, &v), OVICA_OK);
+    ck_assert_double_eq(v, 1000.0);
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_TOL, &v), OVICA_OK);
+    ck_assert_double_eq(v, 1e-6);
+    ck_assert_status(ovica_solver_param_bounds(OVICA_SOLVER_STEP, &lo, &hi), OVICA_OK);
+    ck_assert(lo > 0.0 && hi == 1.0);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, 0), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_TOL, -1), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_TOL, NAN), OVICA_ENONFINITE);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_STEP, 2.0), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_set_param(s, 99, 1.0), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_set_param(s, -1, 1.0), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_get_param(s, 99, &v), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_param_bounds(99, &lo, &hi), OVICA_EINVAL);
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_MAX_ITER, &v), OVICA_OK);
+    ck_assert_double_eq(v, 1000.0); /* unchanged by the failed calls */
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, 41.6), OVICA_OK);
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_MAX_ITER, &v), OVICA_OK);
+    ck_assert_double_eq(v, 42.0);
+    ck_assert_error(ovica_solver_new(NULL, ovica_solver_fista), OVICA_EINVAL);
+    ovica_solver *t = NULL;
+    ck_assert_error(ovica_solver_new(&t, NULL), OVICA_EINVAL);
+    ck_assert_ptr_null(t);
+    ovica_solver_free(NULL);
+    ovica_solver_free(s);
+}
+END_TEST
+
+START_TEST(test_bad_input)
+{
+    const size_t m = 3, n = 5, N = 4;
+    double A[15], X[12], S[20];
+    tu_rng r;
+    tu_seed(&r, 3);
+    tu_fill_normal(&r, A, 15, 1.0);
+    tu_fill_normal(&r, X, 12, 1.0);
+    ovica_model *md = make_model(m, n, NULL, OVICA_PRIOR_LAPLACE, 1.0, 0.5);
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-8, 1000);
+    /* basis still zero */
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    ck_assert_error(ovica_solver_infer(NULL, md, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer(s, NULL, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer(s, md, NULL, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, NULL, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer(s, md, X, 0, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m + 1, S, n, NULL), OVICA_ESIZE);
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n - 1, NULL), OVICA_ESIZE);
+    ovica_infer_stats bad = OVICA_INFER_STATS_INIT;
+    bad.version = 77;
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, &bad), OVICA_EVERSION);
+    X[7] = NAN;
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "row 2"));
+    X[7] = INFINITY;
+    ck_assert_error(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    X[7] = 0.25;
+    /* still usable after all of that */
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, &st), OVICA_OK);
+    ck_assert_double_le(st.violation, 1e-5);
+    /* the model refuses a NaN basis and keeps its own */
+    double B[15];
+    memcpy(B, A, sizeof B);
+    B[4] = NAN;
+    ck_assert_error(ovica_model_set_basis(md, B, m, n), OVICA_ENONFINITE);
+    ck_assert_status(ovica_model_get_basis(md, B, m, n), OVICA_OK);
+    ck_assert_double_le(tu_max_abs_diff(A, B, 15), 0.0);
+    ovica_solver_free(s);
+    ovica_model_free(md);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("solver");
+    TCase *tc = tcase_create("solver");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_closed_form_square, 0, 18);
+    tcase_add_loop_test(tc, test_closed_form_tall, 0, 18);
+    tcase_add_loop_test(tc, test_overcomplete_agreement, 0, 2);
+    tcase_add_test(tc, test_user_prior_matches_builtin);
+    tcase_add_test(tc, test_user_prior_without_prox);
+    tcase_add_test(tc, test_warm_start);
+    tcase_add_test(tc, test_not_converged_and_restart);
+    tcase_add_test(tc, test_params);
+    tcase_add_test(tc, test_bad_input);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
