@@ -103,7 +103,7 @@ pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H)
 # --- tests --------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) tests/testutil.h $(HEADERS) lib | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iinclude -Itests $(CHECK_CFLAGS) $< $(TEST_UTIL) -o $@ \
+	$(CC) $(CFLAGS_ALL) -Iinclude -Itests $(CHECK_CFLAGS) $(DEP_CFLAGS) $< $(TEST_UTIL) -o $@ \
 	    $(LDFLAGS_ALL) -Llib -Wl,-rpath,$(CURDIR)/lib -lovica $(CHECK_LIBS) $(DEP_LIBS)
 
 tests: $(TEST_BINS)
