@@ -27,5 +27,6 @@
 #include "ovica/prior.h"
 #include "ovica/model.h"
 #include "ovica/solver.h"
+#include "ovica/io.h"
 
 #endif /* OVICA_H */

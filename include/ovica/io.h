@@ -1,0 +1,176 @@
+/**
+ * @file ovica/io.h
+ * @brief Reading and writing 2-D float arrays in NumPy's .npy format.
+ *
+ * Arrays in memory are always row-major (C order) `double`, rows x cols:
+ * element (i, j) is at index i * cols + j (see ovica.h).
+ *
+ * What is read. A .npy file (or buffer) is accepted when it has:
+ * - the magic "\x93NUMPY" and format version 1.0, 2.0 or 3.0 (any other
+ *   version gives OVICA_EVERSION);
+ * - a header that is a Python dict literal holding exactly the keys
+ *   'descr', 'fortran_order' and 'shape', in any order, with either quote
+ *   style, any Python whitespace and an optional trailing comma; every
+ *   header byte must be printable ASCII or whitespace (this holds for every
+ *   header numpy writes for the accepted dtypes, also in version 3.0, whose
+ *   header is UTF-8); strings may not contain backslash escapes; header
+ *   lengths above 1 MiB are refused;
+ * - 'descr' one of 'f8', 'f4' prefixed by '<' (little-endian), '>'
+ *   (big-endian), or '=', '|' or nothing (native byte order, determined at
+ *   run time from the host); everything else (integers, booleans, complex,
+ *   other float sizes, strings, objects, structured dtypes) is refused;
+ * - 'fortran_order' True or False (True: the data are column-major, and
+ *   are transposed into row-major on reading);
+ * - 'shape' a tuple of exactly two non-negative integers, both non-zero
+ *   (the library rejects empty data); version 1.0/2.0 headers may carry
+ *   Python 2 'L' suffixes, as numpy accepts;
+ * - exactly rows * cols * itemsize data bytes after the header: missing
+ *   bytes and also trailing bytes after the data are refused (numpy would
+ *   ignore trailing bytes; here they are taken as a sign of corruption).
+ * Any violation gives OVICA_EFORMAT with a message naming the problem (the
+ * rank of a non-2-D array, the unsupported dtype, the byte offset of a
+ * syntax error, the numbers of bytes promised and present). Length fields
+ * are never trusted: nothing is allocated or read past what the file or
+ * buffer holds. float32 data are widened to double exactly.
+ *
+ * NaN and infinite values are read and written as they are; consumers of
+ * the data check finiteness themselves.
+ *
+ * Files are read in bounded chunks (64 KiB) converted as they arrive, so a
+ * read never holds a second copy of the array, also for Fortran order.
+ *
+ * What is written: format version 1.0 (2.0 only if the header would not fit
+ * in 65535 bytes), dtype '<f8' or '<f4', fortran_order False, the header
+ * laid out exactly as numpy (>= 1.24) lays it out: the dict, spare blanks
+ * for growing the first axis, blank padding so that the data start at a
+ * multiple of 64 bytes, and a final '\n'.
+ *
+ * Errors: OVICA_EINVAL for a NULL or otherwise invalid argument, OVICA_EIO
+ * when a file cannot be opened, read, written, synced or renamed,
+ * OVICA_EFORMAT for invalid contents, OVICA_EVERSION for an unknown format
+ * version, OVICA_ENOMEM when allocation fails; the thread's error message
+ * (ovica_error_message()) gives the detail and the path.
+ *
+ * Threads: all functions are reentrant; they share no state.
+ */
+#ifndef OVICA_IO_H
+#define OVICA_IO_H
+
+#include "common.h"
+
+OVICA_BEGIN_DECLS
+
+/**
+ * @brief Shape of the 2-D array stored in a .npy file.
+ *
+ * Validates the preamble and header as described above and, when the path
+ * is a regular file, that its size is exactly header + data (so that a
+ * successful call means a read of the file will find the data). For a
+ * non-regular file (pipe, device) only the header is checked.
+ *
+ * @param path  file name; must not be NULL.
+ * @param rows  out: number of rows (first axis); must not be NULL.
+ * @param cols  out: number of columns (second axis); must not be NULL.
+ * @return OVICA_OK; OVICA_EINVAL, OVICA_EIO, OVICA_EFORMAT, OVICA_EVERSION,
+ *         OVICA_ENOMEM. The out-parameters are written only on success.
+ */
+OVICA_API int ovica_npy_info(const char *path, size_t *rows, size_t *cols);
+
+/**
+ * @brief Reads a .npy file into a caller-supplied buffer.
+ *
+ * @param path  file name; must not be NULL.
+ * @param out   caller-owned array of rows * cols doubles, filled row-major
+ *              (C order) whatever the file's order; must not be NULL.
+ * @param rows  expected number of rows: must equal the file's first axis.
+ * @param cols  expected number of columns: must equal the file's second axis.
+ * @return OVICA_OK; OVICA_ESIZE (message gives both shapes) if the file's
+ *         shape is not rows x cols (a transposed shape is also a mismatch);
+ *         OVICA_EINVAL, OVICA_EIO, OVICA_EFORMAT, OVICA_EVERSION,
+ *         OVICA_ENOMEM. On failure the contents of `out` are unspecified:
+ *         they are only touched once the header and, for regular files, the
+ *         file size have been validated, but a read error or a file that
+ *         shrinks while it is read can leave them partly written.
+ */
+OVICA_API int ovica_npy_read_into(const char *path, double *out, size_t rows, size_t cols);
+
+/**
+ * @brief Reads a .npy file into a newly allocated array.
+ *
+ * @param path  file name; must not be NULL.
+ * @param out   out: the array, rows * cols doubles in row-major order,
+ *              owned by the caller and released with ovica_free(); must not
+ *              be NULL.
+ * @param rows  out: number of rows; must not be NULL.
+ * @param cols  out: number of columns; must not be NULL.
+ * @return OVICA_OK; OVICA_EINVAL, OVICA_EIO, OVICA_EFORMAT, OVICA_EVERSION,
+ *         OVICA_ENOMEM. On failure *out is NULL and *rows, *cols are 0 (when
+ *         the pointers themselves are not NULL).
+ */
+OVICA_API int ovica_npy_read(const char *path, double **out, size_t *rows, size_t *cols);
+
+/**
+ * @brief Parses a .npy image held in memory (same rules as a file).
+ *
+ * Intended for embedded data and for fuzzing: every byte sequence is safe to
+ * pass; nothing outside buf[0 .. len) is read. The whole buffer must be the
+ * .npy image (trailing bytes are an error).
+ *
+ * @param buf   the bytes; must not be NULL (even when len is 0). Not kept.
+ * @param len   number of bytes in buf.
+ * @param out   out: newly allocated row-major array of rows * cols doubles,
+ *              released with ovica_free(); must not be NULL.
+ * @param rows  out: number of rows; must not be NULL.
+ * @param cols  out: number of columns; must not be NULL.
+ * @return OVICA_OK; OVICA_EINVAL, OVICA_EFORMAT, OVICA_EVERSION,
+ *         OVICA_ENOMEM. On failure *out is NULL and *rows, *cols are 0.
+ */
+OVICA_API int ovica_npy_read_buffer(const void *buf, size_t len, double **out,
+                                    size_t *rows, size_t *cols);
+
+/**
+ * @brief Writes a row-major array as a float64 ('<f8', C order) .npy file.
+ *
+ * The file is replaced atomically: the data go to a new temporary file
+ * `path` + ".tmp.XXXXXX" in the same directory, which is flushed, fsync'ed
+ * and then renamed over `path` (the directory is then fsync'ed, best
+ * effort). On any failure the temporary file is removed and an existing
+ * file at `path` is left untouched. A file that replaces an existing regular
+ * file keeps that file's permission bits; a new file gets mode 0644. If
+ * `path` is a symbolic link, the link itself is replaced.
+ *
+ * @param path  file name; must not be NULL or empty.
+ * @param data  rows * cols doubles, row-major; must not be NULL. Written as
+ *              they are, NaN and infinities included.
+ * @param rows  number of rows, > 0.
+ * @param cols  number of columns, > 0.
+ * @return OVICA_OK; OVICA_EINVAL (NULL argument, zero size, size overflow),
+ *         OVICA_EIO (message gives the failing step and the system error),
+ *         OVICA_ENOMEM.
+ */
+OVICA_API int ovica_npy_write(const char *path, const double *data, size_t rows, size_t cols);
+
+/**
+ * @brief Writes a row-major array as a float32 ('<f4', C order) .npy file.
+ *
+ * Same as ovica_npy_write(), except that values are rounded to float
+ * (round to nearest; tiny values may become subnormal or zero). NaN and
+ * infinities are written as NaN and infinities; a finite value whose
+ * magnitude exceeds FLT_MAX gives OVICA_EDOMAIN (message gives its row and
+ * column) before any file is created.
+ *
+ * @return OVICA_OK; OVICA_EINVAL, OVICA_EDOMAIN, OVICA_EIO, OVICA_ENOMEM.
+ */
+OVICA_API int ovica_npy_write_float32(const char *path, const double *data, size_t rows,
+                                      size_t cols);
+
+/**
+ * @brief Releases memory that the library allocated for the caller (e.g. the
+ * arrays of ovica_npy_read() and ovica_npy_read_buffer()).
+ * @param p  a pointer returned by the library, or NULL (then nothing happens).
+ */
+OVICA_API void ovica_free(void *p);
+
+OVICA_END_DECLS
+
+#endif /* OVICA_IO_H */
