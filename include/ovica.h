@@ -30,6 +30,7 @@
 #include "ovica/metrics.h"
 #include "ovica/model.h"
 #include "ovica/solver.h"
+#include "ovica/sampler.h"
 #include "ovica/io.h"
 
 #endif /* OVICA_H */
