@@ -14,7 +14,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 CC      ?= cc
 CXX     ?= c++
-OPT     ?= -O2 -g
+OPT     ?= -O3 -g
 WARN    := -Wall -Wextra -Wpedantic -Werror
 CSTD    := -std=c11
 SAN     ?=

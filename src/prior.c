@@ -156,9 +156,10 @@ int ovica__prior_prox(const ovica_prior *p, const double *v, size_t count, doubl
     double th = t / p->b;
     switch (p->kind) {
     case OVICA_PRIOR_LAPLACE:
+        /* branchless soft threshold, so that the compiler vectorises it */
         for (size_t i = 0; i < count; i++) {
-            double a = v[i];
-            out[i] = a > th ? a - th : (a < -th ? a + th : 0.0);
+            double a = fabs(v[i]) - th;
+            out[i] = copysign(a > 0.0 ? a : 0.0, v[i]);
         }
         return OVICA_OK;
     case OVICA_PRIOR_EXPONENTIAL:

@@ -187,6 +187,29 @@ static void pg_step_builtin(const ovica_prior *p, const double *S, const double 
     }
 }
 
+/* The update of one sample's code: nxt = step from (cur, y) with the
+ * smooth gradient g at y. */
+static int step_row(const ovica_prior *prior, int kind, const double *cur, const double *y,
+                    const double *g, size_t n, double eta, double *nxt)
+{
+    if (kind != KIND_PG) {
+        for (size_t j = 0; j < n; j++) nxt[j] = y[j] - eta * g[j];
+        return ovica__prior_prox(prior, nxt, n, eta, nxt);
+    }
+    if (prior->kind != OVICA_PRIOR_USER) {
+        pg_step_builtin(prior, cur, g, n, eta, nxt);
+        return OVICA_OK;
+    }
+    int st = ovica__prior_grad(prior, cur, n, nxt);
+    if (st) return st;
+    const int nonneg = prior->domain == OVICA_DOMAIN_NONNEG;
+    for (size_t j = 0; j < n; j++) {
+        double u = cur[j] - eta * (g[j] + nxt[j]);
+        nxt[j] = (nonneg && u < 0.0) ? 0.0 : u;
+    }
+    return OVICA_OK;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -272,38 +295,22 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
 
     for (it = 1; it <= max_iter; it++) {
         smooth_gradient(&c, y, G);
-        if (kind == KIND_PG) {
-            if (prior->kind != OVICA_PRIOR_USER) {
-                pg_step_builtin(prior, cur, G, Nn, eta, nxt);
-            } else {
-                st = ovica__prior_grad(prior, cur, Nn, nxt);
-                if (st) break;
-                const int nonneg = prior->domain == OVICA_DOMAIN_NONNEG;
-                for (size_t i = 0; i < Nn; i++) {
-                    double u = cur[i] - eta * (G[i] + nxt[i]);
-                    nxt[i] = (nonneg && u < 0.0) ? 0.0 : u;
-                }
-            }
-        } else {
-            for (size_t i = 0; i < Nn; i++) nxt[i] = y[i] - eta * G[i];
-            st = ovica__prior_prox(prior, nxt, Nn, eta, nxt);
-            if (st) break;
-        }
-
-        /* Per-sample convergence and (FISTA) momentum. */
+        /* One fused pass per sample (its rows stay in cache): the step,
+         * the prox or projection, the convergence test and the momentum. */
         n_conv = 0;
-        for (size_t k = 0; k < N; k++) {
-            double *sn = nxt + k * n, *so = cur + k * n;
+        for (size_t k = 0; k < N && st == OVICA_OK; k++) {
+            const size_t off = k * n;
+            double *sn = nxt + off, *so = cur + off, *yk = y + off;
+            const double *gk = G + off;
+            st = step_row(prior, kind, so, yk, gk, n, eta, sn);
             double d2 = 0.0, s2 = 0.0;
             for (size_t j = 0; j < n; j++) {
                 double d = sn[j] - so[j];
                 d2 += d * d;
                 s2 += sn[j] * sn[j];
             }
-            double scale = s2 > 1.0 ? s2 : 1.0;
-            if (d2 <= tol * tol * scale) n_conv++;
+            if (d2 <= tol * tol * (s2 > 1.0 ? s2 : 1.0)) n_conv++;
             if (kind == KIND_FISTA) {
-                double *yk = Y + k * n;
                 double up = 0.0;
                 if (restart)
                     for (size_t j = 0; j < n; j++) up += (yk[j] - sn[j]) * (sn[j] - so[j]);
@@ -318,6 +325,7 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
                 }
             }
         }
+        if (st) break;
         double *tmp = cur;
         cur = nxt;
         nxt = tmp;

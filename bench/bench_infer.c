@@ -1,0 +1,136 @@
+/* Inference benchmark (issue: foundation).
+ *   1. m=256, n=1024, N=4096: achieved GFLOP/s of FISTA (counting the two
+ *      GEMMs of an iteration, 4 N m n flops) next to this machine's dgemm
+ *      GFLOP/s on the same shapes, measured in the same run.
+ *   2. m=64, n=256: time to code 10,000 samples with default settings.
+ * Prints figures and ratios; asserts nothing (targets live in the notes). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "ovica.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#define CHECK(x)                                                                       \
+    do {                                                                               \
+        int st_ = (x);                                                                 \
+        if (st_ < 0) {                                                                 \
+            fprintf(stderr, "%s:%d: %s: %s (%s)\n", __FILE__, __LINE__, #x,             \
+                    ovica_strerror(st_), ovica_error_message());                       \
+            exit(1);                                                                   \
+        }                                                                              \
+    } while (0)
+
+/* Data from the model: unit atoms, sparse Laplace sources, a little noise. */
+static void make_problem(size_t m, size_t n, size_t N, double activity, uint64_t seed,
+                         double **A_out, double **X_out)
+{
+    ovica_rng *r = NULL;
+    CHECK(ovica_rng_new(&r, seed));
+    double *A = malloc(m * n * sizeof *A), *S = malloc(N * n * sizeof *S),
+           *X = malloc(N * m * sizeof *X);
+    CHECK(ovica_synth_random_basis(r, A, m, n));
+    CHECK(ovica_synth_sources(r, OVICA_PRIOR_LAPLACE, 1.0, activity, S, N, n));
+    CHECK(ovica_synth_mix(r, A, m, n, S, N, 0.05, X));
+    free(S);
+    ovica_rng_free(r);
+    *A_out = A;
+    *X_out = X;
+}
+
+static double dgemm_gflops(size_t m, size_t n, size_t N)
+{
+    /* the two GEMM shapes of a direct-form iteration */
+    double *Y = calloc(N * n, sizeof *Y), *A = calloc(m * n, sizeof *A),
+           *R = calloc(N * m, sizeof *R), *G = calloc(N * n, sizeof *G);
+    for (size_t i = 0; i < m * n; i++) A[i] = 1e-3 * (double)(i % 17);
+    for (size_t i = 0; i < N * n; i++) Y[i] = 1e-3 * (double)(i % 13);
+    int reps = 0;
+    double t0 = now(), t;
+    do {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, 1.0, Y,
+                    (int)n, A, (int)n, 0.0, R, (int)m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0, R,
+                    (int)m, A, (int)n, 0.0, G, (int)n);
+        reps++;
+        t = now() - t0;
+    } while (t < 2.0 || reps < 5);
+    free(Y); free(A); free(R); free(G);
+    return 4.0 * (double)N * (double)m * (double)n * reps / t * 1e-9;
+}
+
+int main(void)
+{
+    printf("libovica %s, inference benchmark\n", ovica_version_string());
+
+    /* ---- 1. FISTA GFLOP/s against dgemm ---- */
+    size_t m = 256, n = 1024, N = 4096;
+    double *A, *X;
+    make_problem(m, n, N, 0.02, 1, &A, &X);
+    ovica_prior *prior = NULL;
+    ovica_model *model = NULL;
+    ovica_solver *fista = NULL;
+    CHECK(ovica_prior_laplace_new(&prior, 1.0));
+    CHECK(ovica_model_new(&model, m, n, prior, 0.1));
+    CHECK(ovica_model_set_basis(model, A, m, n));
+    CHECK(ovica_solver_new(&fista, ovica_solver_fista));
+    CHECK(ovica_solver_set_param(fista, OVICA_SOLVER_TOL, 0.0)); /* fixed work */
+    CHECK(ovica_solver_set_param(fista, OVICA_SOLVER_MAX_ITER, 30));
+    double *S = malloc(N * n * sizeof *S);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    CHECK(ovica_solver_infer(fista, model, X, N, m, S, n, &st)); /* warm-up, allocates */
+    double gemm = dgemm_gflops(m, n, N);
+    double best = INFINITY;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        CHECK(ovica_solver_infer(fista, model, X, N, m, S, n, NULL));
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    double flops = 4.0 * (double)N * (double)m * (double)n * 30.0;
+    double fista_gf = flops / best * 1e-9;
+    printf("fista m=%zu n=%zu N=%zu, 30 iterations: %.3f s, %.1f GFLOP/s\n", m, n, N, best,
+           fista_gf);
+    printf("dgemm on the same shapes:                  %.1f GFLOP/s\n", gemm);
+    printf("fista / dgemm: %.0f%% (target >= 70%%)\n", 100.0 * fista_gf / gemm);
+    free(S); free(A); free(X);
+    ovica_solver_free(fista);
+    ovica_model_free(model);
+
+    /* ---- 2. time to code 10,000 samples at m=64, n=256 ---- */
+    m = 64; n = 256; N = 10000;
+    make_problem(m, n, N, 0.05, 2, &A, &X);
+    CHECK(ovica_model_new(&model, m, n, prior, 0.1));
+    CHECK(ovica_model_set_basis(model, A, m, n));
+    S = malloc(N * n * sizeof *S);
+    const ovica_solver_type *types[3] = {ovica_solver_fista, ovica_solver_ista, ovica_solver_pg};
+    for (int k = 0; k < 3; k++) {
+        ovica_solver *sv = NULL;
+        CHECK(ovica_solver_new(&sv, types[k]));
+        CHECK(ovica_solver_set_param(sv, OVICA_SOLVER_MAX_ITER, 5000));
+        ovica_infer_stats s2 = OVICA_INFER_STATS_INIT;
+        double t0 = now();
+        int rc = ovica_solver_infer(sv, model, X, N, m, S, n, &s2);
+        CHECK(rc);
+        double t = now() - t0;
+        printf("%-5s m=%zu n=%zu N=%zu, tol 1e-6: %.3f s, %zu iterations, %zu/%zu converged, "
+               "objective %.6f, violation %.2e%s\n",
+               ovica_solver_type_name(types[k]), m, n, N, t, s2.iterations, s2.converged, N,
+               s2.objective, s2.violation, rc == OVICA_NOT_CONVERGED ? " (not converged)" : "");
+        ovica_solver_free(sv);
+    }
+    free(S); free(A); free(X);
+    ovica_model_free(model);
+    ovica_prior_free(prior);
+    return 0;
+}
