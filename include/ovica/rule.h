@@ -1,0 +1,68 @@
+/**
+ * @file ovica/rule.h
+ * @brief Update rules for the basis A (MATH.md, "Learning the basis").
+ *
+ * A rule turns a batch's sufficient statistics into a change of A. Rules are
+ * type objects chosen when a trainer is made (ovica/trainer.h):
+ *   - ovica_rule_natural: Lewicki & Sejnowski's natural gradient from the
+ *     MAP codes, dA = -A(<z s_hat^T> + I); z on inactive coordinates is the
+ *     prior's score (0) or the optimality subgradient -lambda A^T(x - A s_hat)
+ *     (trainer parameter OVICA_TRAIN_Z).
+ *   - ovica_rule_plain: the plain gradient (A A^T)^{-1} dA, solved with a
+ *     Cholesky factorisation of A A^T (LAPACK), never an explicit inverse.
+ *   - ovica_rule_reconstruction: Olshausen & Field's rule
+ *     dA = lambda <(x - A s_hat) s_hat^T>, then every column renormalised
+ *     to unit length (the scale is otherwise unconstrained).
+ *   - ovica_rule_exact: the exact natural gradient of the likelihood from
+ *     posterior draws (ovica/sampler.h): dA = -A(<z s^T> + I + B), B the
+ *     exponential prior's boundary term (0 for Laplace).
+ *   - ovica_rule_em: Monte Carlo EM from posterior draws: A_new = <x s^T>
+ *     <s s^T>^{-1} (Cholesky solve), applied as A + rate (A_new - A).
+ *   - ovica_rule_auto: the default; annealed Monte Carlo EM for the first
+ *     OVICA_TRAIN_EM_FRACTION of the steps (to reach the right basin), then
+ *     the exact gradient (which does not stall at low noise, where EM's
+ *     convergence rate tends to 1). Needs a built-in prior; with a user
+ *     prior it falls back to ovica_rule_natural.
+ * The rules from draws need a built-in prior (ovica_trainer_new refuses
+ * them with a user prior: OVICA_ENOTSUP).
+ */
+#ifndef OVICA_RULE_H
+#define OVICA_RULE_H
+
+#include "common.h"
+
+OVICA_BEGIN_DECLS
+
+/** Opaque rule descriptor (a type object). */
+typedef struct ovica_rule_type ovica_rule_type;
+
+OVICA_API extern const ovica_rule_type *const ovica_rule_natural;
+OVICA_API extern const ovica_rule_type *const ovica_rule_plain;
+OVICA_API extern const ovica_rule_type *const ovica_rule_reconstruction;
+OVICA_API extern const ovica_rule_type *const ovica_rule_exact;
+OVICA_API extern const ovica_rule_type *const ovica_rule_em;
+OVICA_API extern const ovica_rule_type *const ovica_rule_auto;
+
+/**
+ * @brief Looks a rule up by name: "natural", "plain", "reconstruction",
+ * "exact", "em", "auto".
+ * @return the type, or NULL (message set) for an unknown name.
+ */
+OVICA_API const ovica_rule_type *ovica_rule_type_find(const char *name);
+
+/** @brief The rule's name; "" for NULL. */
+OVICA_API const char *ovica_rule_type_name(const ovica_rule_type *type);
+
+/** @brief 1 if the rule works from posterior draws (exact, em, auto), 0 if
+ * from MAP codes, -1 for NULL. */
+OVICA_API int ovica_rule_type_uses_draws(const ovica_rule_type *type);
+
+/** Choice of z on inactive coordinates (s_hat_i = 0) for the MAP rules. */
+enum ovica_z_choice {
+    OVICA_Z_PRIOR = 0,      /**< the prior's score, 0 at the kink (the article's) */
+    OVICA_Z_SUBGRADIENT = 1 /**< the optimality subgradient -lambda a_i^T (x - A s_hat) */
+};
+
+OVICA_END_DECLS
+
+#endif /* OVICA_RULE_H */

@@ -1,0 +1,247 @@
+/**
+ * @file ovica/trainer.h
+ * @brief Learning the basis, one step at a time, driven by the host.
+ *
+ * A trainer owns a copy of a model and updates its basis A. The host loops:
+ *
+ *     ovica_trainer_new(&t, model, ovica_rule_auto, seed);
+ *     ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, 300);   // for the schedules
+ *     ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, X, N, m);
+ *     for (k = 0; k < 300; k++)
+ *         ovica_trainer_step(t, X_batch, B, m, &stats);      // or accumulate + apply
+ *     ovica_model_get_basis(ovica_trainer_model(t), A, m, n);
+ *
+ * One step = infer s_hat for the batch (MAP rules) or draw s from the
+ * posterior (rules from draws, started at s_hat, at the annealed noise level
+ * sigma_t), accumulate the rule's sufficient statistics, and apply the
+ * update with the learning rate of the schedule. The two halves are public:
+ * ovica_trainer_accumulate() adds a batch's statistics; the statistics can be
+ * exported as a flat array of doubles, summed across processes (e.g. by
+ * MPI_Allreduce) and imported back; ovica_trainer_apply() then updates A.
+ * The statistics are sums, so the order of summation is the only source of
+ * rounding differences between processes.
+ *
+ * Guards (all on by default):
+ *   - step cap: an update larger than OVICA_TRAIN_STEP_CAP * ||A||_F (Frobenius)
+ *     is scaled down to that size;
+ *   - best basis: every OVICA_TRAIN_MONITOR_EVERY steps the monitor objective
+ *     (the negative mean log-likelihood per sample by the Laplace
+ *     approximation of MATH.md, on the monitor batch: ovica_trainer_set_monitor,
+ *     else the first batch seen) is evaluated and the best basis kept;
+ *     ovica_trainer_restore_best() puts it back;
+ *   - divergence: a non-finite basis or statistic, or a monitor objective
+ *     above best + OVICA_TRAIN_DIVERGE * max(1, |best|), rolls the basis back
+ *     to the best one and multiplies the learning rate by OVICA_TRAIN_BACKOFF;
+ *     the model never holds NaN or Inf;
+ *   - dead atoms: an atom never active for OVICA_TRAIN_DEAD_WINDOW steps is
+ *     dead; with OVICA_TRAIN_RESEED it is re-seeded from the worst
+ *     reconstructed sample of the last accumulated batch.
+ *
+ * Ownership: the trainer copies the model given to ovica_trainer_new();
+ * ovica_trainer_model() lends the trainer's current model (valid until the
+ * next call that modifies the trainer). Batches passed in are only read
+ * during the call (the monitor batch is copied).
+ * Threads: one thread per trainer at a time; separate trainers in parallel.
+ */
+#ifndef OVICA_TRAINER_H
+#define OVICA_TRAINER_H
+
+#include "common.h"
+#include "model.h"
+#include "rule.h"
+#include "solver.h"
+
+OVICA_BEGIN_DECLS
+
+/** Opaque trainer handle. */
+typedef struct ovica_trainer ovica_trainer;
+
+/** Trainer parameters (values frozen). Set with ovica_trainer_set_param(). */
+enum ovica_train_param {
+    OVICA_TRAIN_LR = 0,              /**< base learning rate, (0, 100]; default 0.3 (EM: the mixing rate, clipped to 1) */
+    OVICA_TRAIN_STEPS = 1,           /**< planned number of steps, for the schedules, [1, 1e12]; default 300 */
+    OVICA_TRAIN_SCHEDULE = 2,        /**< 0 constant, 1 linear warm-up then cosine decay to 0; default 1 */
+    OVICA_TRAIN_WARMUP = 3,          /**< warm-up fraction of the steps, [0, 1]; default 0.1 */
+    OVICA_TRAIN_Z = 4,               /**< enum ovica_z_choice for the MAP rules; default OVICA_Z_PRIOR */
+    OVICA_TRAIN_ANNEAL = 5,          /**< starting noise level sigma_0 / sigma for the rules from draws, [1, 1e6]; default 10 */
+    OVICA_TRAIN_ANNEAL_FRACTION = 6, /**< fraction of the steps over which sigma_t decreases geometrically to sigma, [0, 1]; default 0.35 */
+    OVICA_TRAIN_EM_FRACTION = 7,     /**< ovica_rule_auto: fraction of the steps done by EM, [0, 1]; default 0.5 */
+    OVICA_TRAIN_SWEEPS = 8,          /**< posterior sweeps accumulated per step, [1, 1e4]; default 4 */
+    OVICA_TRAIN_BURNIN = 9,          /**< posterior sweeps discarded per step, [0, 1e4]; default 2 */
+    OVICA_TRAIN_STEP_CAP = 10,       /**< largest ||dA||_F / ||A||_F per step, [0, 100] (0: no cap); default 0.1 */
+    OVICA_TRAIN_DEAD_WINDOW = 11,    /**< steps without activity before an atom is dead, [0, 1e12] (0: never); default 50 */
+    OVICA_TRAIN_RESEED = 12,         /**< re-seed dead atoms, 0 or 1; default 1 */
+    OVICA_TRAIN_MONITOR_EVERY = 13,  /**< steps between monitor evaluations, [0, 1e12] (0: never); default 1 */
+    OVICA_TRAIN_MONITOR_SIZE = 14,   /**< samples kept from the first batch as monitor when none was set, [1, 1e9]; default 2048 */
+    OVICA_TRAIN_DIVERGE = 15,        /**< divergence threshold (relative rise of the monitor objective), (0, 1e6]; default 1 */
+    OVICA_TRAIN_BACKOFF = 16,        /**< learning-rate factor after a rollback, (0, 1]; default 0.5 */
+    OVICA_TRAIN_SOLVER_ITER = 17,    /**< MAP iterations per step, [1, 1e9]; default 300 */
+    OVICA_TRAIN_SOLVER_TOL = 18,     /**< MAP tolerance, [0, 1]; default 1e-5 */
+    OVICA_TRAIN_BETA = 19            /**< tanh smoothing of the prior's kink in the monitor's Hessian, times 1/b, (0, 1e6]; default 10 */
+};
+
+/** Initialisation methods of ovica_trainer_init_basis(). */
+enum ovica_init_method {
+    OVICA_INIT_RANDOM = 0, /**< Gaussian atoms normalised to unit length */
+    OVICA_INIT_SPREAD = 1, /**< unit atoms spread as far apart as possible (largest smallest angle); for a non-negative prior also every data direction in some atom's positive half-space */
+    OVICA_INIT_DATA = 2    /**< normalised samples drawn from the data */
+};
+
+/** Flags of ovica_step_stats.guard. */
+enum ovica_guard_flag {
+    OVICA_GUARD_CAPPED = 1,   /**< the update was scaled down to the step cap */
+    OVICA_GUARD_ROLLBACK = 2, /**< divergence: basis rolled back to the best, rate reduced */
+    OVICA_GUARD_RESEED = 4,   /**< dead atoms were re-seeded */
+    OVICA_GUARD_BEST = 8      /**< the monitor objective reached a new best */
+};
+
+/** Version of struct ovica_step_stats understood by this library. */
+#define OVICA_STEP_STATS_VERSION 1
+
+/** What one step did. */
+typedef struct ovica_step_stats {
+    unsigned int version; /**< OVICA_STEP_STATS_VERSION, set by the caller */
+    size_t step;          /**< index of the step just applied (0-based) */
+    double samples;       /**< samples whose statistics the step used */
+    double objective;     /**< mean MAP objective E(s_hat) of the batch, at the basis before the update */
+    double mse;           /**< mean squared reconstruction error per coordinate, at s_hat */
+    double active;        /**< mean number of non-zero coefficients of s_hat per sample */
+    size_t dead;          /**< atoms currently dead */
+    double lr;            /**< learning rate used */
+    double sigma_t;       /**< noise level of the posterior draws (sigma for MAP rules) */
+    double update;        /**< ||dA||_F / ||A||_F of the applied update */
+    double monitor;       /**< monitor objective after the update (NaN if not evaluated) */
+    double best;          /**< best monitor objective so far (NaN if none) */
+    int guard;            /**< OR of enum ovica_guard_flag */
+    int rule;             /**< 1 if the step used posterior draws, 0 if MAP codes */
+} ovica_step_stats;
+
+/** Static initialiser for struct ovica_step_stats. */
+#define OVICA_STEP_STATS_INIT \
+    { OVICA_STEP_STATS_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0 }
+
+/**
+ * @brief Creates a trainer for a copy of `model`.
+ * @param rule the update rule (ovica_rule_auto is the recommended default).
+ * @param seed seeds the trainer's generator (initialisation, sampling,
+ *             re-seeding): equal seeds and inputs give identical runs.
+ * @return OVICA_OK; OVICA_EINVAL (NULL); OVICA_ENOTSUP (a rule from draws
+ *         with a user prior); OVICA_ENOMEM.
+ */
+OVICA_API int ovica_trainer_new(ovica_trainer **out, const ovica_model *model,
+                                const ovica_rule_type *rule, uint64_t seed);
+
+/** @brief Frees a trainer; NULL is a no-op. */
+OVICA_API void ovica_trainer_free(ovica_trainer *t);
+
+/** @brief Sets a parameter (sticky). @return OVICA_OK, OVICA_EINVAL (unknown
+ *  or out of bounds: value kept), OVICA_ENONFINITE. */
+OVICA_API int ovica_trainer_set_param(ovica_trainer *t, int param, double value);
+
+/** @brief Reads a parameter. @return OVICA_OK, OVICA_EINVAL. */
+OVICA_API int ovica_trainer_get_param(const ovica_trainer *t, int param, double *out);
+
+/** @brief Bounds of a parameter. @return OVICA_OK, OVICA_EINVAL. */
+OVICA_API int ovica_trainer_param_bounds(int param, double *lo, double *hi);
+
+/** @brief The trainer's rule. */
+OVICA_API const ovica_rule_type *ovica_trainer_rule(const ovica_trainer *t);
+
+/** @brief The solver type used for s_hat (default FISTA with restart). */
+OVICA_API int ovica_trainer_set_solver(ovica_trainer *t, const ovica_solver_type *type);
+
+/**
+ * @brief A schedule callback: returns the value for step `step` of `total`
+ * (the learning rate, or the noise level sigma_t). A non-finite or
+ * non-positive return stops the step with OVICA_EUSER.
+ */
+typedef double (*ovica_schedule_fn)(size_t step, size_t total, void *user);
+
+/** @brief Replaces the learning-rate schedule by a callback (NULL restores
+ *  the built-in one). */
+OVICA_API int ovica_trainer_set_lr_schedule(ovica_trainer *t, ovica_schedule_fn fn, void *user);
+
+/** @brief Replaces the noise-annealing schedule by a callback returning
+ *  sigma_t (NULL restores the built-in one). */
+OVICA_API int ovica_trainer_set_sigma_schedule(ovica_trainer *t, ovica_schedule_fn fn,
+                                               void *user);
+
+/**
+ * @brief Initialises the basis (enum ovica_init_method).
+ * @param X optional for OVICA_INIT_RANDOM and OVICA_INIT_SPREAD with a real
+ *          prior; required (N >= 1 samples) for OVICA_INIT_DATA and for
+ *          OVICA_INIT_SPREAD with a non-negative prior.
+ * @return OVICA_OK, OVICA_EINVAL, OVICA_ESIZE, OVICA_ENONFINITE, OVICA_ENOMEM.
+ */
+OVICA_API int ovica_trainer_init_basis(ovica_trainer *t, int method, const double *X, size_t N,
+                                       size_t x_dim);
+
+/** @brief Sets the monitor batch (copied) used for best-basis tracking and
+ *  divergence detection. */
+OVICA_API int ovica_trainer_set_monitor(ovica_trainer *t, const double *X, size_t N,
+                                        size_t x_dim);
+
+/**
+ * @brief One training step on a batch: accumulate, then apply.
+ * @param stats optional; filled on success.
+ * @return OVICA_OK; OVICA_EINVAL; OVICA_ESIZE; OVICA_ENONFINITE (NaN/Inf in
+ *         the batch: refused, the model unchanged); OVICA_EUSER (a schedule
+ *         callback failed); OVICA_ENUMERIC (a factorisation failed and no
+ *         finite basis could be kept); OVICA_ENOMEM.
+ */
+OVICA_API int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, size_t x_dim,
+                                 ovica_step_stats *stats);
+
+/** @brief Adds a batch's sufficient statistics (the first half of a step). */
+OVICA_API int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N,
+                                       size_t x_dim);
+
+/** @brief Applies the accumulated statistics (the second half of a step),
+ *  clears them and advances the step counter. OVICA_ESTATE if nothing was
+ *  accumulated. */
+OVICA_API int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats);
+
+/** @brief Discards the accumulated statistics. */
+OVICA_API int ovica_trainer_clear_stats(ovica_trainer *t);
+
+/** @brief Number of doubles in the exported statistics:
+ *  4 + n + 2 n^2 + m n (counts, per-atom activity, n x n and m x n sums). */
+OVICA_API size_t ovica_trainer_stats_size(const ovica_trainer *t);
+
+/** @brief Copies the accumulated statistics into buf (len must equal
+ *  ovica_trainer_stats_size()). */
+OVICA_API int ovica_trainer_stats_export(const ovica_trainer *t, double *buf, size_t len);
+
+/** @brief Replaces the accumulated statistics by buf (e.g. the sum over
+ *  processes). OVICA_ENONFINITE / OVICA_EFORMAT for a corrupt buffer. */
+OVICA_API int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len);
+
+/** @brief The trainer's current model (borrowed). */
+OVICA_API const ovica_model *ovica_trainer_model(const ovica_trainer *t);
+
+/** @brief Replaces the basis of the trainer's model (e.g. when resuming). */
+OVICA_API int ovica_trainer_set_basis(ovica_trainer *t, const double *A, size_t rows,
+                                      size_t cols);
+
+/** @brief The best basis seen by the monitor into out (m x n);
+ *  OVICA_ESTATE if the monitor has not run yet. */
+OVICA_API int ovica_trainer_best_basis(const ovica_trainer *t, double *out, size_t rows,
+                                       size_t cols, double *best_objective);
+
+/** @brief Puts the best basis back into the model. OVICA_ESTATE if none. */
+OVICA_API int ovica_trainer_restore_best(ovica_trainer *t);
+
+/** @brief Index of the next step (number of steps applied so far). */
+OVICA_API size_t ovica_trainer_step_index(const ovica_trainer *t);
+
+/** @brief Sets the step index (to resume a schedule). */
+OVICA_API int ovica_trainer_set_step_index(ovica_trainer *t, size_t step);
+
+/** @brief Per-atom activity: the fraction of samples in which each atom was
+ *  active, averaged over the steps so far (exponential moving average over
+ *  about DEAD_WINDOW steps). out has n entries. */
+OVICA_API int ovica_trainer_atom_usage(const ovica_trainer *t, double *out, size_t n);
+
+OVICA_END_DECLS
+
+#endif /* OVICA_TRAINER_H */
