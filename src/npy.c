@@ -9,8 +9,9 @@
  * the host's byte order except to interpret the "native" dtype prefixes '='
  * and '|', for which the host order is determined at run time.
  *
- * Writing goes to a mkstemp temporary in the target's directory which is
- * fsync'ed and renamed over the target.
+ * Writing goes through ovica__write_atomic (src/fileio.c): a mkstemp
+ * temporary in the target's directory which is fsync'ed and renamed over the
+ * target.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "internal.h"
 #include "ovica/io.h"
 
@@ -55,10 +57,7 @@ static int npy_fail(const char *origin, int status, const char *fmt, ...)
 }
 
 /* Thread-safe text of an errno value (XSI strerror_r). */
-static void errno_text(int e, char *buf, size_t n)
-{
-    if (strerror_r(e, buf, n) != 0) snprintf(buf, n, "errno %d", e);
-}
+static void errno_text(int e, char *buf, size_t n) { ovica__errno_text(e, buf, n); }
 
 /* "npy file '<path>'", keeping the end of over-long paths. */
 static void origin_of_path(char *dst, size_t n, const char *path)
@@ -784,22 +783,32 @@ static size_t npy_build_header(unsigned char *buf, size_t cap, const char *descr
     return total;
 }
 
-/* Directory part of path ("." if none), for fsync after the rename. */
-static int fsync_parent_dir(const char *path)
+/* Writes the header and the data, converted chunk by chunk. */
+struct npy_write_ctx {
+    const unsigned char *header;
+    size_t hbytes;
+    const double *data;
+    size_t count;
+    int f32;
+    unsigned char *chunk;
+};
+
+static int npy_write_body(FILE *fp, void *arg)
 {
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = ovica__malloc(n + 1);
-    if (dir == NULL) return -1;
-    if (slash == NULL) memcpy(dir, ".", 1);
-    else memcpy(dir, path, n);
-    dir[n] = '\0';
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    ovica__free(dir);
-    if (fd < 0) return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
+    const struct npy_write_ctx *c = arg;
+    const size_t isz = c->f32 ? 4 : 8;
+    if (fwrite(c->header, 1, c->hbytes, fp) != c->hbytes) return 1;
+    const size_t per = NPY_CHUNK / isz;
+    for (size_t done = 0; done < c->count;) {
+        size_t n = c->count - done < per ? c->count - done : per;
+        for (size_t k = 0; k < n; k++) {
+            if (c->f32) enc_f4le(c->chunk + 4 * k, c->data[done + k]);
+            else enc_f8le(c->chunk + 8 * k, c->data[done + k]);
+        }
+        if (fwrite(c->chunk, isz, n, fp) != n) return 1;
+        done += n;
+    }
+    return 0;
 }
 
 static int npy_write_impl(const char *path, const double *data, size_t rows, size_t cols,
@@ -828,91 +837,10 @@ static int npy_write_impl(const char *path, const double *data, size_t rows, siz
     size_t hbytes = npy_build_header(header, sizeof header, f32 ? "<f4" : "<f8", rows, cols);
     if (hbytes == 0) return npy_fail(origin, OVICA_EINVAL, "cannot format the header");
 
-    size_t plen = strlen(path);
-    static const char suffix[] = ".tmp.XXXXXX";
-    char *tmp = ovica__malloc(plen + sizeof suffix);
     unsigned char *chunk = ovica__malloc(NPY_CHUNK);
-    if (tmp == NULL || chunk == NULL) {
-        ovica__free(tmp);
-        ovica__free(chunk);
-        return npy_fail(origin, OVICA_ENOMEM, "cannot allocate write buffers");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    char et[128];
-    int st = OVICA_OK;
-    FILE *fp = NULL;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        errno_text(errno, et, sizeof et);
-        ovica__free(tmp);
-        ovica__free(chunk);
-        return npy_fail(origin, OVICA_EIO, "cannot create a temporary file: %s", et);
-    }
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    struct stat sb;
-    mode_t mode = 0644;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) mode = sb.st_mode & 0777;
-    if (fchmod(fd, mode) != 0) {
-        errno_text(errno, et, sizeof et);
-        st = npy_fail(origin, OVICA_EIO, "cannot set the mode of '%s': %s", tmp, et);
-        close(fd);
-        goto fail;
-    }
-    fp = fdopen(fd, "wb");
-    if (fp == NULL) {
-        errno_text(errno, et, sizeof et);
-        st = npy_fail(origin, OVICA_EIO, "cannot open '%s' for writing: %s", tmp, et);
-        close(fd);
-        goto fail;
-    }
-    errno = 0;
-    if (fwrite(header, 1, hbytes, fp) != hbytes) goto write_error;
-    {
-        const size_t per = NPY_CHUNK / isz;
-        for (size_t done = 0; done < count;) {
-            size_t n = count - done < per ? count - done : per;
-            for (size_t k = 0; k < n; k++) {
-                if (f32) enc_f4le(chunk + 4 * k, data[done + k]);
-                else enc_f8le(chunk + 8 * k, data[done + k]);
-            }
-            if (fwrite(chunk, isz, n, fp) != n) goto write_error;
-            done += n;
-        }
-    }
-    if (fflush(fp) != 0) goto write_error;
-    if (fsync(fileno(fp)) != 0) {
-        errno_text(errno, et, sizeof et);
-        st = npy_fail(origin, OVICA_EIO, "cannot fsync '%s': %s", tmp, et);
-        goto fail;
-    }
-    {
-        FILE *f = fp;
-        fp = NULL;
-        if (fclose(f) != 0) {
-            errno_text(errno, et, sizeof et);
-            st = npy_fail(origin, OVICA_EIO, "cannot close '%s': %s", tmp, et);
-            goto fail;
-        }
-    }
-    if (rename(tmp, path) != 0) {
-        errno_text(errno, et, sizeof et);
-        st = npy_fail(origin, OVICA_EIO, "cannot rename the temporary file over it: %s", et);
-        goto fail;
-    }
-    (void)fsync_parent_dir(path); /* durability of the rename; best effort */
-    ovica__free(tmp);
-    ovica__free(chunk);
-    return OVICA_OK;
-
-write_error:
-    errno_text(errno ? errno : EIO, et, sizeof et);
-    st = npy_fail(origin, OVICA_EIO, "cannot write '%s': %s", tmp, et);
-fail:
-    if (fp != NULL) fclose(fp);
-    unlink(tmp);
-    ovica__free(tmp);
+    if (chunk == NULL) return npy_fail(origin, OVICA_ENOMEM, "cannot allocate write buffers");
+    struct npy_write_ctx ctx = {header, hbytes, data, count, f32, chunk};
+    int st = ovica__write_atomic(path, origin, npy_write_body, &ctx);
     ovica__free(chunk);
     return st;
 }
