@@ -32,5 +32,6 @@
 #include "ovica/solver.h"
 #include "ovica/sampler.h"
 #include "ovica/io.h"
+#include "ovica/eval.h"
 
 #endif /* OVICA_H */

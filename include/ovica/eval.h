@@ -1,0 +1,123 @@
+/**
+ * @file ovica/eval.h
+ * @brief Model comparison: log-likelihood log P(x|A) (Laplace approximation
+ *        and an importance-sampling check) and bits per dimension.
+ *
+ * Units: natural logarithms (nats) throughout, except the bits of
+ * ovica_bits_per_dim(). Layout as everywhere in libovica: X is N x m
+ * row-major, S is N x n row-major, A is m x n with atom i in column i.
+ *
+ * The Laplace approximation (Lewicki & Sejnowski eq. 4; MATH.md):
+ *
+ *     log P(x|A) ~= log p(s_hat) - (lambda/2) ||x - A s_hat||^2
+ *                   + (m/2) log(lambda / (2 pi)) + (n/2) log(2 pi)
+ *                   - (1/2) log det H,
+ *     H = lambda A^T A + diag(c_i),   lambda = 1/sigma^2,
+ *
+ * where s_hat is the MAP code. Both built-in priors are piecewise linear in
+ * -log p, so their true curvature is 0 away from the kink at 0 and H is
+ * singular when n > m. As Lewicki & Sejnowski do, the prior's score is
+ * replaced, for the Hessian only, by -(1/b) tanh(beta s / b), which gives
+ *
+ *     c_i = (beta / b^2) * (1 - tanh^2(beta s_hat_i / b)).
+ *
+ * `beta` is therefore dimensionless, in units of 1/b: the actual slope of
+ * the tanh is beta/b, and an inactive coordinate (s_hat_i = 0) gets
+ * curvature beta/b^2. The same smoothing is used for the exponential prior,
+ * whose kink is at 0 too. For a user prior, c_i is its curvature callback
+ * -d^2 log p/ds^2 at s_hat_i, unsmoothed (beta is then validated but not
+ * used); a user prior without one gives OVICA_ENOTSUP.
+ *
+ * How good is the approximation? See docs/MODEL-COMPARISON.md for the
+ * figures measured against ovica_loglik_importance() and against quadrature.
+ *
+ * Threads: the functions keep no state; the model is only read, so several
+ * threads may evaluate one model at once.
+ */
+#ifndef OVICA_EVAL_H
+#define OVICA_EVAL_H
+
+#include "common.h"
+#include "model.h"
+
+OVICA_BEGIN_DECLS
+
+/** A reasonable default for the `beta` argument (in units of 1/b). */
+#define OVICA_LOGLIK_BETA_DEFAULT 10.0
+
+/**
+ * @brief Laplace approximation of log P(x|A) given the MAP codes.
+ *
+ * Cost: one n x n Gram matrix A^T A per call, then per sample an n x n
+ * Cholesky factorisation (LAPACK dpotrf), i.e. about N n^3 / 3 flops. All
+ * work memory (about n^2 + N m + 2n doubles) is allocated once per call.
+ *
+ * @param model      the model (only read); its basis must be set.
+ * @param X          N x m row-major data (finite).
+ * @param N          number of samples, >= 1.
+ * @param x_dim      row length of X; must equal the model's m.
+ * @param S          N x n row-major MAP codes s_hat of the rows of X, as
+ *                   computed by the caller (e.g. ovica_solver_infer); finite
+ *                   and inside the prior's domain. The formula is evaluated
+ *                   at S whatever it is: codes that are not the MAP give a
+ *                   meaningless value.
+ * @param s_dim      row length of S; must equal the model's n.
+ * @param beta       tanh smoothing of the kink in units of 1/b, finite and
+ *                   > 0 (see the file comment; OVICA_LOGLIK_BETA_DEFAULT).
+ * @param per_sample optional (NULL): N values log P(x_k|A), in nats.
+ * @param mean       optional (NULL): their mean over the batch, in nats.
+ * @return OVICA_OK; OVICA_EINVAL (NULL model/X/S, N = 0, beta <= 0);
+ *         OVICA_ESIZE (x_dim or s_dim wrong); OVICA_ENONFINITE (NaN/Inf in
+ *         X, S or beta); OVICA_EDOMAIN (S outside the prior's domain);
+ *         OVICA_ENOTSUP (user prior without curvature); OVICA_EUSER (a
+ *         prior callback stopped); OVICA_ENUMERIC (H not positive definite
+ *         at some sample: the message names it; e.g. a user prior with zero
+ *         curvature and n > m); OVICA_ENOMEM. Outputs are unspecified on
+ *         error (per_sample may be partly written; mean is untouched).
+ */
+OVICA_API int ovica_loglik_codes(const ovica_model *model, const double *X, size_t N,
+                                 size_t x_dim, const double *S, size_t s_dim, double beta,
+                                 double *per_sample, double *mean);
+
+/**
+ * @brief Laplace approximation of log P(x|A), computing s_hat itself.
+ *
+ * s_hat comes from a FISTA solver (with adaptive restart; projected
+ * gradient for a user prior without prox) run to a relative tolerance of
+ * 1e-9 or 20000 iterations, then ovica_loglik_codes() is applied. Memory:
+ * N n doubles for the codes plus the solver's and ovica_loglik_codes()'s.
+ *
+ * @param model, X, N, x_dim, beta, per_sample, mean as ovica_loglik_codes().
+ * @return as ovica_loglik_codes(), and OVICA_NOT_CONVERGED (> 0: the
+ *         outputs are written, but some sample's MAP code had not met the
+ *         tolerance within the iteration limit, so its value is slightly
+ *         off; the message says how many).
+ */
+OVICA_API int ovica_loglik(const ovica_model *model, const double *X, size_t N, size_t x_dim,
+                           double beta, double *per_sample, double *mean);
+
+/**
+ * @brief Bits per dimension of data quantised to steps of `quantum`.
+ *
+ * If every coordinate of x is quantised to a grid of step `quantum`, the
+ * probability of a quantised vector is P(x) ~= p(x) quantum^m, so its code
+ * length per dimension is
+ *
+ *     bits = (-mean_loglik / ln 2) / m - log2(quantum).
+ *
+ * Lower is better. Only differences between models on the same data and
+ * quantum are meaningful.
+ *
+ * @param mean_loglik mean log-likelihood per sample in nats (e.g. from
+ *                    ovica_loglik()), finite.
+ * @param m           data dimension, >= 1.
+ * @param quantum     quantisation step in the data's units, finite and > 0.
+ * @param out         receives the bits per dimension.
+ * @return OVICA_OK; OVICA_EINVAL (out NULL, m = 0, quantum <= 0);
+ *         OVICA_ENONFINITE (NaN/Inf argument). *out untouched on error.
+ */
+OVICA_API int ovica_bits_per_dim(double mean_loglik, size_t m, double quantum, double *out);
+
+OVICA_END_DECLS
+
+#endif /* OVICA_EVAL_H */
