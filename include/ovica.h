@@ -32,6 +32,7 @@
 #include "ovica/solver.h"
 #include "ovica/sampler.h"
 #include "ovica/io.h"
+#include "ovica/modelio.h"
 #include "ovica/eval.h"
 
 #endif /* OVICA_H */
