@@ -65,33 +65,34 @@ int ovica_loglik_codes(const ovica_model *model, const double *X, size_t N, size
                        const double *S, size_t s_dim, double beta, double *per_sample,
                        double *mean)
 {
-    int st = ovica__check_batch(__func__, model, X, N, x_dim, S, s_dim);
+    const char *fn = __func__;
+    int st = ovica__check_batch(fn, model, X, N, x_dim, S, s_dim);
     if (st == OVICA_OK) st = ovica__check_finite(S, N * s_dim, s_dim, "S");
     if (st == OVICA_OK) st = ovica__prior_check_domain(model->prior, S, N * s_dim, s_dim, "S");
-    if (st == OVICA_OK) st = ovica__check_beta(__func__, beta);
+    if (st == OVICA_OK) st = ovica__check_beta(fn, beta);
     if (st) return st;
     const ovica_prior *prior = model->prior;
     if (prior->kind == OVICA_PRIOR_USER && prior->cb.curvature == NULL)
         return ovica__error(OVICA_ENOTSUP,
                             "%s: user prior '%s' has no curvature callback, which the "
                             "Laplace approximation needs",
-                            __func__, prior->name);
+                            fn, prior->name);
     if (model->norm2 <= 0.0)
-        return ovica__error(OVICA_EINVAL, "%s: the basis is all zero; set it first", __func__);
+        return ovica__error(OVICA_EINVAL, "%s: the basis is all zero; set it first", fn);
 
     const size_t m = model->m, n = model->n;
     const double lambda = 1.0 / (model->sigma * model->sigma);
+    /* work: Gram (n n), H (n n), c (n), R (N m) */
     size_t nn, Nm, len;
-    if (ovica__mul_size(n, n, &nn) || ovica__mul_size(N, m, &Nm) || nn > SIZE_MAX / 2 - n ||
-        2 * nn + n > SIZE_MAX - Nm)
-        return ovica__error(OVICA_ENOMEM, "%s: sizes overflow (N = %zu, n = %zu)", __func__, N,
-                            n);
+    if (ovica__mul_size(n, n, &nn) || ovica__mul_size(N, m, &Nm) || nn > SIZE_MAX / 4 ||
+        Nm > SIZE_MAX / 4 || n > SIZE_MAX / 4)
+        return ovica__error(OVICA_ENOMEM, "%s: sizes overflow (N = %zu, n = %zu)", fn, N, n);
     len = 2 * nn + n + Nm;
     double *work = ovica__alloc_doubles(len, "the likelihood's work memory");
     if (work == NULL) return OVICA_ENOMEM;
     double *G = work, *H = G + nn, *c = H + nn, *R = c + n;
 
-    /* G = lambda A^T A (n x n, full); R = X - S A^T (N x m). */
+    /* G = lambda A^T A (n x n, full); R = X - S A^T (N x m) */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, lambda,
                 model->A, (int)n, model->A, (int)n, 0.0, G, (int)n);
     memcpy(R, X, Nm * sizeof(double));
@@ -115,13 +116,13 @@ int ovica_loglik_codes(const ovica_model *model, const double *X, size_t N, size
                               "%s: the Hessian lambda A^T A + diag(c) is not positive definite "
                               "at sample %zu (dpotrf info %d); for n > m the prior's curvature "
                               "must be > 0 on enough coordinates",
-                              __func__, k, (int)info);
+                              fn, k, (int)info);
             break;
         }
         double ll = -nl - 0.5 * lambda * r2 + konst - 0.5 * logdet;
         if (!isfinite(ll)) {
-            st = ovica__error(OVICA_ENUMERIC, "%s: log-likelihood of sample %zu is %g",
-                              __func__, k, ll);
+            st = ovica__error(OVICA_ENUMERIC, "%s: log-likelihood of sample %zu is %g", fn, k,
+                              ll);
             break;
         }
         if (per_sample) per_sample[k] = ll;
@@ -175,6 +176,14 @@ int ovica_loglik(const ovica_model *model, const double *X, size_t N, size_t x_d
         return OVICA_NOT_CONVERGED;
     }
     return st;
+}
+
+double ovica_loglik_beta_default(const ovica_prior *prior)
+{
+    if (prior == NULL) return NAN;
+    if (prior->kind == OVICA_PRIOR_LAPLACE) return OVICA_LOGLIK_BETA_LAPLACE;
+    if (prior->kind == OVICA_PRIOR_EXPONENTIAL) return OVICA_LOGLIK_BETA_EXPONENTIAL;
+    return 1.0; /* unused for user priors, but a valid value */
 }
 
 int ovica_bits_per_dim(double mean_loglik, size_t m, double quantum, double *out)

@@ -42,8 +42,26 @@
 
 OVICA_BEGIN_DECLS
 
-/** A reasonable default for the `beta` argument (in units of 1/b). */
-#define OVICA_LOGLIK_BETA_DEFAULT 10.0
+/** Recommended beta for the Laplace prior (units of 1/b); measured, see below. */
+#define OVICA_LOGLIK_BETA_LAPLACE 2.0
+/** Recommended beta for the exponential prior (units of 1/b). */
+#define OVICA_LOGLIK_BETA_EXPONENTIAL 20.0
+
+/**
+ * @brief The recommended `beta` for a prior: OVICA_LOGLIK_BETA_LAPLACE,
+ * OVICA_LOGLIK_BETA_EXPONENTIAL, or 1 for a user prior (for which beta is
+ * not used); NaN for NULL.
+ *
+ * Why these values: the error of the smoothed approximation, measured
+ * against ovica_loglik_importance() on data drawn from the model (random
+ * unit bases 2x3, 3x6, 4x8, 8x12, sigma 0.05 and 0.2, b = 1), is a bias that
+ * grows with n - m and changes sign with beta. The mean per-sample bias is
+ * smallest near beta = 1.5-2 for the Laplace prior (|bias| <= 0.25 nats at
+ * beta 2; about -0.6 nats per null-space dimension at beta 10) and near
+ * beta = 20 for the exponential prior (|bias| <= 0.5 nats). Lewicki &
+ * Sejnowski left beta open; docs/MODEL-COMPARISON.md has the tables.
+ */
+OVICA_API double ovica_loglik_beta_default(const ovica_prior *prior);
 
 /**
  * @brief Laplace approximation of log P(x|A) given the MAP codes.
@@ -63,7 +81,7 @@ OVICA_BEGIN_DECLS
  *                   meaningless value.
  * @param s_dim      row length of S; must equal the model's n.
  * @param beta       tanh smoothing of the kink in units of 1/b, finite and
- *                   > 0 (see the file comment; OVICA_LOGLIK_BETA_DEFAULT).
+ *                   > 0 (see the file comment; ovica_loglik_beta_default()).
  * @param per_sample optional (NULL): N values log P(x_k|A), in nats.
  * @param mean       optional (NULL): their mean over the batch, in nats.
  * @return OVICA_OK; OVICA_EINVAL (NULL model/X/S, N = 0, beta <= 0);
@@ -95,6 +113,51 @@ OVICA_API int ovica_loglik_codes(const ovica_model *model, const double *X, size
  */
 OVICA_API int ovica_loglik(const ovica_model *model, const double *X, size_t N, size_t x_dim,
                            double beta, double *per_sample, double *mean);
+
+/** Largest number of atoms n that ovica_loglik_importance() accepts. */
+#define OVICA_IMPORTANCE_MAX_ATOMS 16
+
+/**
+ * @brief Importance-sampling estimate of log P(x|A), to validate the
+ *        Laplace approximation (for small n).
+ *
+ * P(x|A) = E_q[ p(s) N(x; A s, sigma^2 I) / q(s) ] is estimated per sample
+ * from `draws` draws of a proposal q centred on the MAP code s_hat (computed
+ * as in ovica_loglik()): a defensive mixture of the prior (weight 0.1, which
+ * bounds the weights) and four multivariate Student-t components (5 degrees
+ * of freedom) with covariances (lambda A^T A + diag(c(beta)))^{-1},
+ * beta = 0.5, 2, 8, 32 in units of 1/b, from wider to narrower than the
+ * posterior along the directions the data leave free. For the exponential
+ * prior the coordinates with s_hat_i = 0 (up to six of them) are folded onto
+ * s_i >= 0. Weights are summed in the log domain. The estimator of P(x|A)
+ * is unbiased; its logarithm is biased low by about var/2 (the squared
+ * standard error), negligible when the standard error is small.
+ *
+ * Cost: about N * draws * (4 n^2 + m n) flops (times 2^k when k coordinates
+ * are folded); intended for validation on small problems, not for training.
+ *
+ * @param model       the model (only read); a built-in prior; n <=
+ *                    OVICA_IMPORTANCE_MAX_ATOMS; its basis must be set.
+ * @param X           N x m row-major data (finite).
+ * @param N           number of samples, >= 1.
+ * @param x_dim       row length of X; must equal the model's m.
+ * @param draws       draws per sample, >= 16 (10^4 - 10^5 gives standard
+ *                    errors of 10^-3 - 10^-2 nats on 2-D data).
+ * @param seed        seeds the generator: equal seeds give equal results.
+ * @param per_sample  optional (NULL): N estimates of log P(x_k|A), nats.
+ * @param mean        optional (NULL): their mean, nats.
+ * @param stderr_mean optional (NULL): standard error of `mean` from the
+ *                    sampling (delta method on each sample's weights), nats.
+ * @return OVICA_OK; OVICA_NOT_CONVERGED (> 0, outputs written: some MAP code
+ *         missed its tolerance; the estimate stays valid, only its proposal
+ *         is slightly off-centre); OVICA_EINVAL (NULL model/X, N = 0,
+ *         draws < 16, basis all zero); OVICA_ESIZE; OVICA_ENONFINITE (NaN/Inf
+ *         in X); OVICA_ENOTSUP (user prior, n too large); OVICA_ENUMERIC;
+ *         OVICA_ENOMEM. Outputs unspecified on error.
+ */
+OVICA_API int ovica_loglik_importance(const ovica_model *model, const double *X, size_t N,
+                                      size_t x_dim, size_t draws, uint64_t seed,
+                                      double *per_sample, double *mean, double *stderr_mean);
 
 /**
  * @brief Bits per dimension of data quantised to steps of `quantum`.
