@@ -160,6 +160,101 @@ OVICA_API int ovica_loglik_importance(const ovica_model *model, const double *X,
                                       double *per_sample, double *mean, double *stderr_mean);
 
 /**
+ * @brief Clusters the atoms of a basis by direction: weighted spherical
+ *        k-means.
+ *
+ * Meant for an over-provisioned basis (more atoms than the data have
+ * sources), where several learned atoms point along one true direction.
+ * Each non-zero atom a_i is normalised to u_i = a_i / |a_i| and carries a
+ * weight w_i >= 0 (e.g. how often it is used, ovica_trainer_atom_usage();
+ * NULL: all 1). The similarity of u and a centroid c is cos(u, c), or
+ * |cos(u, c)| when use_sign is 0 (a and -a then count as one direction, as
+ * they do under a symmetric prior; members are sign-aligned to their
+ * centroid). The clustering maximises the weighted cohesion
+ * sum_i w_i sim(u_i, c_assign(i)), with centroids c_q = the normalised
+ * weighted (sign-aligned) sum of their members; 10 runs from k-means++
+ * seedings (first centre drawn by weight, the next by weight times
+ * 1 - similarity to the nearest centre) of up to 100 iterations each, the
+ * best run kept. Atoms of weight 0 are assigned but do not move centroids.
+ * Clusters are numbered by decreasing total weight; with use_sign 0 each
+ * merged atom is oriented so that its largest-magnitude entry is positive.
+ *
+ * @param A        basis, m x n row-major, atom i in column i (only read);
+ *                 finite. Zero columns take no part.
+ * @param m        dimension, >= 1.
+ * @param n        number of atoms, >= 1.
+ * @param weights  optional (NULL): n finite weights >= 0 whose sum over the
+ *                 non-zero atoms is > 0.
+ * @param k        number of clusters, 1 <= k <= number of non-zero atoms.
+ * @param use_sign 0: directions up to sign; non-zero: signed directions
+ *                 (use for the exponential prior).
+ * @param seed     seeds the k-means++ draws; equal seeds give equal output.
+ * @param merged   output, m x k row-major: the unit centroids (merged
+ *                 atoms) in column q. Rescale with ovica_cluster_scale().
+ * @param assign   output, n entries: the cluster of atom i, or SIZE_MAX for
+ *                 a zero atom.
+ * @return OVICA_OK; OVICA_EINVAL (NULL, zero size, k out of range, negative
+ *         weight, weights summing to 0); OVICA_ENONFINITE (NaN/Inf in A or
+ *         weights); OVICA_ESIZE (size overflow); OVICA_ENOMEM. Outputs are
+ *         untouched on error.
+ */
+OVICA_API int ovica_cluster_atoms(const double *A, size_t m, size_t n, const double *weights,
+                                  size_t k, int use_sign, uint64_t seed, double *merged,
+                                  size_t *assign);
+
+/**
+ * @brief Gives merged atoms a length: the weighted mean of their members'
+ *        norms.
+ *
+ * Column q of `merged` is rescaled to length sum_{i in q} w_i |a_i| /
+ * sum_{i in q} w_i (the plain mean if the cluster's weights are all 0; it
+ * keeps length 1 if the cluster is empty). Its direction is kept.
+ *
+ * @param A, m, n, weights as ovica_cluster_atoms().
+ * @param assign  n entries from ovica_cluster_atoms() (values < k or
+ *                SIZE_MAX).
+ * @param k       number of clusters, 1 <= k <= n.
+ * @param merged  in/out, m x k row-major; every column non-zero and finite.
+ * @return OVICA_OK; OVICA_EINVAL; OVICA_ENONFINITE; OVICA_ESIZE.
+ */
+OVICA_API int ovica_cluster_scale(const double *A, size_t m, size_t n, const double *weights,
+                                  const size_t *assign, size_t k, double *merged);
+
+/**
+ * @brief Chooses the number of merged atoms k by held-out log-likelihood.
+ *
+ * For every k in [k_min, k_max] the model's atoms are clustered
+ * (ovica_cluster_atoms(), signed when the model's prior is non-negative,
+ * unsigned otherwise), rescaled (ovica_cluster_scale()), and the m x k
+ * merged basis, with the model's prior and sigma, is scored by the mean
+ * Laplace-approximation log-likelihood (ovica_loglik(), this beta) of the
+ * held-out data X. The k with the highest score wins (the smallest k on a
+ * tie). The merged atoms are not refitted to the data: the score measures
+ * the merge itself; train a model with k atoms started from `merged` for a
+ * refit.
+ *
+ * @param model   the over-provisioned model (only read); built-in or user
+ *                prior as ovica_loglik() allows.
+ * @param weights optional (NULL) atom weights as in ovica_cluster_atoms().
+ * @param X       held-out data, N x m row-major (finite), N >= 1; x_dim = m.
+ * @param k_min, k_max  the range, 1 <= k_min <= k_max <= n.
+ * @param beta    as ovica_loglik() (see ovica_loglik_beta_default()).
+ * @param seed    as ovica_cluster_atoms() (the same seed for every k).
+ * @param k_best  out: the chosen k.
+ * @param loglik  optional (NULL): k_max - k_min + 1 scores in nats per
+ *                sample, loglik[k - k_min].
+ * @param merged  out: room for m * k_max doubles; receives the chosen
+ *                basis, m x k_best row-major (row length k_best).
+ * @param assign  out, n entries: the chosen clustering.
+ * @return OVICA_OK; the errors of ovica_cluster_atoms() and ovica_loglik();
+ *         OVICA_EINVAL for a bad range. Outputs unspecified on error.
+ */
+OVICA_API int ovica_cluster_choose_k(const ovica_model *model, const double *weights,
+                                     const double *X, size_t N, size_t x_dim, size_t k_min,
+                                     size_t k_max, double beta, uint64_t seed, size_t *k_best,
+                                     double *loglik, double *merged, size_t *assign);
+
+/**
  * @brief Bits per dimension of data quantised to steps of `quantum`.
  *
  * If every coordinate of x is quantised to a grid of step `quantum`, the
