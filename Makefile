@@ -36,13 +36,15 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
 BUILD   := build
+# Where the libraries go; the sanitizer builds put theirs under their BUILD.
+LIBOUT  := lib
 SRCS    := $(sort $(wildcard src/*.c src/*/*.c))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 HEADERS := include/ovica.h $(sort $(wildcard include/ovica/*.h include/ovica/sys/*.h))
 
-SHLIB   := lib/libovica.so.$(VERSION)
+SHLIB   := $(LIBOUT)/libovica.so.$(VERSION)
 SONAME  := libovica.so.$(VMAJOR)
-STLIB   := lib/libovica.a
+STLIB   := $(LIBOUT)/libovica.a
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -76,23 +78,23 @@ deps:
 	fi
 
 # --- the library --------------------------------------------------------------
-lib: $(SHLIB) $(STLIB) lib/libovica.so lib/$(SONAME)
+lib: $(SHLIB) $(STLIB) $(LIBOUT)/libovica.so $(LIBOUT)/$(SONAME)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) src/internal.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DOVICA_BUILDING -Iinclude -Isrc $(DEP_CFLAGS) -c $< -o $@
 
 $(SHLIB): $(OBJS)
-	@mkdir -p lib
+	@mkdir -p $(LIBOUT)
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $(OBJS) $(DEP_LIBS)
 
-lib/$(SONAME): $(SHLIB)
+$(LIBOUT)/$(SONAME): $(SHLIB)
 	ln -sf libovica.so.$(VERSION) $@
-lib/libovica.so: lib/$(SONAME)
+$(LIBOUT)/libovica.so: $(LIBOUT)/$(SONAME)
 	ln -sf $(SONAME) $@
 
 $(STLIB): $(OBJS)
-	@mkdir -p lib
+	@mkdir -p $(LIBOUT)
 	rm -f $@
 	ar rcs $@ $(OBJS)
 
@@ -104,7 +106,7 @@ pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H)
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) tests/testutil.h $(HEADERS) lib | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iinclude -Itests $(CHECK_CFLAGS) $(DEP_CFLAGS) $< $(TEST_UTIL) -o $@ \
-	    $(LDFLAGS_ALL) -Llib -Wl,-rpath,$(CURDIR)/lib -lovica $(CHECK_LIBS) $(DEP_LIBS)
+	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(CHECK_LIBS) $(DEP_LIBS)
 
 tests: $(TEST_BINS)
 
@@ -131,10 +133,102 @@ check: lib check-headers check-symbols tests
 $(BUILD)/bench/%: bench/%.c $(HEADERS) lib | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O3 -Iinclude $(DEP_CFLAGS) $< -o $@ \
-	    $(LDFLAGS_ALL) -Llib -Wl,-rpath,$(CURDIR)/lib -lovica $(DEP_LIBS)
+	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(DEP_LIBS)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# --- reliability: sanitizers, valgrind, fuzzing (docs/RELIABILITY.md) ----------
+#   make check-asan      the Check suites under AddressSanitizer + UBSan (gcc)
+#   make check-valgrind  the Check suites under valgrind memcheck
+#   make tsan            the Check suites under ThreadSanitizer (gcc)
+#   make fuzz            build the libFuzzer targets (clang), run each FUZZ_TIME s
+#   make fuzz-build      only build them (build-fuzz/fuzz/fuzz_*)
+# Each builds into its own BUILD (and LIBOUT) directory, so the normal build
+# in build/ and lib/ is left alone.
+ASAN_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN_SAN   := -fsanitize=thread
+TOOL_OPT   := -O1 -g
+VG_OPT     := -O2 -g -gdwarf-4
+TOOL_JOBS  ?= 2
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no
+TSAN_ENV   := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 OPENBLAS_NUM_THREADS=1 CK_FORK=no
+VG_ENV     := OPENBLAS_NUM_THREADS=1 CK_FORK=no
+VALGRIND   := valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+              --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+              --suppressions=$(CURDIR)/tests/valgrind.supp --quiet
+FUZZ_CC    := clang
+FUZZ_SAN   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_TIME  ?= 60
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
+TOOL_TESTS  = $(TEST_SRCS:tests/%.c=%)
+
+.PHONY: deps-tools check-asan check-valgrind tsan check-tsan fuzz fuzz-build fuzz-bins objs
+
+# Tools the targets above need, installed as `deps` does: apt-get update first,
+# sudo when not root.
+TOOL_APT_PKGS := clang libclang-rt-14-dev valgrind gcc
+deps-tools: | deps
+	@missing=""; \
+	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
+	command -v $(FUZZ_CC) >/dev/null 2>&1 || missing="$$missing $(FUZZ_CC)"; \
+	t=$$(mktemp -d); \
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > $$t/f.c; \
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $$t/f.c -o $$t/f >/dev/null 2>&1 || missing="$$missing libFuzzer"; \
+	printf 'int main(void) { return 0; }\n' > $$t/m.c; \
+	$(CC) $(ASAN_SAN) $$t/m.c -o $$t/m >/dev/null 2>&1 || missing="$$missing asan"; \
+	$(CC) $(TSAN_SAN) $$t/m.c -o $$t/m >/dev/null 2>&1 || missing="$$missing tsan"; \
+	rm -rf $$t; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-tools: missing:$$missing; installing $(TOOL_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(TOOL_APT_PKGS) || \
+	  { echo "deps-tools: apt-get failed; install $(TOOL_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+check-asan: | deps-tools
+	@$(MAKE) --no-print-directory BUILD=build-asan LIBOUT=build-asan/lib OPT="$(TOOL_OPT)" SAN="$(ASAN_SAN)" tests
+	@$(ASAN_ENV) sh tests/run_tool.sh check-asan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build-asan/tests/%)
+
+check-valgrind: | deps-tools
+	@$(MAKE) --no-print-directory BUILD=build-vg LIBOUT=build-vg/lib OPT="$(VG_OPT)" SAN= tests
+	@$(VG_ENV) sh tests/run_tool.sh check-valgrind $(TOOL_JOBS) "$(VALGRIND)" $(TOOL_TESTS:%=build-vg/tests/%)
+
+tsan check-tsan: | deps-tools
+	@$(MAKE) --no-print-directory BUILD=build-tsan LIBOUT=build-tsan/lib OPT="$(TOOL_OPT)" SAN="$(TSAN_SAN)" tests
+	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build-tsan/tests/%)
+
+# The fuzz targets link the library's objects (built by clang with the fuzzer
+# instrumentation) statically; FUZZ_TIME seconds per target, each starting
+# from its seed corpus tests/corpus/<target minus fuzz_>/. A crash fails the
+# run and leaves the input in build-fuzz/crashes/ (add it to the seed corpus:
+# tests/check_corpus.c replays every seed in `make check`).
+objs: $(OBJS)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(OBJS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Iinclude $(DEP_CFLAGS) $< $(OBJS) -o $@ $(LDFLAGS_ALL) $(DEP_LIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+
+fuzz-build: | deps-tools
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) OPT="$(TOOL_OPT)" SAN="$(FUZZ_SAN)" fuzz-bins
+
+fuzz: fuzz-build
+	@mkdir -p build-fuzz/crashes
+	@for f in $(FUZZ_NAMES); do \
+	  c=$${f#fuzz_}; mkdir -p build-fuzz/corpus/$$c tests/corpus/$$c; \
+	  echo "== fuzz: $$f for $(FUZZ_TIME) s"; \
+	  OPENBLAS_NUM_THREADS=1 build-fuzz/fuzz/$$f $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
+	    -artifact_prefix=build-fuzz/crashes/$$f- build-fuzz/corpus/$$c tests/corpus/$$c \
+	    > build-fuzz/$$f.log 2>&1; rc=$$?; \
+	  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' build-fuzz/$$f.log | tail -n 2; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 build-fuzz/$$f.log; echo "fuzz: $$f FAILED (exit $$rc)"; exit 1; fi; \
+	done; echo "fuzz: $(words $(FUZZ_NAMES)) targets, no crash in $(FUZZ_TIME) s each"
 
 # --- install ------------------------------------------------------------------
 install: lib pkgconfig/libovica.pc
@@ -155,3 +249,4 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc
+	rm -rf build-asan build-vg build-tsan build-fuzz

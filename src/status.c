@@ -3,11 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <limits.h>
 
 #include "internal.h"
+#include "ovica/debug.h"
 
-/* Per-thread error record: the library's only mutable state outside the
- * handles, and it is thread-local. */
+/* Per-thread error record: with the allocation counters below, the
+ * library's only mutable state outside the handles; all of it is
+ * thread-local. */
 static _Thread_local char err_message[512];
 static _Thread_local int err_status;
 
@@ -53,13 +56,64 @@ int ovica__error(int status, const char *fmt, ...)
     return status;
 }
 
-void *ovica__malloc(size_t size) { return malloc(size ? size : 1); }
+/* Allocation accounting and failure injection (ovica/debug.h), per thread:
+ * alloc_count counts attempts since the last ovica_debug_fail_alloc();
+ * fail_at > 0 makes attempt number fail_at fail (once, or with fail_sticky
+ * every later one too); alloc_live is allocations minus releases. */
+static _Thread_local long alloc_count;
+static _Thread_local long alloc_fail_at;
+static _Thread_local int alloc_fail_sticky;
+static _Thread_local long alloc_live;
+
+void ovica_debug_fail_alloc(long k)
+{
+    alloc_count = 0;
+    alloc_fail_sticky = k < 0;
+    alloc_fail_at = k < 0 ? (k == LONG_MIN ? LONG_MAX : -k) : k;
+}
+
+long ovica_debug_alloc_count(void) { return alloc_count; }
+
+long ovica_debug_alloc_live(void) { return alloc_live; }
+
+/* Counts one allocation attempt; non-zero if it is to fail. */
+static int alloc_should_fail(void)
+{
+    if (alloc_count < LONG_MAX) alloc_count++;
+    if (alloc_fail_at <= 0) return 0;
+    if (alloc_count == alloc_fail_at) return 1;
+    return alloc_fail_sticky && alloc_count > alloc_fail_at;
+}
+
+void *ovica__malloc(size_t size)
+{
+    if (alloc_should_fail()) return NULL;
+    void *p = malloc(size ? size : 1);
+    if (p != NULL) alloc_live++;
+    return p;
+}
+
 void *ovica__calloc(size_t count, size_t size)
 {
-    return calloc(count ? count : 1, size ? size : 1);
+    if (alloc_should_fail()) return NULL;
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (p != NULL) alloc_live++;
+    return p;
 }
-void *ovica__realloc(void *p, size_t size) { return realloc(p, size ? size : 1); }
-void ovica__free(void *p) { free(p); }
+
+void *ovica__realloc(void *p, size_t size)
+{
+    if (alloc_should_fail()) return NULL; /* p stays valid, as with realloc */
+    void *q = realloc(p, size ? size : 1);
+    if (q != NULL && p == NULL) alloc_live++;
+    return q;
+}
+
+void ovica__free(void *p)
+{
+    if (p != NULL) alloc_live--;
+    free(p);
+}
 
 double *ovica__alloc_doubles(size_t count, const char *what)
 {
