@@ -142,8 +142,8 @@ int ovica__map_codes(const ovica_model *model, const double *X, size_t N, size_t
     ovica_solver *solver = NULL;
     int st = ovica_solver_new(&solver, type);
     if (st) return st;
-    st = ovica_solver_set_param(solver, OVICA_SOLVER_TOL, 1e-9);
-    if (st == OVICA_OK) st = ovica_solver_set_param(solver, OVICA_SOLVER_MAX_ITER, 20000);
+    st = ovica_solver_set_param(solver, OVICA_SOLVER_TOL, OVICA__MAP_TOL);
+    if (st == OVICA_OK) st = ovica_solver_set_param(solver, OVICA_SOLVER_MAX_ITER, OVICA__MAP_ITER);
     ovica_infer_stats stats = OVICA_INFER_STATS_INIT;
     if (st == OVICA_OK)
         st = ovica_solver_infer(solver, model, X, N, x_dim, S, model->n, &stats);
