@@ -33,6 +33,8 @@
 #include "ovica/sampler.h"
 #include "ovica/io.h"
 #include "ovica/modelio.h"
+#include "ovica/rule.h"
+#include "ovica/trainer.h"
 #include "ovica/eval.h"
 
 #endif /* OVICA_H */

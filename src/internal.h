@@ -101,3 +101,19 @@ int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out);
  * entry points; `fn` names the caller in messages. */
 int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
                        size_t x_dim, const void *S, size_t s_dim);
+
+/* ---- rules (src/rule.c) ---- */
+enum {
+    OVICA__RULE_NATURAL,
+    OVICA__RULE_PLAIN,
+    OVICA__RULE_RECON,
+    OVICA__RULE_EXACT,
+    OVICA__RULE_EM,
+    OVICA__RULE_AUTO
+};
+struct ovica_rule_type {
+    const char *name;
+    int kind;
+    int draws;
+};
+int ovica__rule_valid(const ovica_rule_type *type);

@@ -12,8 +12,10 @@
  *     ovica_model_get_basis(ovica_trainer_model(t), A, m, n);
  *
  * One step = infer s_hat for the batch (MAP rules) or draw s from the
- * posterior (rules from draws, started at s_hat, at the annealed noise level
- * sigma_t), accumulate the rule's sufficient statistics, and apply the
+ * posterior (rules from draws, at the annealed noise level sigma_t; chains
+ * start at s_hat for a new batch and continue from their last state when the
+ * same batch, recognised by size and a hash of its content, comes back),
+ * accumulate the rule's sufficient statistics, and apply the
  * update with the learning rate of the schedule. The two halves are public:
  * ovica_trainer_accumulate() adds a batch's statistics; the statistics can be
  * exported as a flat array of doubles, summed across processes (e.g. by
@@ -24,6 +26,9 @@
  * Guards (all on by default):
  *   - step cap: an update larger than OVICA_TRAIN_STEP_CAP * ||A||_F (Frobenius)
  *     is scaled down to that size;
+ *   - damping: a gradient update that points back against the previous one
+ *     (the rate is too large for the local curvature, or the gradient is
+ *     down to noise) multiplies the rate by OVICA_TRAIN_DAMPING for good;
  *   - best basis: every OVICA_TRAIN_MONITOR_EVERY steps the monitor objective
  *     (the negative mean log-likelihood per sample by the Laplace
  *     approximation of MATH.md, on the monitor batch: ovica_trainer_set_monitor,
@@ -33,6 +38,10 @@
  *     above best + OVICA_TRAIN_DIVERGE * max(1, |best|), rolls the basis back
  *     to the best one and multiplies the learning rate by OVICA_TRAIN_BACKOFF;
  *     the model never holds NaN or Inf;
+ *   - duplicates: two atoms closer than OVICA_TRAIN_SPLIT degrees code one
+ *     feature twice (annealed EM merges a close pair of true atoms at high
+ *     noise); once sigma_t is down to sigma they are split apart
+ *     symmetrically by OVICA_TRAIN_SPLIT_APART degrees each;
  *   - dead atoms: an atom never active for OVICA_TRAIN_DEAD_WINDOW steps is
  *     dead; with OVICA_TRAIN_RESEED it is re-seeded from the worst
  *     reconstructed sample of the last accumulated batch.
@@ -67,17 +76,20 @@ enum ovica_train_param {
     OVICA_TRAIN_ANNEAL_FRACTION = 6, /**< fraction of the steps over which sigma_t decreases geometrically to sigma, [0, 1]; default 0.35 */
     OVICA_TRAIN_EM_FRACTION = 7,     /**< ovica_rule_auto: fraction of the steps done by EM, [0, 1]; default 0.5 */
     OVICA_TRAIN_SWEEPS = 8,          /**< posterior sweeps accumulated per step, [1, 1e4]; default 4 */
-    OVICA_TRAIN_BURNIN = 9,          /**< posterior sweeps discarded per step, [0, 1e4]; default 2 */
+    OVICA_TRAIN_BURNIN = 9,          /**< posterior sweeps discarded when chains start afresh (new batch), [0, 1e4]; default 2 */
     OVICA_TRAIN_STEP_CAP = 10,       /**< largest ||dA||_F / ||A||_F per step, [0, 100] (0: no cap); default 0.1 */
     OVICA_TRAIN_DEAD_WINDOW = 11,    /**< steps without activity before an atom is dead, [0, 1e12] (0: never); default 50 */
     OVICA_TRAIN_RESEED = 12,         /**< re-seed dead atoms, 0 or 1; default 1 */
-    OVICA_TRAIN_MONITOR_EVERY = 13,  /**< steps between monitor evaluations, [0, 1e12] (0: never); default 1 */
+    OVICA_TRAIN_MONITOR_EVERY = 13,  /**< steps between monitor evaluations, [0, 1e12] (0: never); default 10 */
     OVICA_TRAIN_MONITOR_SIZE = 14,   /**< samples kept from the first batch as monitor when none was set, [1, 1e9]; default 2048 */
     OVICA_TRAIN_DIVERGE = 15,        /**< divergence threshold (relative rise of the monitor objective), (0, 1e6]; default 1 */
     OVICA_TRAIN_BACKOFF = 16,        /**< learning-rate factor after a rollback, (0, 1]; default 0.5 */
     OVICA_TRAIN_SOLVER_ITER = 17,    /**< MAP iterations per step, [1, 1e9]; default 300 */
     OVICA_TRAIN_SOLVER_TOL = 18,     /**< MAP tolerance, [0, 1]; default 1e-5 */
-    OVICA_TRAIN_BETA = 19            /**< tanh smoothing of the prior's kink in the monitor's Hessian, times 1/b, (0, 1e6]; default 10 */
+    OVICA_TRAIN_BETA = 19,           /**< tanh smoothing of the prior's kink in the monitor's Hessian, times 1/b, (0, 1e6]; default 10 */
+    OVICA_TRAIN_DAMPING = 20,        /**< rate factor when a capped gradient update points back against the previous one (cosine < -0.3), (0, 1] (1: off); default 0.7 */
+    OVICA_TRAIN_SPLIT = 21,          /**< atoms closer than this many degrees are split apart once sigma_t is down to sigma, [0, 90] (0: off); default 3 */
+    OVICA_TRAIN_SPLIT_APART = 22     /**< degrees by which each atom of a split pair is turned away from their mean, (0, 45]; default 10 */
 };
 
 /** Initialisation methods of ovica_trainer_init_basis(). */
@@ -92,7 +104,9 @@ enum ovica_guard_flag {
     OVICA_GUARD_CAPPED = 1,   /**< the update was scaled down to the step cap */
     OVICA_GUARD_ROLLBACK = 2, /**< divergence: basis rolled back to the best, rate reduced */
     OVICA_GUARD_RESEED = 4,   /**< dead atoms were re-seeded */
-    OVICA_GUARD_BEST = 8      /**< the monitor objective reached a new best */
+    OVICA_GUARD_BEST = 8,     /**< the monitor objective reached a new best */
+    OVICA_GUARD_DAMPED = 16,  /**< the update reversed the previous one: the rate was reduced (OVICA_TRAIN_DAMPING) */
+    OVICA_GUARD_SPLIT = 32    /**< two duplicate atoms were split apart (OVICA_TRAIN_SPLIT) */
 };
 
 /** Version of struct ovica_step_stats understood by this library. */
@@ -103,9 +117,9 @@ typedef struct ovica_step_stats {
     unsigned int version; /**< OVICA_STEP_STATS_VERSION, set by the caller */
     size_t step;          /**< index of the step just applied (0-based) */
     double samples;       /**< samples whose statistics the step used */
-    double objective;     /**< mean MAP objective E(s_hat) of the batch, at the basis before the update */
-    double mse;           /**< mean squared reconstruction error per coordinate, at s_hat */
-    double active;        /**< mean number of non-zero coefficients of s_hat per sample */
+    double objective;     /**< mean MAP objective E(s) of the batch at the basis before the update, s = s_hat (for a continued chain: its last draw) */
+    double mse;           /**< mean squared reconstruction error per coordinate at the same s */
+    double active;        /**< mean number of non-zero coefficients of the same s per sample */
     size_t dead;          /**< atoms currently dead */
     double lr;            /**< learning rate used */
     double sigma_t;       /**< noise level of the posterior draws (sigma for MAP rules) */
@@ -205,7 +219,9 @@ OVICA_API int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats);
 OVICA_API int ovica_trainer_clear_stats(ovica_trainer *t);
 
 /** @brief Number of doubles in the exported statistics:
- *  4 + n + 2 n^2 + m n (counts, per-atom activity, n x n and m x n sums). */
+ *  5 + n + 2 n^2 + m n: samples, draws, sum of objectives, of squared
+ *  residuals and of active counts; per-atom activity (n); sum z s^T (+ the
+ *  boundary term B), n x n; sum x s^T, m x n; sum s s^T, n x n. */
 OVICA_API size_t ovica_trainer_stats_size(const ovica_trainer *t);
 
 /** @brief Copies the accumulated statistics into buf (len must equal

@@ -1,0 +1,44 @@
+/* Update-rule type objects (the arithmetic lives in trainer.c). */
+#include <string.h>
+
+#include "internal.h"
+
+static const ovica_rule_type rules[] = {
+    {"natural", OVICA__RULE_NATURAL, 0},
+    {"plain", OVICA__RULE_PLAIN, 0},
+    {"reconstruction", OVICA__RULE_RECON, 0},
+    {"exact", OVICA__RULE_EXACT, 1},
+    {"em", OVICA__RULE_EM, 1},
+    {"auto", OVICA__RULE_AUTO, 1},
+};
+
+const ovica_rule_type *const ovica_rule_natural = &rules[0];
+const ovica_rule_type *const ovica_rule_plain = &rules[1];
+const ovica_rule_type *const ovica_rule_reconstruction = &rules[2];
+const ovica_rule_type *const ovica_rule_exact = &rules[3];
+const ovica_rule_type *const ovica_rule_em = &rules[4];
+const ovica_rule_type *const ovica_rule_auto = &rules[5];
+
+const ovica_rule_type *ovica_rule_type_find(const char *name)
+{
+    if (name == NULL) {
+        ovica__error(OVICA_EINVAL, "%s: name is NULL", __func__);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (strcmp(rules[i].name, name) == 0) return &rules[i];
+    ovica__error(OVICA_EINVAL,
+                 "unknown rule '%s' (known: natural, plain, reconstruction, exact, em, auto)", name);
+    return NULL;
+}
+
+const char *ovica_rule_type_name(const ovica_rule_type *type) { return type ? type->name : ""; }
+
+int ovica_rule_type_uses_draws(const ovica_rule_type *type) { return type ? type->draws : -1; }
+
+int ovica__rule_valid(const ovica_rule_type *type)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (type == &rules[i]) return 1;
+    return 0;
+}
