@@ -143,18 +143,21 @@ bench: $(BENCH_BINS)
 #   make check-valgrind  the Check suites under valgrind memcheck
 #   make tsan            the Check suites under ThreadSanitizer (gcc)
 #   make fuzz            build the libFuzzer targets (clang), run each FUZZ_TIME s
-#   make fuzz-build      only build them (build-fuzz/fuzz/fuzz_*)
-# Each builds into its own BUILD (and LIBOUT) directory, so the normal build
-# in build/ and lib/ is left alone.
+#   make fuzz-build      only build them (build/fuzz/fuzz/fuzz_*)
+# Each builds into its own BUILD (and LIBOUT) directory under build/, so the
+# normal build (build/obj, build/tests, lib/) is left alone.
 ASAN_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 TSAN_SAN   := -fsanitize=thread
 TOOL_OPT   := -O1 -g
 VG_OPT     := -O2 -g -gdwarf-4
+# OpenBLAS kernels for the valgrind run: its AVX2/AVX-512 ones run about 5x
+# slower under memcheck than the SSE3 ones (docs/RELIABILITY.md).
+VG_CORETYPE ?= Prescott
 TOOL_JOBS  ?= 2
 ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no
 TSAN_ENV   := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 OPENBLAS_NUM_THREADS=1 CK_FORK=no
-VG_ENV     := OPENBLAS_NUM_THREADS=1 CK_FORK=no
+VG_ENV     := OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=$(VG_CORETYPE) CK_FORK=no
 VALGRIND   := valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
               --errors-for-leak-kinds=definite --show-leak-kinds=definite \
               --suppressions=$(CURDIR)/tests/valgrind.supp --quiet
@@ -191,21 +194,21 @@ deps-tools: | deps
 	fi
 
 check-asan: | deps-tools
-	@$(MAKE) --no-print-directory BUILD=build-asan LIBOUT=build-asan/lib OPT="$(TOOL_OPT)" SAN="$(ASAN_SAN)" tests
-	@$(ASAN_ENV) sh tests/run_tool.sh check-asan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build-asan/tests/%)
+	@$(MAKE) --no-print-directory BUILD=build/asan LIBOUT=build/asan/lib OPT="$(TOOL_OPT)" SAN="$(ASAN_SAN)" tests
+	@$(ASAN_ENV) sh tests/run_tool.sh check-asan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build/asan/tests/%)
 
 check-valgrind: | deps-tools
-	@$(MAKE) --no-print-directory BUILD=build-vg LIBOUT=build-vg/lib OPT="$(VG_OPT)" SAN= tests
-	@$(VG_ENV) sh tests/run_tool.sh check-valgrind $(TOOL_JOBS) "$(VALGRIND)" $(TOOL_TESTS:%=build-vg/tests/%)
+	@$(MAKE) --no-print-directory BUILD=build/vg LIBOUT=build/vg/lib OPT="$(VG_OPT)" SAN= tests
+	@$(VG_ENV) sh tests/run_tool.sh check-valgrind $(TOOL_JOBS) "$(VALGRIND)" $(TOOL_TESTS:%=build/vg/tests/%)
 
 tsan check-tsan: | deps-tools
-	@$(MAKE) --no-print-directory BUILD=build-tsan LIBOUT=build-tsan/lib OPT="$(TOOL_OPT)" SAN="$(TSAN_SAN)" tests
-	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build-tsan/tests/%)
+	@$(MAKE) --no-print-directory BUILD=build/tsan LIBOUT=build/tsan/lib OPT="$(TOOL_OPT)" SAN="$(TSAN_SAN)" tests
+	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build/tsan/tests/%)
 
 # The fuzz targets link the library's objects (built by clang with the fuzzer
 # instrumentation) statically; FUZZ_TIME seconds per target, each starting
 # from its seed corpus tests/corpus/<target minus fuzz_>/. A crash fails the
-# run and leaves the input in build-fuzz/crashes/ (add it to the seed corpus:
+# run and leaves the input in build/fuzz/crashes/ (add it to the seed corpus:
 # tests/check_corpus.c replays every seed in `make check`).
 objs: $(OBJS)
 
@@ -216,18 +219,18 @@ $(BUILD)/fuzz/%: fuzz/%.c $(OBJS) | deps
 fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 
 fuzz-build: | deps-tools
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) OPT="$(TOOL_OPT)" SAN="$(FUZZ_SAN)" fuzz-bins
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT="$(TOOL_OPT)" SAN="$(FUZZ_SAN)" fuzz-bins
 
 fuzz: fuzz-build
-	@mkdir -p build-fuzz/crashes
+	@mkdir -p build/fuzz/crashes
 	@for f in $(FUZZ_NAMES); do \
-	  c=$${f#fuzz_}; mkdir -p build-fuzz/corpus/$$c tests/corpus/$$c; \
+	  c=$${f#fuzz_}; mkdir -p build/fuzz/corpus/$$c tests/corpus/$$c; \
 	  echo "== fuzz: $$f for $(FUZZ_TIME) s"; \
-	  OPENBLAS_NUM_THREADS=1 build-fuzz/fuzz/$$f $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
-	    -artifact_prefix=build-fuzz/crashes/$$f- build-fuzz/corpus/$$c tests/corpus/$$c \
-	    > build-fuzz/$$f.log 2>&1; rc=$$?; \
-	  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' build-fuzz/$$f.log | tail -n 2; \
-	  if [ $$rc -ne 0 ]; then tail -n 60 build-fuzz/$$f.log; echo "fuzz: $$f FAILED (exit $$rc)"; exit 1; fi; \
+	  OPENBLAS_NUM_THREADS=1 build/fuzz/fuzz/$$f $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TIME) \
+	    -artifact_prefix=build/fuzz/crashes/$$f- build/fuzz/corpus/$$c tests/corpus/$$c \
+	    > build/fuzz/$$f.log 2>&1; rc=$$?; \
+	  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' build/fuzz/$$f.log | tail -n 2; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/$$f.log; echo "fuzz: $$f FAILED (exit $$rc)"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZ_NAMES)) targets, no crash in $(FUZZ_TIME) s each"
 
 # --- install ------------------------------------------------------------------
