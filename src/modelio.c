@@ -478,10 +478,20 @@ int ovica_model_load_buffer(ovica_model **out, const void *buf, size_t len)
     return st;
 }
 
-int ovica__load_image(const char *path, unsigned char **buf, size_t *len, char *origin,
-                      size_t origin_cap)
+int ovica__load_image(const char *path, const char *kind, unsigned char **buf, size_t *len,
+                      char *origin, size_t origin_cap)
 {
-    ovica__origin_of_path(origin, origin_cap, "model file", path);
+    ovica__origin_of_path(origin, origin_cap, kind, path);
+    /* A look at the magic first, so that a large file of another kind (a
+     * data set passed by mistake) is refused without being read whole. */
+    FILE *fp = fopen(path, "rb");
+    if (fp != NULL) {
+        unsigned char head[sizeof MAGIC];
+        size_t k = fread(head, 1, sizeof head, fp);
+        fclose(fp);
+        if (k == sizeof head && memcmp(head, MAGIC, sizeof MAGIC) != 0)
+            return ovica__error(OVICA_EFORMAT, "%s: not a libovica model file (bad magic)", origin);
+    }
     return ovica__read_file(path, origin, SIZE_MAX / 2, buf, len);
 }
 
@@ -492,7 +502,7 @@ int ovica_model_load(ovica_model **out, const char *path)
     char origin[ORIGIN_MAX];
     unsigned char *buf = NULL;
     size_t len = 0;
-    int st = ovica__load_image(path, &buf, &len, origin, sizeof origin);
+    int st = ovica__load_image(path, "model file", &buf, &len, origin, sizeof origin);
     if (st) return st;
     ovica__image img;
     st = ovica__parse_image(buf, len, origin, &img);

@@ -69,8 +69,8 @@ int ovica__decode_model(const ovica__image *img, ovica_model **out);
 void ovica__origin_of_path(char *dst, size_t n, const char *kind, const char *path);
 /* Atomic write of a finished image; messages name "<kind> '<path>'". */
 int ovica__save_image(const char *path, const char *kind, const void *buf, size_t len);
-/* Reads a whole model file; origin receives "model file '<path>'". */
-int ovica__load_image(const char *path, unsigned char **buf, size_t *len, char *origin,
-                      size_t origin_cap);
+/* Reads a whole file; origin receives "<kind> '<path>'". */
+int ovica__load_image(const char *path, const char *kind, unsigned char **buf, size_t *len,
+                      char *origin, size_t origin_cap);
 
 #endif /* OVICA_MODELIO_INTERNAL_H */

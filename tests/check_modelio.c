@@ -821,6 +821,217 @@ START_TEST(test_load_errors_and_args)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                              */
+
+/* A trainer on the article's 3-atom set after a few steps. */
+static ovica_trainer *trained(double **Xout, size_t *Nout, size_t steps)
+{
+    const size_t N = 400, m = 2, n = 3;
+    double A[6], *S = malloc(N * n * sizeof *S), *X = malloc(N * m * sizeof *X);
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 4), OVICA_OK);
+    ck_assert_status(ovica_synth_basis_2d(OVICA_SYNTH_REGULAR3, A, 2, 3), OVICA_OK);
+    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 1.0, S, N, n), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.05, X), OVICA_OK);
+    ovica_rng_free(r);
+    free(S);
+    ovica_model *md = make_model(OVICA_PRIOR_EXPONENTIAL, m, n, 0.05, 1.0, 9);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_natural, 17), OVICA_OK);
+    ovica_model_free(md);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, 40), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_LR, 0.123), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_MONITOR_EVERY, 1), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_ITER, 50), OVICA_OK);
+    ck_assert_status(ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, X, N, m), OVICA_OK);
+    for (size_t k = 0; k < steps; k++)
+        ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+    *Xout = X;
+    *Nout = N;
+    return t;
+}
+
+START_TEST(test_checkpoint_roundtrip)
+{
+    double *X;
+    size_t N;
+    ovica_trainer *t = trained(&X, &N, 5);
+    char p[300];
+    path_in(p, sizeof p, "c.ovm");
+    ck_assert_status(ovica_checkpoint_save(t, p), OVICA_OK);
+    ovica_trainer *u = NULL;
+    ck_assert_status(ovica_checkpoint_load(&u, p), OVICA_OK);
+    ck_assert_str_eq(ovica_rule_type_name(ovica_trainer_rule(u)), "natural");
+    ck_assert_uint_eq(ovica_trainer_step_index(u), 5);
+    assert_same_model(ovica_trainer_model(t), ovica_trainer_model(u));
+    size_t np = 0, diff = 0;
+    double lo, hi;
+    for (int q = 0; ovica_trainer_param_bounds(q, &lo, &hi) == OVICA_OK; q++, np++) {
+        double a = 0, b = 1;
+        ck_assert_status(ovica_trainer_get_param(t, q, &a), OVICA_OK);
+        ck_assert_status(ovica_trainer_get_param(u, q, &b), OVICA_OK);
+        if (memcmp(&a, &b, sizeof a) != 0) diff++;
+    }
+    ck_assert_uint_ge(np, 20);
+    ck_assert_msg(diff == 0, "%zu parameters differ after the round trip", diff);
+    double v;
+    ck_assert_status(ovica_trainer_get_param(u, OVICA_TRAIN_LR, &v), OVICA_OK);
+    ck_assert(v == 0.123);
+
+    /* the buffer is the file; a checkpoint is also a model file */
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_status(ovica_checkpoint_save_buffer(t, &buf, &len), OVICA_OK);
+    bytes f = slurp(p);
+    ck_assert_uint_eq(f.n, len);
+    ck_assert_mem_eq(f.p, buf, len);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_load(&md, p), OVICA_OK);
+    assert_same_model(ovica_trainer_model(t), md);
+
+    /* the stored best basis is the trainer's */
+    size_t m = 2, n = 3;
+    double best[6], objective = 0;
+    ck_assert_status(ovica_trainer_best_basis(t, best, m, n, &objective), OVICA_OK);
+    const unsigned char *b = buf;
+    ck_assert_uint_eq(get_u32(b + len - 8 - 48 - 8 - 4), 1);
+    unsigned char want[8];
+    put_f64(want, objective);
+    ck_assert_mem_eq(b + len - 8 - 48 - 8, want, 8);
+    for (int i = 0; i < 6; i++) {
+        put_f64(want, best[i]);
+        ck_assert_mem_eq(b + len - 8 - 48 + 8 * i, want, 8);
+    }
+
+    /* training goes on from the loaded state; loading twice gives the same run */
+    ovica_trainer *u2 = NULL;
+    ck_assert_status(ovica_checkpoint_load_buffer(&u2, buf, len), OVICA_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_status(ovica_trainer_step(u, X, N, 2, NULL), OVICA_OK);
+        ck_assert_status(ovica_trainer_step(u2, X, N, 2, NULL), OVICA_OK);
+    }
+    ck_assert_uint_eq(ovica_trainer_step_index(u), 8);
+    assert_same_model(ovica_trainer_model(u), ovica_trainer_model(u2));
+
+    ovica_free(buf);
+    free(f.p);
+    free(X);
+    ovica_model_free(md);
+    ovica_trainer_free(t);
+    ovica_trainer_free(u);
+    ovica_trainer_free(u2);
+}
+END_TEST
+
+START_TEST(test_checkpoint_damage)
+{
+    double *X;
+    size_t N;
+    ovica_trainer *t = trained(&X, &N, 2);
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_status(ovica_checkpoint_save_buffer(t, &buf, &len), OVICA_OK);
+    ovica_trainer *out = (ovica_trainer *)(uintptr_t)0x5e47;
+    size_t bad = 0;
+    unsigned char *c = malloc(len);
+    for (size_t k = 0; k < len; k++) {
+        memcpy(c, buf, k);
+        if (ovica_checkpoint_load_buffer(&out, c, k) != OVICA_EFORMAT) bad++;
+    }
+    for (size_t bit = 0; bit < 8 * len; bit += 3) {
+        memcpy(c, buf, len);
+        c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        if (ovica_checkpoint_load_buffer(&out, c, len) != OVICA_EFORMAT) bad++;
+    }
+    ck_assert_msg(bad == 0, "%zu damaged checkpoints not refused", bad);
+    ck_assert_ptr_eq(out, (ovica_trainer *)(uintptr_t)0x5e47);
+
+    /* crafted TRST sections with valid checksums */
+    size_t tr = 24 + 12 + 40 + 48; /* offset of the TRST section header */
+    ck_assert_mem_eq((unsigned char *)buf + tr, "TRST", 4);
+    size_t body = tr + 12;
+    /* an unknown rule name */
+    memcpy(c, buf, len);
+    memcpy(c + body + 4, "nat0ral", 7);
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "nat0ral"));
+    /* a parameter id this library does not know */
+    size_t params = body + 4 + 7 + 8 + 4; /* "natural" has 7 letters */
+    memcpy(c, buf, len);
+    put_u32(c + params, 9999);
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EVERSION);
+    /* an out-of-range value (OVICA_TRAIN_LR = 0 is first) */
+    memcpy(c, buf, len);
+    put_f64(c + params + 4, -1.0);
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
+    /* a huge step index, a huge parameter count */
+    memcpy(c, buf, len);
+    put_u64(c + body + 4 + 7, UINT64_MAX);
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
+    memcpy(c, buf, len);
+    put_u32(c + body + 4 + 7 + 8, 100000);
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
+    /* unknown flags */
+    memcpy(c, buf, len);
+    c[len - 8 - 48 - 8 - 4] |= 2;
+    fix_envelope(c, len);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
+    ck_assert_ptr_eq(out, (ovica_trainer *)(uintptr_t)0x5e47);
+
+    /* a plain model file is not a checkpoint */
+    void *mb = NULL;
+    size_t ml = 0;
+    ck_assert_status(ovica_model_save_buffer(ovica_trainer_model(t), &mb, &ml), OVICA_OK);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, mb, ml), OVICA_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "TRST"));
+
+    /* arguments and files */
+    char p[300];
+    path_in(p, sizeof p, "missing.ovm");
+    ck_assert_error(ovica_checkpoint_load(&out, p), OVICA_EIO);
+    ck_assert_error(ovica_checkpoint_load(NULL, p), OVICA_EINVAL);
+    ck_assert_error(ovica_checkpoint_load(&out, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_checkpoint_load_buffer(&out, NULL, 0), OVICA_EINVAL);
+    ck_assert_error(ovica_checkpoint_save(NULL, p), OVICA_EINVAL);
+    ck_assert_error(ovica_checkpoint_save(t, ""), OVICA_EINVAL);
+    ck_assert_error(ovica_checkpoint_save_buffer(t, NULL, &ml), OVICA_EINVAL);
+    ck_assert_ptr_eq(out, (ovica_trainer *)(uintptr_t)0x5e47);
+    ovica_free(mb);
+    free(c);
+    free(X);
+    ovica_free(buf);
+    ovica_trainer_free(t);
+}
+END_TEST
+
+START_TEST(test_checkpoint_user_prior)
+{
+    ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
+    cb.neglogp = user_neglogp;
+    cb.grad = user_grad;
+    ovica_prior *pr = NULL;
+    ck_assert_status(ovica_prior_user_new(&pr, &cb, NULL), OVICA_OK);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, 2, 3, pr, 0.1), OVICA_OK);
+    ovica_prior_free(pr);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_natural, 1), OVICA_OK);
+    char p[300];
+    path_in(p, sizeof p, "u.ovm");
+    ck_assert_error(ovica_checkpoint_save(t, p), OVICA_ENOTSUP);
+    struct stat sb;
+    ck_assert_int_ne(stat(p, &sb), 0);
+    ovica_trainer_free(t);
+    ovica_model_free(md);
+}
+END_TEST
+
 static Suite *modelio_suite(void)
 {
     Suite *s = suite_create("modelio");
@@ -839,6 +1050,9 @@ static Suite *modelio_suite(void)
     tcase_add_test(tc, test_user_prior_not_saved);
     tcase_add_test(tc, test_atomic_failed_save);
     tcase_add_test(tc, test_load_errors_and_args);
+    tcase_add_test(tc, test_checkpoint_roundtrip);
+    tcase_add_test(tc, test_checkpoint_damage);
+    tcase_add_test(tc, test_checkpoint_user_prior);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /**
  * @file ovica/modelio.h
- * @brief Model files: saving and loading a model (A, sigma, the prior).
+ * @brief Model files: saving and loading a model (A, sigma, the prior), and
+ * training checkpoints.
  *
  * A model file holds the basis A, the noise level sigma and the prior (its
  * family and scale) exactly: every double is stored bit for bit, so a loaded
@@ -28,8 +29,13 @@
  *     reserved zero bytes, the prior's scale b (8), then A, m x n doubles
  *     row-major (atom i is column i). Its length must be exactly 40 + 8 m n.
  *   - "TRST" (optional, at most once): the training state written by
- *     ovica_checkpoint_save() (ovica/trainer.h); ovica_model_load() skips it,
- *     so a checkpoint is also a model file.
+ *     ovica_checkpoint_save(); ovica_model_load() skips it, so a checkpoint
+ *     is also a model file. Its payload: the length of the rule's name (4
+ *     bytes) and the name (ASCII); the step index (8); the number P of
+ *     parameters (4), then P pairs (parameter id, 4 bytes; value, 8 bytes),
+ *     one per enum ovica_train_param value; flags (4; bit 0: a best basis
+ *     follows); the best monitor objective (8; NaN if none); the best basis
+ *     (m x n doubles, row-major) when flag bit 0 is set.
  *   - a section whose tag starts with a lowercase letter is optional: readers
  *     that do not know it skip it. An unknown tag starting with anything else
  *     is required to understand the file: OVICA_EVERSION.
@@ -60,6 +66,7 @@
 
 #include "common.h"
 #include "model.h"
+#include "trainer.h"
 
 OVICA_BEGIN_DECLS
 
@@ -109,6 +116,60 @@ OVICA_API int ovica_model_load(ovica_model **out, const char *path);
  * @return as ovica_model_load(), without OVICA_EIO.
  */
 OVICA_API int ovica_model_load_buffer(ovica_model **out, const void *buf, size_t len);
+
+/**
+ * @brief Saves a trainer's state as a checkpoint file, atomically.
+ *
+ * A checkpoint is a model file (the trainer's current model) plus a "TRST"
+ * section with what is needed to resume: the rule, the step index (which
+ * places the learning-rate, annealing and EM/gradient schedules), every
+ * trainer parameter (OVICA_TRAIN_*: learning rate, planned steps, schedule,
+ * guards...), and the best basis with its monitor objective.
+ *
+ * Not saved (the trainer's public API does not expose them): the random
+ * generator's state, the posterior chains, the accumulated statistics, the
+ * monitor batch, the solver type set by ovica_trainer_set_solver(),
+ * schedule callbacks, the learning-rate reductions of rollbacks and damping
+ * that are not reflected in OVICA_TRAIN_LR, and per-atom activity. A resumed
+ * run therefore follows the same schedules from the same basis, but not
+ * the same random stream as an uninterrupted one.
+ *
+ * @param t    the trainer (only read); its model must have a built-in prior.
+ * @param path file name; must not be NULL or empty.
+ * @return OVICA_OK; OVICA_EINVAL; OVICA_ENOTSUP (user prior); OVICA_EIO;
+ *         OVICA_ENOMEM.
+ */
+OVICA_API int ovica_checkpoint_save(const ovica_trainer *t, const char *path);
+
+/** @brief ovica_checkpoint_save() into a new buffer (release with ovica_free()).
+ *  On failure *buf is NULL and *len 0. */
+OVICA_API int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len);
+
+/**
+ * @brief Makes a trainer from a checkpoint file.
+ *
+ * The trainer gets the saved model, rule, parameters and step index; its
+ * random generator is seeded from the file's contents (loading the same
+ * checkpoint twice gives identical runs). The best basis stored in the file
+ * is validated but not put back into the trainer (the trainer's API has no
+ * setter for it): best-basis tracking starts afresh at the first monitor
+ * evaluation. The host sets the solver, the monitor batch and any schedule
+ * callbacks again, then calls ovica_trainer_step() as before.
+ *
+ * @param out  out: the new trainer (caller-owned, ovica_trainer_free());
+ *             untouched on failure.
+ * @param path file name.
+ * @return OVICA_OK; OVICA_EINVAL; OVICA_EIO; OVICA_EFORMAT (as
+ *         ovica_model_load(), also a model file without training state, an
+ *         unknown rule, an out-of-range parameter); OVICA_EVERSION (newer
+ *         format or a parameter id this library does not know);
+ *         OVICA_ENOMEM.
+ */
+OVICA_API int ovica_checkpoint_load(ovica_trainer **out, const char *path);
+
+/** @brief ovica_checkpoint_load() from the bytes of a checkpoint file held in
+ *  memory; every byte sequence is safe to pass (fuzzing). */
+OVICA_API int ovica_checkpoint_load_buffer(ovica_trainer **out, const void *buf, size_t len);
 
 OVICA_END_DECLS
 
