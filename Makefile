@@ -1,6 +1,7 @@
 # libovica: hand-written Makefile.
 #   make            build lib/libovica.so.X.Y.Z (+ symlinks) and lib/libovica.a
-#   make check      build and run the Check suites, header and symbol checks
+#   make check      build and run the Check suites, header and symbol checks, CLI tests
+#   make demo       build the ovica program and run the article's 2-D experiment
 #   make bench      build and run the benchmarks
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make deps       install missing Debian packages (done automatically)
@@ -126,7 +127,7 @@ check-symbols: $(SHLIB)
 	if [ -n "$$bad" ]; then echo "check-symbols: unexpected exports:"; echo "$$bad"; exit 1; fi; \
 	echo "check-symbols: $$(nm -D --defined-only $(SHLIB) | wc -l) exported symbols, all ovica_*"
 
-check: lib check-headers check-symbols tests
+check: lib check-headers check-symbols tests check-cli
 	@sh tests/run.sh $(TEST_BINS)
 
 # --- benchmarks -----------------------------------------------------------------
@@ -232,6 +233,31 @@ fuzz: fuzz-build
 	  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' build/fuzz/$$f.log | tail -n 2; \
 	  if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/$$f.log; echo "fuzz: $$f FAILED (exit $$rc)"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZ_NAMES)) targets, no crash in $(FUZZ_TIME) s each"
+
+# --- the ovica program (cli/: the public API only) --------------------------------
+#   make cli         build $(BUILD)/bin/ovica
+#   make demo        build it and run the article's 2-D experiment (DEMO_DIR)
+#   make check-cli   the program's tests (tests/cli/run.sh); part of `make check`
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_HDRS := $(sort $(wildcard cli/*.h))
+CLI_BIN  := $(BUILD)/bin/ovica
+CLI_LIB   = $(if $(LIBOUT),$(LIBOUT),lib)
+DEMO_DIR ?= $(BUILD)/demo
+
+.PHONY: cli demo check-cli
+cli: $(CLI_BIN)
+
+$(CLI_BIN): $(CLI_SRCS) $(CLI_HDRS) $(HEADERS) lib | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iinclude $(CLI_SRCS) -o $@ \
+	    $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica -lm
+
+# (the demo's matrices are tiny: BLAS threads only cost time, unless asked for)
+demo: $(CLI_BIN)
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(CLI_BIN) demo --out $(DEMO_DIR)
+
+check-cli: $(CLI_BIN)
+	@sh tests/cli/run.sh $(CLI_BIN)
 
 # --- install ------------------------------------------------------------------
 install: lib pkgconfig/libovica.pc

@@ -327,18 +327,24 @@ void svg_panel_atoms(FILE *f, svg_box box, const char *title, const double *A, s
     size_t cols = (size_t)ceil(sqrt((double)shown)), rows = (shown + cols - 1) / cols;
     double top = box.y + 30, avail_w = box.w - 20, avail_h = box.h - 40;
     double cell = fmin(avail_w / (double)cols, avail_h / (double)rows);
-    double gap = cell * 0.08, inner = cell - gap;
+    double gap = cell * 0.08 + 4, inner = cell - gap;
     double x0 = box.x + 10 + (avail_w - cell * (double)cols) / 2;
     size_t p = (size_t)llround(sqrt((double)m));
     int image = p * p == m;
     for (size_t c = 0; c < shown; c++) {
         size_t a = order ? order[c] : c;
-        double cx = x0 + (double)(c % cols) * cell, cy = top + (double)(c / cols) * cell;
+        double cx = x0 + (double)(c % cols) * cell, cy = top + 4 + (double)(c / cols) * cell;
         fprintf(f,
                 "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#f4f4f4\" "
                 "stroke=\"#cccccc\" stroke-width=\"0.5\"/>\n",
                 cx, cy, inner, inner);
         if (a >= n) continue;
+        if (inner >= 36) { /* the atom's number, above the cell's top-left corner */
+            char num[24];
+            snprintf(num, sizeof num, "%zu", a + 1);
+            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"9\" fill=\"#777777\">%s</text>\n",
+                    cx + 1, cy - 1.5, num);
+        }
         double mx = 0;
         for (size_t r = 0; r < m; r++) mx = fmax(mx, fabs(A[r * n + a]));
         if (!(mx > 0) || !isfinite(mx)) continue;

@@ -1,0 +1,192 @@
+/*
+ * ovica: the command-line program of libovica.
+ *
+ *   ovica demo | synth | train | encode | basis | eval | plot  [options]
+ *
+ * Each subcommand has --help. Exit codes: 0 success, 1 runtime failure,
+ * 2 usage error, 130 interrupted by SIGINT (train saves the model first).
+ * The program uses only the public API of libovica.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ovica.h>
+
+#include "cli.h"
+
+const char *const cli_prior_names[] = {"laplace", "exponential", NULL};
+const char *const cli_solver_names[] = {"pg", "ista", "fista", NULL};
+
+static const char main_help[] =
+    "usage: ovica <command> [options]\n"
+    "\n"
+    "Overcomplete ICA (Lewicki & Sejnowski) from the command line.\n"
+    "\n"
+    "commands:\n"
+    "  demo     the article's 2-D experiment end to end: data, training, recovery\n"
+    "           table and a picture (DIR/demo.svg)\n"
+    "  synth    generate synthetic data (the article's 2-D sets or a random basis)\n"
+    "  train    learn a basis from data (.npy) and save the model\n"
+    "  encode   MAP codes of data under a model\n"
+    "  basis    write (or print) a model's basis\n"
+    "  eval     compare a model's basis with the true one (recovery table)\n"
+    "  plot     SVG pictures: data and atoms, atom grids, training curves\n"
+    "  version  print the program's and the library's version\n"
+    "\n"
+    "Run 'ovica <command> --help' for a command's options.\n"
+    "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.\n";
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "ovica %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'ovica %s --help'.\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, int status, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "ovica %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (status != 0) {
+        const char *msg = ovica_error_message();
+        fprintf(stderr, ": %s", ovica_strerror(status));
+        if (msg[0] != '\0') fprintf(stderr, " (%s)", msg);
+    }
+    fputc('\n', stderr);
+    return CLI_EXIT_FAIL;
+}
+
+int cli_options(const char *cmd, const char *help, int argc, char **argv, const cli_opt *opts,
+                size_t nopts, const char **pos, size_t max_pos, size_t *npos,
+                unsigned char *seen)
+{
+    char err[300];
+    unsigned char local[64]; /* so that an option given twice is always an error */
+    if (seen == NULL && nopts <= sizeof local) seen = local;
+    int r = cli_parse(argc - 1, argv + 1, opts, nopts, pos, max_pos, npos, seen, err, sizeof err);
+    if (r == CLI_HELP) {
+        fputs(help, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (r != CLI_OK) return cli_usage(cmd, "%s", err);
+    return -1;
+}
+
+int cli_read_npy(const char *cmd, const char *what, const char *path, double **X, size_t *N,
+                 size_t *m)
+{
+    int st = ovica_npy_read(path, X, N, m);
+    if (st != OVICA_OK) return cli_fail(cmd, st, "cannot read %s", what);
+    return 0;
+}
+
+int cli_write_npy(const char *cmd, const char *path, const double *X, size_t N, size_t m)
+{
+    int st = ovica_npy_write(path, X, N, m);
+    if (st != OVICA_OK) return cli_fail(cmd, st, "cannot write '%s'", path);
+    return 0;
+}
+
+FILE *cli_create(const char *cmd, const char *path, char *tmp, size_t tmpcap)
+{
+    int n = snprintf(tmp, tmpcap, "%s.tmp.XXXXXX", path);
+    if (n < 0 || (size_t)n >= tmpcap) {
+        cli_fail(cmd, 0, "output path too long: '%s'", path);
+        return NULL;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_fail(cmd, 0, "cannot create '%s': %s", tmp, strerror(errno));
+        return NULL;
+    }
+    (void)fchmod(fd, 0644);
+    FILE *fp = fdopen(fd, "w");
+    if (fp == NULL) {
+        cli_fail(cmd, 0, "cannot open '%s': %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+    }
+    return fp;
+}
+
+int cli_commit(const char *cmd, FILE *fp, const char *tmp, const char *path)
+{
+    int bad = ferror(fp);
+    if (fclose(fp) != 0) bad = 1;
+    if (bad) {
+        unlink(tmp);
+        return cli_fail(cmd, 0, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return cli_fail(cmd, 0, "cannot write '%s': %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs("usage: ovica version\n\nPrints the program's and the library's version.\n", stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1) return cli_usage("version", "unexpected argument '%s'", argv[1]);
+    printf("ovica %s (libovica %s)\n", OVICA_VERSION_STRING, ovica_version_string());
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"demo", cmd_demo},   {"synth", cmd_synth}, {"train", cmd_train}, {"encode", cmd_encode},
+        {"basis", cmd_basis}, {"eval", cmd_eval},   {"plot", cmd_plot},   {"version", cmd_version},
+    };
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+        if (strcmp(c, "help") == 0 && argc > 2) {
+            for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+                if (strcmp(argv[2], cmds[i].name) == 0) {
+                    char *sub[] = {argv[2], (char *)"--help", NULL};
+                    return cmds[i].fn(2, sub);
+                }
+            fprintf(stderr, "ovica: unknown command '%s'\n", argv[2]);
+            return CLI_EXIT_USAGE;
+        }
+        fputs(main_help, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(c, "--version") == 0) {
+        char *sub[] = {(char *)"version", NULL};
+        return cmd_version(1, sub);
+    }
+    if ((ovica_version_number() / 10000) != OVICA_VERSION_MAJOR) {
+        fprintf(stderr, "ovica: libovica %s is loaded, this program needs major version %d\n",
+                ovica_version_string(), OVICA_VERSION_MAJOR);
+        return CLI_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(c, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "ovica: unknown command '%s'\nTry 'ovica --help'.\n", c);
+    return CLI_EXIT_USAGE;
+}

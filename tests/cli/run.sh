@@ -1,0 +1,195 @@
+#!/bin/sh
+# Tests of the `ovica` program: every subcommand, --help, exit codes (0 ok,
+# 1 runtime failure, 2 usage error, 130 SIGINT), a synth/train/encode/basis/
+# eval/plot round trip on a small data set, the demo, and valid SVG output.
+# Usage: sh tests/cli/run.sh path/to/ovica        (run by `make check`)
+set -u
+OVICA=${1:?usage: run.sh path/to/ovica}
+case $OVICA in /*) ;; *) OVICA=$(pwd)/$OVICA ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/ovica_cli.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+cd "$T" || exit 1
+export OPENBLAS_NUM_THREADS=1
+
+passed=0; failed=0
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect CODE ARGS...: runs ovica ARGS, output in out.txt/err.txt, checks the exit code.
+expect() {
+  want=$1; shift
+  "$OVICA" "$@" >out.txt 2>err.txt
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else
+    bad "ovica $* exited with $got, wanted $want"; sed 's/^/    /' err.txt | head -n 5
+  fi
+}
+# has FILE TEXT: FILE contains TEXT
+has() { if grep -q -- "$2" "$1"; then ok; else bad "$1 lacks '$2'"; sed 's/^/    /' "$1" | head -n 5; fi; }
+# size FILE BYTES
+size() {
+  s=$(wc -c < "$1" 2>/dev/null | tr -d ' ')
+  if [ "${s:-x}" = "$2" ]; then ok; else bad "$1 has ${s:-no} bytes, wanted $2"; fi
+}
+# svg FILE: well-formed XML whose root is <svg>
+svg() {
+  if [ ! -s "$1" ]; then bad "$1 missing or empty"; return; fi
+  if command -v python3 >/dev/null 2>&1; then
+    if python3 -c 'import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1]); sys.exit(0 if d.documentElement.tagName == "svg" else 1)' "$1"; then ok
+    else bad "$1 is not a well-formed SVG document"; fi
+  elif command -v xmllint >/dev/null 2>&1; then
+    if xmllint --noout "$1"; then ok; else bad "$1 is not well-formed XML"; fi
+  else
+    if head -n 1 "$1" | grep -q '^<?xml' && tail -n 1 "$1" | grep -q '^</svg>$'; then ok
+    else bad "$1 does not look like SVG"; fi
+  fi
+}
+
+# --- the program and its help ------------------------------------------------
+expect 2
+expect 0 --help;                 has out.txt "usage: ovica <command>"
+expect 0 help train;             has out.txt "usage: ovica train"
+expect 2 help frobnicate
+expect 2 frobnicate
+expect 0 version;                has out.txt "libovica"
+expect 0 --version
+for c in demo synth train encode basis eval plot; do
+  expect 0 "$c" --help;          has out.txt "usage: ovica $c"
+  expect 0 "$c" -h
+done
+
+# --- usage errors: exit 2, with a message naming the problem --------------------
+expect 2 synth;                                   has err.txt "--out is required"
+expect 2 synth --out x.npy --samples abc;         has err.txt "--samples"
+expect 2 synth --out x.npy --samples -5
+expect 2 synth --out x.npy --samples 1.5
+expect 2 synth --out x.npy --samples ' 5'
+expect 2 synth --out x.npy --samples 0
+expect 2 synth --out x.npy --samples 99999999999999999999999
+expect 2 synth --out x.npy --noise nan;           has err.txt "NaN"
+expect 2 synth --out x.npy --noise inf
+expect 2 synth --out x.npy --noise 1e999
+expect 2 synth --out x.npy --noise -0.1
+expect 2 synth --out x.npy --noise 0.1x
+expect 2 synth --out x.npy --scale 0
+expect 2 synth --out x.npy --set bogus;           has err.txt "regular3"
+expect 2 synth --out x.npy --set random;          has err.txt "--atoms"
+expect 2 synth --out x.npy --atoms 5;             has err.txt "3 atoms"
+expect 2 synth --out x.npy --frobnicate;          has err.txt "unknown option"
+expect 2 synth --out x.npy --out y.npy;           has err.txt "twice"
+expect 2 synth --out;                             has err.txt "needs a value"
+expect 2 synth -o x.npy
+expect 2 synth extra --out x.npy
+expect 2 train --data x.npy --out m.ovm;          has err.txt "--atoms"
+expect 2 train --data x.npy --atoms 0 --out m.ovm
+expect 2 train --data x.npy --atoms 3 --out m.ovm --lr 0
+expect 2 train --data x.npy --atoms 3 --out m.ovm --rule bogus
+expect 2 train --data x.npy --atoms 3 --out m.ovm --steps=
+expect 2 encode --data x.npy --out s.npy;         has err.txt "MODEL"
+expect 2 encode m.ovm --out s.npy
+expect 2 eval m.ovm;                              has err.txt "--truth"
+expect 2 basis
+expect 2 basis a.ovm b.ovm
+expect 2 plot --out p.svg;                        has err.txt "nothing to draw"
+expect 2 plot --model m.ovm --basis a.npy --out p.svg
+expect 2 demo --steps 0
+
+# --- runtime failures: exit 1 ----------------------------------------------------
+expect 1 train --data missing.npy --atoms 3 --out m.ovm;    has err.txt "missing.npy"
+expect 1 encode missing.ovm --data x.npy --out s.npy;       has err.txt "missing.ovm"
+expect 1 basis missing.ovm
+expect 1 synth --out no/such/dir/x.npy --samples 10
+expect 1 plot --curve missing.csv --out p.svg
+
+# --- synth ---------------------------------------------------------------------------
+expect 0 synth --samples 600 --seed 3 --out X.npy --basis-out A.npy --sources-out S0.npy
+has err.txt "600 samples"
+size X.npy $((128 + 600 * 2 * 8)); size A.npy $((128 + 2 * 3 * 8)); size S0.npy $((128 + 600 * 3 * 8))
+expect 0 synth --samples 600 --seed 3 --out X2.npy --quiet
+if cmp -s X.npy X2.npy; then ok; else bad "synth is not reproducible for a seed"; fi
+if [ -s err.txt ]; then bad "--quiet printed to stderr"; else ok; fi
+expect 0 synth --set irregular4 --prior laplace --activity 0.5 --samples 50 --out X4.npy --basis-out A4.npy --quiet
+size A4.npy $((128 + 2 * 4 * 8))
+expect 0 synth --set random --atoms 6 --dim 4 --samples 300 --noise 0 --out R.npy --basis-out RA.npy --quiet
+size R.npy $((128 + 300 * 4 * 8)); size RA.npy $((128 + 4 * 6 * 8))
+
+# --- train, encode, basis, eval, plot ---------------------------------------------
+expect 0 train --data X.npy --atoms 3 --steps 25 --out m.ovm --log log.csv --truth A.npy
+has err.txt "step 25/25"; has err.txt "model saved to m.ovm"; has out.txt "MMCS"
+lines=$(wc -l < log.csv | tr -d ' ')
+if [ "$lines" = 26 ]; then ok; else bad "log.csv has $lines lines, wanted 26"; fi
+has log.csv "step,objective"
+expect 0 train --data X.npy --atoms 4 --steps 5 --batch 200 --rule natural --solver ista \
+  --schedule constant --lr 0.05 --init random --prior laplace --sigma 0.1 --keep final --out m4.ovm --quiet
+if [ -s err.txt ] || [ -s out.txt ]; then bad "train --quiet printed something"; else ok; fi
+expect 1 train --data X.npy --atoms 3 --steps 5 --out no/such/dir/m.ovm --quiet
+expect 0 encode m.ovm --data X.npy --out S.npy;   has err.txt "600 samples"
+size S.npy $((128 + 600 * 3 * 8))
+expect 1 encode m.ovm --data R.npy --out S.npy;   has err.txt "columns"
+expect 0 basis m.ovm --out B.npy;                 size B.npy $((128 + 2 * 3 * 8))
+expect 0 basis m.ovm;                             has out.txt "# model m.ovm: m = 2, n = 3"
+expect 0 eval m.ovm --truth A.npy --data X.npy;   has out.txt "recovered"; has out.txt "dead"
+expect 0 eval m4.ovm --truth A.npy --sign no --threshold 10; has out.txt "MMCS"
+expect 1 eval m.ovm --truth RA.npy;               has err.txt "rows"
+expect 0 plot --model m.ovm --data X.npy --truth A.npy --curve log.csv --title 'a <&> "title"' --out p.svg
+svg p.svg
+expect 0 plot --data X.npy --points 100 --out pd.svg;  svg pd.svg
+expect 0 plot --curve log.csv --out pc.svg;            svg pc.svg
+expect 0 plot --basis RA.npy --truth RA.npy --out pg.svg; svg pg.svg
+expect 0 synth --set random --atoms 5 --dim 3 --samples 10 --out R3.npy --basis-out RA3.npy --quiet
+expect 0 plot --basis RA3.npy --out pb.svg;            svg pb.svg
+expect 1 plot --curve X.npy --out pe.svg
+
+# checkpoints: resume where a run stopped
+expect 0 train --data X.npy --atoms 3 --steps 20 --out c20.ovm --checkpoint ck.ovm --checkpoint-every 5 --quiet
+expect 0 basis ck.ovm                                   # a checkpoint is also a model file
+expect 0 train --data X.npy --resume ck.ovm --steps 30 --out c30.ovm --log l30.csv
+has err.txt "at step 30 of 30 (10 steps"
+lines=$(wc -l < l30.csv | tr -d ' ')
+if [ "$lines" = 11 ]; then ok; else bad "l30.csv has $lines lines, wanted 11"; fi
+if sed -n 2p l30.csv | grep -q '^21,'; then ok; else bad "the resumed log does not start at step 21"; fi
+expect 2 train --data X.npy --resume ck.ovm --prior laplace --out c.ovm;  has err.txt "checkpoint"
+expect 1 train --data X.npy --resume ck.ovm --out c.ovm;   has err.txt "nothing left"
+expect 1 train --data X.npy --resume m.ovm --steps 30 --out c.ovm; has err.txt "TRST"
+expect 1 train --data X.npy --resume ck.ovm --atoms 4 --steps 40 --out c.ovm; has err.txt "atoms"
+expect 1 train --data R.npy --resume ck.ovm --steps 40 --out c.ovm; has err.txt "columns"
+
+# a corrupt model is refused with a clear message
+head -c 100 m.ovm > cut.ovm
+expect 1 basis cut.ovm;                           has err.txt "truncated"
+cp m.ovm flip.ovm; printf 'Z' | dd of=flip.ovm bs=1 seek=60 conv=notrunc 2>/dev/null
+expect 1 basis flip.ovm;                          has err.txt "checksum"
+
+# --- Ctrl-C: the model is saved, exit 130 ------------------------------------------
+"$OVICA" train --data X.npy --atoms 3 --steps 100000000 --out int.ovm --checkpoint intck.ovm \
+  --checkpoint-every 1000000000 >int.out 2>int.err &
+pid=$!
+sleep 1
+kill -INT $pid 2>/dev/null
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then kill -9 $pid; bad "train did not stop on SIGINT"; fi
+wait $pid; rc=$?
+if [ $rc -eq 130 ]; then ok; else bad "train exited with $rc after SIGINT, wanted 130"; sed 's/^/    /' int.err | tail -n 3; fi
+has int.err "interrupted"
+expect 0 basis int.ovm
+k=$(sed -n 's/.*interrupted at step \([0-9]*\) of.*/\1/p' int.err)
+if [ -n "$k" ]; then
+  ok
+  expect 0 train --data X.npy --resume intck.ovm --steps $((k + 2)) --out int2.ovm
+  has err.txt "at step $((k + 2)) of $((k + 2)) (2 steps"
+else
+  bad "no step count in the interrupted run's message"
+fi
+
+# --- demo ---------------------------------------------------------------------------
+expect 0 demo --out D --samples 2000 --steps 30 --quiet
+has out.txt "recovered"; svg D/demo.svg
+for f in data.npy truth.npy model.ovm train.csv; do
+  if [ -s "D/$f" ]; then ok; else bad "demo did not write D/$f"; fi
+done
+expect 0 eval D/model.ovm --truth D/truth.npy
+expect 1 demo --out X.npy --steps 1 --quiet;      has err.txt "not a directory"
+
+echo "check-cli: $passed passed, $failed failed"
+[ $failed -eq 0 ]
