@@ -60,7 +60,6 @@ int ovica__check_finite(const double *x, size_t len, size_t cols, const char *wh
 /* Standard normal CDF tail helpers used by samplers and likelihoods. */
 double ovica__log_ndtr(double x); /* log Phi(x), accurate in both tails */
 
-#endif /* OVICA_INTERNAL_H */
 
 /* ---- priors (src/prior.c) ---- */
 struct ovica_prior {
@@ -117,3 +116,5 @@ struct ovica_rule_type {
     int draws;
 };
 int ovica__rule_valid(const ovica_rule_type *type);
+
+#endif /* OVICA_INTERNAL_H */

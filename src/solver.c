@@ -139,16 +139,17 @@ typedef struct {
     double *XA;          /* N x n X A (Gram form) */
 } grad_ctx;
 
-/* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y (N x n). */
-static void smooth_gradient(const grad_ctx *c, const double *Y, double *G)
+/* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y, for the
+ * rows [r0, r0 + nb) of the batch; G and (direct form) c->R hold nb rows. */
+static void smooth_gradient(const grad_ctx *c, size_t r0, size_t nb, const double *Y, double *G)
 {
-    int N = (int)c->N, m = (int)c->m, n = (int)c->n;
+    int N = (int)nb, m = (int)c->m, n = (int)c->n;
     if (c->gram) {
-        memcpy(G, c->XA, c->N * c->n * sizeof(double));
+        memcpy(G, c->XA + r0 * c->n, nb * c->n * sizeof(double));
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, n, c->inv_s2, Y, n,
                     c->Gram, n, -c->inv_s2, G, n);
     } else {
-        memcpy(c->R, c->X, c->N * c->m * sizeof(double));
+        memcpy(c->R, c->X + r0 * c->m, nb * c->m * sizeof(double));
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1.0, Y, n, c->md->A, n,
                     -1.0, c->R, m);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, m, c->inv_s2, c->R, m,
@@ -228,6 +229,17 @@ static int ensure_work(ovica_solver *s, size_t len)
     return OVICA_OK;
 }
 
+/* Swaps rows i and j of a row-major array with `w` columns. */
+static void swap_rows(double *a, size_t w, size_t i, size_t j)
+{
+    double *p = a + i * w, *q = a + j * w;
+    for (size_t k = 0; k < w; k++) {
+        double t = p[k];
+        p[k] = q[k];
+        q[k] = t;
+    }
+}
+
 int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const double *X,
                        size_t N, size_t x_dim, double *S, size_t s_dim,
                        ovica_infer_stats *stats)
@@ -260,69 +272,87 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
     /* Gram form when its per-iteration cost 2Nn^2 beats the direct 4Nmn. */
     int form = (int)solver->param[OVICA_SOLVER_FORM];
     int gram = form == 2 || (form == 0 && n < 2 * m);
-    /* Snew, G, Y (N x n each), per-sample t (N), R (N x m), and for the
-     * Gram form A^T A (n x n) and X A (N x n). */
-    size_t len = 3 * Nn + N + N * m + (gram ? n * n + Nn : 0);
-    st = ensure_work(solver, len);
+    /* Rows are processed in blocks small enough that a block's gradient is
+     * still in cache when the elementwise pass reads it (~8 MiB of rows). */
+    size_t Bk = (size_t)262144 / n;
+    if (Bk < 64) Bk = 64;
+    if (Bk > N) Bk = N;
+    /* Work: two iterates and the momentum point (N x n each), the active
+     * rows' data (N x m), per-sample t (N), a block's gradient (Bk x n) and
+     * residual (Bk x m), and for the Gram form A^T A (n x n) and X A (N x n);
+     * then N row indices. */
+    size_t len = 3 * Nn + N * m + N + Bk * (n + m) + (gram ? n * n + Nn : 0);
+    size_t idx_len = (N * sizeof(size_t) + sizeof(double) - 1) / sizeof(double);
+    st = ensure_work(solver, len + idx_len);
     if (st) return st;
-    double *Snew = solver->work, *G = Snew + Nn, *Y = G + Nn, *tk = Y + Nn;
-    grad_ctx c = {model, X, N, m, n, gram, 1.0 / (model->sigma * model->sigma), NULL, NULL, NULL};
-    c.R = tk + N;
+    double *S0 = solver->work, *S1 = S0 + Nn, *Y = S1 + Nn, *Xc = Y + Nn, *tk = Xc + N * m;
+    double *G = tk + N, *R = G + Bk * n, *Gram = R + Bk * m, *XAc = Gram + (gram ? n * n : 0);
+    size_t *perm = (size_t *)(solver->work + len);
+    grad_ctx c = {model, Xc, N, m, n, gram, 1.0 / (model->sigma * model->sigma), R,
+                  gram ? Gram : NULL, gram ? XAc : NULL};
+    memcpy(Xc, X, N * m * sizeof(double));
     if (gram) {
-        c.Gram = c.R + N * m;
-        c.XA = c.Gram + n * n;
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0,
-                    model->A, (int)n, model->A, (int)n, 0.0, c.Gram, (int)n);
+                    model->A, (int)n, model->A, (int)n, 0.0, Gram, (int)n);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0, X,
-                    (int)m, model->A, (int)n, 0.0, c.XA, (int)n);
+                    (int)m, model->A, (int)n, 0.0, XAc, (int)n);
     }
 
     /* Starting point, projected onto the domain. */
-    if (!warm) memset(S, 0, Nn * sizeof(double));
+    if (!warm) memset(S0, 0, Nn * sizeof(double));
     else if (prior->domain == OVICA_DOMAIN_NONNEG)
-        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0 ? S[i] : 0.0;
-    for (size_t k = 0; k < N; k++) tk[k] = 1.0;
+        for (size_t i = 0; i < Nn; i++) S0[i] = S[i] > 0.0 ? S[i] : 0.0;
+    else memcpy(S0, S, Nn * sizeof(double));
+    for (size_t k = 0; k < N; k++) {
+        tk[k] = 1.0;
+        perm[k] = k;
+    }
 
     const double eta = solver->param[OVICA_SOLVER_STEP] / L;
     const double tol = solver->param[OVICA_SOLVER_TOL];
     const size_t max_iter = (size_t)solver->param[OVICA_SOLVER_MAX_ITER];
     const int restart = solver->param[OVICA_SOLVER_RESTART] != 0.0;
-    double *cur = S;           /* current iterate s_k; swapped with Snew */
-    double *nxt = Snew;
+    double *cur = S0, *nxt = S1;   /* current iterate s_k and the next */
     double *y = kind == KIND_FISTA ? Y : cur;
-    if (kind == KIND_FISTA) memcpy(Y, S, Nn * sizeof(double));
-    size_t it = 0, n_conv = 0;
+    if (kind == KIND_FISTA) memcpy(Y, S0, Nn * sizeof(double));
+    size_t it = 0, iters = 0, na = N; /* rows [0, na) are still active */
 
-    for (it = 1; it <= max_iter; it++) {
-        smooth_gradient(&c, y, G);
-        /* One fused pass per sample (its rows stay in cache): the step,
-         * the prox or projection, the convergence test and the momentum. */
-        n_conv = 0;
-        for (size_t k = 0; k < N && st == OVICA_OK; k++) {
-            const size_t off = k * n;
-            double *sn = nxt + off, *so = cur + off, *yk = y + off;
-            const double *gk = G + off;
-            st = step_row(prior, kind, so, yk, gk, n, eta, sn);
-            double d2 = 0.0, s2 = 0.0;
-            for (size_t j = 0; j < n; j++) {
-                double d = sn[j] - so[j];
-                d2 += d * d;
-                s2 += sn[j] * sn[j];
-            }
-            if (d2 <= tol * tol * (s2 > 1.0 ? s2 : 1.0)) n_conv++;
-            if (kind == KIND_FISTA) {
-                double up = 0.0;
-                if (restart)
-                    for (size_t j = 0; j < n; j++) up += (yk[j] - sn[j]) * (sn[j] - so[j]);
-                if (up > 0.0) {
-                    tk[k] = 1.0;
-                    memcpy(yk, sn, n * sizeof(double));
-                } else {
-                    double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk[k] * tk[k]));
-                    double beta = (tk[k] - 1.0) / t1;
-                    tk[k] = t1;
-                    for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+    for (it = 1; it <= max_iter && na > 0; it++) {
+        iters = it;
+        for (size_t b0 = 0; b0 < na && st == OVICA_OK; b0 += Bk) {
+            size_t nb = na - b0 < Bk ? na - b0 : Bk;
+            smooth_gradient(&c, b0, nb, y + b0 * n, G);
+            /* One fused pass per sample while its rows are in cache: the
+             * step, the prox or projection, the convergence test and the
+             * momentum. A converged sample is marked by tk < 0. */
+            for (size_t k = b0; k < b0 + nb; k++) {
+                const size_t off = k * n;
+                double *sn = nxt + off, *so = cur + off, *yk = y + off;
+                const double *gk = G + (k - b0) * n;
+                st = step_row(prior, kind, so, yk, gk, n, eta, sn);
+                if (st) break;
+                double d2 = 0.0, s2 = 0.0;
+                for (size_t j = 0; j < n; j++) {
+                    double d = sn[j] - so[j];
+                    d2 += d * d;
+                    s2 += sn[j] * sn[j];
                 }
+                int conv = d2 <= tol * tol * (s2 > 1.0 ? s2 : 1.0);
+                if (kind == KIND_FISTA && !conv) {
+                    double up = 0.0;
+                    if (restart)
+                        for (size_t j = 0; j < n; j++) up += (yk[j] - sn[j]) * (sn[j] - so[j]);
+                    if (up > 0.0) {
+                        tk[k] = 1.0;
+                        memcpy(yk, sn, n * sizeof(double));
+                    } else {
+                        double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk[k] * tk[k]));
+                        double beta = (tk[k] - 1.0) / t1;
+                        tk[k] = t1;
+                        for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+                    }
+                }
+                if (conv) tk[k] = -1.0;
             }
         }
         if (st) break;
@@ -330,11 +360,29 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
         cur = nxt;
         nxt = tmp;
         if (kind != KIND_FISTA) y = cur;
-        if (n_conv == N) break;
+        /* Converged samples leave the active set: their code goes to S, and
+         * the last active row takes their place, so that the GEMMs keep
+         * working on one contiguous block of active rows. */
+        for (size_t k = 0; k < na;) {
+            if (tk[k] >= 0.0) {
+                k++;
+                continue;
+            }
+            memcpy(S + perm[k] * n, cur + k * n, n * sizeof(double));
+            size_t last = --na;
+            if (k != last) {
+                memcpy(cur + k * n, cur + last * n, n * sizeof(double));
+                if (kind == KIND_FISTA) memcpy(Y + k * n, Y + last * n, n * sizeof(double));
+                swap_rows(Xc, m, k, last);
+                if (gram) swap_rows(XAc, n, k, last);
+                tk[k] = tk[last];
+                perm[k] = perm[last];
+            }
+        }
     }
     if (st) return st;
-    if (it > max_iter) it = max_iter;
-    if (cur != S) memcpy(S, cur, Nn * sizeof(double));
+    const size_t n_conv = N - na;
+    for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, cur + k * n, n * sizeof(double));
 
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(S[i]))
@@ -342,27 +390,30 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
                                 __func__);
 
     if (stats != NULL) {
-        /* Objective and optimality at the final S: residual R = X - S A^T,
-         * then G = -lambda R A, the smooth gradient at S. */
-        double *R = c.R, obj = 0.0;
-        memcpy(R, X, N * m * sizeof(double));
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, S,
-                    (int)n, model->A, (int)n, 1.0, R, (int)m);
-        for (size_t k = 0; k < N; k++) {
-            double r2 = 0.0, nl = 0.0;
-            for (size_t j = 0; j < m; j++) r2 += R[k * m + j] * R[k * m + j];
-            st = ovica__prior_neglogp(prior, S + k * n, n, &nl);
+        /* Objective and optimality at the final S, block by block: residual
+         * R = X - S A^T, then g = lambda R A. */
+        double obj = 0.0, worst = 0.0;
+        for (size_t b0 = 0; b0 < N; b0 += Bk) {
+            size_t nb = N - b0 < Bk ? N - b0 : Bk;
+            const double *Sb = S + b0 * n;
+            memcpy(R, X + b0 * m, nb * m * sizeof(double));
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)n, -1.0,
+                        Sb, (int)n, model->A, (int)n, 1.0, R, (int)m);
+            for (size_t k = 0; k < nb; k++) {
+                double r2 = 0.0, nl = 0.0;
+                for (size_t j = 0; j < m; j++) r2 += R[k * m + j] * R[k * m + j];
+                st = ovica__prior_neglogp(prior, Sb + k * n, n, &nl);
+                if (st) return st;
+                obj += 0.5 * c.inv_s2 * r2 + nl;
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m,
+                        c.inv_s2, R, (int)m, model->A, (int)n, 0.0, G, (int)n);
+            double w = 0.0;
+            st = ovica__prior_violation(prior, Sb, G, nb * n, L, S1, &w);
             if (st) return st;
-            obj += 0.5 * c.inv_s2 * r2 + nl;
+            if (w > worst) worst = w;
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m,
-                    -c.inv_s2, R, (int)m, model->A, (int)n, 0.0, G, (int)n);
-        /* G now holds the smooth gradient; the violation wants g = -G. */
-        for (size_t i = 0; i < Nn; i++) G[i] = -G[i];
-        double worst = 0.0;
-        st = ovica__prior_violation(prior, S, G, Nn, L, Snew, &worst);
-        if (st) return st;
-        stats->iterations = it;
+        stats->iterations = iters;
         stats->converged = n_conv;
         stats->objective = obj / (double)N;
         stats->violation = worst;
