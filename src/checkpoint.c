@@ -186,8 +186,7 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
     }
     if (st == OVICA_OK) st = ovica__rb_end(&r);
     if (st == OVICA_OK) st = ovica_trainer_set_step_index(t, (size_t)step);
-    /* The trainer's API has no setter for the best basis: it is checked and
-     * kept in the file (see modelio.h), not restored. */
+    if (st == OVICA_OK && best != NULL) st = ovica_trainer_set_best(t, best, m, n, best_obj);
     ovica__free(best);
     ovica_model_free(model);
     if (st) {

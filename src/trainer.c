@@ -298,6 +298,23 @@ int ovica_trainer_best_basis(const ovica_trainer *t, double *out, size_t rows, s
     return OVICA_OK;
 }
 
+int ovica_trainer_set_best(ovica_trainer *t, const double *A, size_t rows, size_t cols,
+                           double objective)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    OVICA__CHECK_NULL(A, "A");
+    if (rows != t->m || cols != t->n)
+        return ovica__error(OVICA_ESIZE, "%s: basis is %zu x %zu, the model's is %zu x %zu",
+                            __func__, rows, cols, t->m, t->n);
+    if (!isfinite(objective))
+        return ovica__error(OVICA_ENONFINITE, "%s: objective is %g", __func__, objective);
+    int st = ovica__check_finite(A, rows * cols, cols, "A");
+    if (st) return st;
+    memcpy(t->best_A, A, rows * cols * sizeof(double));
+    t->best = objective;
+    return OVICA_OK;
+}
+
 int ovica_trainer_restore_best(ovica_trainer *t)
 {
     OVICA__CHECK_NULL(t, "trainer");

@@ -904,8 +904,21 @@ START_TEST(test_checkpoint_roundtrip)
         ck_assert_mem_eq(b + len - 8 - 48 + 8 * i, want, 8);
     }
 
-    /* training goes on from the loaded state; loading twice gives the same run */
+    /* the best basis comes back with its objective */
     ovica_trainer *u2 = NULL;
+    ck_assert_status(ovica_checkpoint_load_buffer(&u2, buf, len), OVICA_OK);
+    {
+        double back[6], back_obj = 0;
+        ck_assert_status(ovica_trainer_best_basis(u2, back, m, n, &back_obj), OVICA_OK);
+        ck_assert_double_eq(back_obj, objective);
+        for (int i = 0; i < 6; i++) ck_assert_double_eq(back[i], best[i]);
+    }
+    ck_assert_error(ovica_trainer_set_best(u2, best, m, n, NAN), OVICA_ENONFINITE);
+    ck_assert_error(ovica_trainer_set_best(u2, best, m, n + 1, 1.0), OVICA_ESIZE);
+    ck_assert_error(ovica_trainer_set_best(u2, NULL, m, n, 1.0), OVICA_EINVAL);
+    ovica_trainer_free(u2);
+    u2 = NULL;
+    /* training goes on from the loaded state; loading twice gives the same run */
     ck_assert_status(ovica_checkpoint_load_buffer(&u2, buf, len), OVICA_OK);
     for (int k = 0; k < 3; k++) {
         ck_assert_status(ovica_trainer_step(u, X, N, 2, NULL), OVICA_OK);

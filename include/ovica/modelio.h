@@ -151,9 +151,8 @@ OVICA_API int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, s
  * The trainer gets the saved model, rule, parameters and step index; its
  * random generator is seeded from the file's contents (loading the same
  * checkpoint twice gives identical runs). The best basis stored in the file
- * is validated but not put back into the trainer (the trainer's API has no
- * setter for it): best-basis tracking starts afresh at the first monitor
- * evaluation. The host sets the solver, the monitor batch and any schedule
+ * and its monitor objective are put back (ovica_trainer_set_best()), so
+ * best-basis tracking goes on. The host sets the solver, the monitor batch and any schedule
  * callbacks again, then calls ovica_trainer_step() as before.
  *
  * @param out  out: the new trainer (caller-owned, ovica_trainer_free());

@@ -244,6 +244,15 @@ OVICA_API int ovica_trainer_set_basis(ovica_trainer *t, const double *A, size_t 
 OVICA_API int ovica_trainer_best_basis(const ovica_trainer *t, double *out, size_t rows,
                                        size_t cols, double *best_objective);
 
+/**
+ * @brief Sets the best basis and its monitor objective (e.g. when resuming
+ * from a checkpoint); later steps replace it only with a better one.
+ * @return OVICA_OK; OVICA_EINVAL (NULL); OVICA_ESIZE; OVICA_ENONFINITE (NaN
+ *         or Inf in A or the objective).
+ */
+OVICA_API int ovica_trainer_set_best(ovica_trainer *t, const double *A, size_t rows, size_t cols,
+                                     double objective);
+
 /** @brief Puts the best basis back into the model. OVICA_ESTATE if none. */
 OVICA_API int ovica_trainer_restore_best(ovica_trainer *t);
 
