@@ -202,9 +202,11 @@ check-valgrind: | deps-tools
 	@$(MAKE) --no-print-directory BUILD=build/vg LIBOUT=build/vg/lib OPT="$(VG_OPT)" SAN= tests
 	@$(VG_ENV) sh tests/run_tool.sh check-valgrind $(TOOL_JOBS) "$(VALGRIND)" $(TOOL_TESTS:%=build/vg/tests/%)
 
+# TSan runs the suites that use threads (TSAN_TESTS="$(TOOL_TESTS)": all).
+TSAN_TESTS ?= check_core check_threads
 tsan check-tsan: | deps-tools
 	@$(MAKE) --no-print-directory BUILD=build/tsan LIBOUT=build/tsan/lib OPT="$(TOOL_OPT)" SAN="$(TSAN_SAN)" tests
-	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TOOL_TESTS:%=build/tsan/tests/%)
+	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TSAN_TESTS:%=build/tsan/tests/%)
 
 # The fuzz targets link the library's objects (built by clang with the fuzzer
 # instrumentation) statically; FUZZ_TIME seconds per target, each starting

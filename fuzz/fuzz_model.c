@@ -1,4 +1,5 @@
-/* libFuzzer target: the model file loader (ovica_model_load_buffer).
+/* libFuzzer target: the model file and checkpoint loaders
+ * (ovica_model_load_buffer, ovica_checkpoint_load_buffer).
  *
  * The first input byte chooses the mode. Even: the rest is passed as it
  * is (this exercises the envelope checks: magic, length, checksum). Odd:
@@ -9,7 +10,8 @@
  * Oracle: on failure *out is untouched, the status is EFORMAT, EVERSION or
  * ENOMEM and a message is set; on success the model is valid, and saving
  * it and loading that gives the same model, whose saved bytes are the same
- * again. Any violation aborts. Seeds: tests/corpus/model/. */
+ * again; a checkpoint that loads saves and loads again. Any violation
+ * aborts. Seeds: tests/corpus/model/. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,38 @@ static int same_model(const ovica_model *a, const ovica_model *b)
     return memcmp(&ba, &bb, sizeof ba) == 0;
 }
 
+/* The checkpoint loader on the same bytes. */
+static void fz_checkpoint(const uint8_t *in, size_t len)
+{
+    static const uint8_t empty[1] = {0};
+    ovica_trainer *sentinel = (ovica_trainer *)(uintptr_t)0x1, *t = sentinel;
+    ovica_error_clear();
+    int st = ovica_checkpoint_load_buffer(&t, len ? (const void *)in : (const void *)empty, len);
+    if (st != OVICA_OK) {
+        if (t != sentinel) abort();
+        /* ENUMERIC: see the model loader below */
+        if (st != OVICA_EFORMAT && st != OVICA_EVERSION && st != OVICA_ENOMEM &&
+            st != OVICA_ENUMERIC)
+            abort();
+        if (ovica_error_message()[0] == '\0') abort();
+        return;
+    }
+    if (t == NULL || t == sentinel) abort();
+    void *buf = NULL;
+    size_t blen = 0;
+    st = ovica_checkpoint_save_buffer(t, &buf, &blen);
+    if (st == OVICA_OK) {
+        ovica_trainer *t2 = NULL;
+        st = ovica_checkpoint_load_buffer(&t2, buf, blen);
+        if (st == OVICA_OK && !same_model(ovica_trainer_model(t), ovica_trainer_model(t2)))
+            abort();
+        ovica_trainer_free(t2);
+    }
+    if (st != OVICA_OK && st != OVICA_ENOMEM) abort();
+    ovica_free(buf);
+    ovica_trainer_free(t);
+}
+
 int FUZZ_ENTRY(const uint8_t *data, size_t size);
 
 int FUZZ_ENTRY(const uint8_t *data, size_t size)
@@ -76,6 +110,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         in = img;
         len = total;
     }
+    fz_checkpoint(in, len);
     ovica_model *sentinel = (ovica_model *)(uintptr_t)0x1, *md = sentinel;
     ovica_error_clear();
     int st = ovica_model_load_buffer(&md, len ? (const void *)in : (const void *)empty, len);
