@@ -1152,3 +1152,24 @@ int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, size_t x_dim
     if (st) ovica_trainer_clear_stats(t);
     return st;
 }
+
+/* ------------------------------------------------------ sampler seeding */
+
+int ovica_trainer_set_sampler_seed(ovica_trainer *t, uint64_t seed)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    ovica_sampler *s = NULL;
+    int st = ovica_sampler_new(&s, seed ^ 0x5DEECE66DULL); /* as ovica_trainer_new() */
+    for (int p = OVICA_SAMPLER_NULL_MOVES; st == OVICA_OK && p <= OVICA_SAMPLER_REFRESH; p++) {
+        double v = 0.0;
+        st = ovica_sampler_get_param(t->sampler, p, &v);
+        if (st == OVICA_OK) st = ovica_sampler_set_param(s, p, v);
+    }
+    if (st) {
+        ovica_sampler_free(s);
+        return st;
+    }
+    ovica_sampler_free(t->sampler);
+    t->sampler = s;
+    return OVICA_OK;
+}

@@ -232,6 +232,32 @@ OVICA_API int ovica_trainer_stats_export(const ovica_trainer *t, double *buf, si
  *  processes). OVICA_ENONFINITE / OVICA_EFORMAT for a corrupt buffer. */
 OVICA_API int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len);
 
+/**
+ * @brief Reseeds the generator of the trainer's posterior sampler, and only
+ * that one.
+ *
+ * A trainer draws random numbers from two generators, both seeded by
+ * ovica_trainer_new(): the sampler's, for the posterior draws of the rules
+ * from draws (ovica_trainer_accumulate()), and the trainer's own, for
+ * ovica_trainer_init_basis() and for the direction in which a duplicate pair
+ * of atoms is split apart inside ovica_trainer_apply(). This function
+ * replaces the first and leaves the second alone; after it, the sampler is
+ * in the state it has in a trainer made by ovica_trainer_new() with this
+ * seed. The sampler's parameters and the chains (the codes of the last
+ * batch) are kept.
+ *
+ * Data-parallel training (several processes, each with a share of every
+ * batch, their statistics summed before ovica_trainer_apply()): every
+ * process makes its trainer with the same seed, so that the random choices
+ * of ovica_trainer_apply() are the same everywhere and the bases stay
+ * bit-identical, then gives its sampler a seed of its own (e.g. derived
+ * from its rank) so that the processes' draws are independent.
+ *
+ * @return OVICA_OK; OVICA_EINVAL (t NULL); OVICA_ENOMEM (the sampler is
+ *         left as it was).
+ */
+OVICA_API int ovica_trainer_set_sampler_seed(ovica_trainer *t, uint64_t seed);
+
 /** @brief The trainer's current model (borrowed). */
 OVICA_API const ovica_model *ovica_trainer_model(const ovica_trainer *t);
 
