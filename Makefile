@@ -280,4 +280,3 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc
-	rm -rf build-asan build-vg build-tsan build-fuzz
