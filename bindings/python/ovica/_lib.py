@@ -82,6 +82,19 @@ def _load():
 
 lib, path, origin = _load()
 
+# The version first, before any other symbol is looked up: a library of
+# another major version may lack some of them.
+lib.ovica_version_number.restype = ctypes.c_int
+lib.ovica_version_number.argtypes = []
+lib.ovica_version_string.restype = ctypes.c_char_p
+lib.ovica_version_string.argtypes = []
+version_number = lib.ovica_version_number()
+version = lib.ovica_version_string().decode()
+if version_number // 10000 != ABI_MAJOR:
+    raise ImportError(
+        "ovica: %s is libovica %s (major %d); this binding needs major version %d"
+        % (path, version, version_number // 10000, ABI_MAJOR))
+
 # --- prototypes ---------------------------------------------------------------
 # (name, restype, argtypes). Only what the binding calls.
 _V = ctypes.c_void_p
@@ -220,12 +233,6 @@ for _name, _res, _args in _PROTOS:
     _fn.argtypes = _args
     setattr(F, _name, _fn)
 
-version_number = F.ovica_version_number()
-version = F.ovica_version_string().decode()
-if version_number // 10000 != ABI_MAJOR:
-    raise ImportError(
-        "ovica: %s is libovica %s (major %d); this binding needs major version %d"
-        % (path, version, version_number // 10000, ABI_MAJOR))
 
 # --- errors ---------------------------------------------------------------------
 

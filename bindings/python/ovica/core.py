@@ -418,7 +418,8 @@ class Solver(_Handle):
         C-contiguous float64 (N, n) array to write into (no allocation);
         ``init``: starting codes (sets the solver's warm start for this call).
         Returns S, or (S, stats) with ``return_stats``; a hit iteration limit
-        is reported in stats (``converged`` < N), not as an error."""
+        is reported in stats (``converged`` < N) and by ``last_status``
+        (ovica._lib.NOT_CONVERGED), not as an error."""
         x, px = as_input(X, "X", cols=model.m)
         S, ps = as_output(out, (x.shape[0], model.n), "out")
         warm = init is not None
@@ -428,7 +429,7 @@ class Solver(_Handle):
         stats = InferStats()
         _lib.clear_pending()
         try:
-            check(F.ovica_solver_infer(self._ptr(), model._ptr(), px, x.shape[0], x.shape[1],
+            self.last_status = check(F.ovica_solver_infer(self._ptr(), model._ptr(), px, x.shape[0], x.shape[1],
                                        ps, S.shape[1], ctypes.byref(stats)), "ovica_solver_infer")
         finally:
             if warm:

@@ -267,7 +267,9 @@ class OvercompleteICA:
         self._check_fitted()
         x = self._check_X(X)
         with self._solver() as s:
-            return s.infer(self.model_, x)
+            S, stats = s.infer(self.model_, x, return_stats=True)
+            _warn_not_converged(s, stats, x.shape[0])
+        return S
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
@@ -305,4 +307,14 @@ def sparse_encode(X, dictionary, *, prior="laplace", noise_sigma=0.05, prior_sca
     pr = prior if isinstance(prior, Prior) else Prior(prior, prior_scale)
     with Model(d.shape[1], d.shape[0], pr, noise_sigma, basis=d.T) as model, \
             Solver(solver, max_iter=max_iter, tol=tol) as s:
-        return s.infer(model, x, init=init, return_stats=return_stats)
+        S, stats = s.infer(model, x, init=init, return_stats=True)
+        _warn_not_converged(s, stats, x.shape[0])
+    return (S, stats) if return_stats else S
+
+
+def _warn_not_converged(solver, stats, N):
+    if solver.last_status == _lib.NOT_CONVERGED:
+        import warnings
+        warnings.warn("MAP codes: %d of %d samples reached the tolerance within %d iterations "
+                      "(raise max_iter or tol)" % (stats["converged"], N, stats["iterations"]),
+                      _lib.ConvergenceWarning, stacklevel=3)
