@@ -41,8 +41,14 @@ int ovica__hessian_diag(const ovica_prior *prior, const double *s, size_t n, dou
                                     c[i], s[i]);
         return OVICA_OK;
     }
+    /* The floor keeps H positive definite when more than m coordinates are
+     * active (near-duplicate atoms), where sech^2 underflows to 0. */
     const double ib = 1.0 / prior->b, slope = beta * ib, scale = slope * ib;
-    for (size_t i = 0; i < n; i++) c[i] = scale * sech2(slope * s[i]);
+    const double floor_c = OVICA__CURV_FLOOR * ib * ib;
+    for (size_t i = 0; i < n; i++) {
+        double v = scale * sech2(slope * s[i]);
+        c[i] = v > floor_c ? v : floor_c;
+    }
     return OVICA_OK;
 }
 
