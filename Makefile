@@ -3,6 +3,7 @@
 #   make check      build and run the Check suites, header and symbol checks, CLI tests
 #   make demo       build the ovica program and run the article's 2-D experiment
 #   make bench      build and run the benchmarks
+#   make mpi        the MPI training program (examples/mpi/); make check-mpi its tests
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make deps       install missing Debian packages (done automatically)
 # The version is read from include/ovica/version.h, the only place it lives.
@@ -60,7 +61,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 all: lib
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,9p' Makefile
 
 # --- dependencies -----------------------------------------------------------
 APT_PKGS := libopenblas-dev liblapacke-dev check pkg-config
@@ -260,6 +261,47 @@ demo: $(CLI_BIN)
 
 check-cli: $(CLI_BIN)
 	@sh tests/cli/run.sh $(CLI_BIN)
+
+# --- MPI: one model trained over the ranks of an MPI job (examples/mpi/) ---------
+#   make mpi         build $(BUILD)/mpi/ovica-mpi-train and the MPI test program
+#                    (installs OpenMPI with apt-get first if mpicc is missing)
+#   make check-mpi   the MPI tests (tests/mpi/run.sh: mpirun -np 2 and -np 3);
+#                    part of `make check` when mpicc is present
+# The library does not depend on MPI: only these programs are built with mpicc.
+MPICC    ?= mpicc
+MPIRUN   ?= mpirun
+MPI_APT_PKGS := openmpi-bin libopenmpi-dev
+MPI_SRCS := examples/mpi/dtrain.c examples/mpi/npy_rows.c
+MPI_HDRS := examples/mpi/dtrain.h examples/mpi/npy_rows.h
+MPI_BIN  := $(BUILD)/mpi/ovica-mpi-train
+MPI_TEST := $(BUILD)/mpi/check_mpi
+MPI_LINK  = $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica -lm
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+
+.PHONY: mpi check-mpi deps-mpi
+deps-mpi: | deps
+	@if ! command -v $(MPICC) >/dev/null 2>&1 || ! command -v $(MPIRUN) >/dev/null 2>&1; then \
+	  echo "deps-mpi: no $(MPICC)/$(MPIRUN); installing $(MPI_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(MPI_APT_PKGS) || \
+	  { echo "deps-mpi: apt-get failed; install $(MPI_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+mpi: $(MPI_BIN) $(MPI_TEST)
+
+$(MPI_BIN): examples/mpi/ovica_mpi_train.c $(MPI_SRCS) $(MPI_HDRS) $(HEADERS) lib | deps-mpi
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS_ALL) -Iinclude -Iexamples/mpi $< $(MPI_SRCS) -o $@ $(MPI_LINK)
+
+$(MPI_TEST): tests/mpi/check_mpi.c $(MPI_SRCS) $(MPI_HDRS) $(HEADERS) lib | deps-mpi
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS_ALL) -Iinclude -Iexamples/mpi $< $(MPI_SRCS) -o $@ $(MPI_LINK)
+
+check-mpi: mpi
+	@sh tests/mpi/run.sh "$(MPIRUN)" $(BUILD)/mpi
+
+check: $(if $(HAVE_MPICC),check-mpi)
 
 # --- install ------------------------------------------------------------------
 install: lib pkgconfig/libovica.pc
