@@ -219,6 +219,15 @@ _PROTOS = [
 ]
 
 
+# Functions added after 0.1.0 was first published: bound when the loaded
+# library has them (the wrappers then raise NotImplementedError otherwise).
+_OPTIONAL = [
+    ("ovica_trainer_set_sampler_seed", _I, [_V, _U64]),
+    ("ovica_trainer_set_best", _I, [_V, _DP, _Z, _Z, _D]),
+    ("ovica_atom_usage", _I, [_V, _DP, _Z, _Z, _DP, _Z]),
+]
+
+
 class _Funcs:
     """The library's functions with their prototypes set, as attributes.
 
@@ -232,6 +241,21 @@ for _name, _res, _args in _PROTOS:
     _fn.restype = _res
     _fn.argtypes = _args
     setattr(F, _name, _fn)
+for _name, _res, _args in _OPTIONAL:
+    if hasattr(lib, _name):
+        _fn = getattr(lib, _name)
+        _fn.restype = _res
+        _fn.argtypes = _args
+        setattr(F, _name, _fn)
+
+
+def optional(name):
+    """The optional function `name`, or NotImplementedError if the loaded
+    library predates it."""
+    fn = getattr(F, name, None)
+    if fn is None:
+        raise NotImplementedError("%s is not in %s (libovica %s)" % (name, path, version))
+    return fn
 
 
 # --- errors ---------------------------------------------------------------------

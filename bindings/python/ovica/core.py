@@ -23,7 +23,7 @@ __all__ = [
     "Prior", "Model", "Solver", "Sampler", "PosteriorAccum", "Trainer", "StepStats",
     "InferStats", "Rng", "synth_basis_2d", "synth_random_basis", "synth_sources",
     "synth_mix", "make_2d_data", "match_atoms", "recovery", "loglik", "loglik_codes",
-    "loglik_importance", "loglik_beta_default", "bits_per_dim", "cluster_atoms",
+    "loglik_importance", "loglik_beta_default", "bits_per_dim", "atom_usage", "cluster_atoms",
     "npy_read", "npy_write", "TRAIN_PARAMS", "SOLVER_PARAMS", "SAMPLER_PARAMS",
 ]
 
@@ -511,13 +511,23 @@ class Sampler(_Handle):
 
 # --- trainer ----------------------------------------------------------------------
 
-TRAIN_PARAMS = {
-    "lr": 0, "steps": 1, "schedule": 2, "warmup": 3, "z": 4, "anneal": 5,
-    "anneal_fraction": 6, "em_fraction": 7, "sweeps": 8, "burnin": 9, "step_cap": 10,
-    "dead_window": 11, "reseed": 12, "monitor_every": 13, "monitor_size": 14,
-    "diverge": 15, "backoff": 16, "solver_iter": 17, "solver_tol": 18, "beta": 19,
-    "damping": 20, "split": 21, "split_apart": 22, "adam": 23, "momentum": 24,
-}
+# enum ovica_train_param, in value order (values frozen). TRAIN_PARAMS holds
+# the names the loaded library knows (a newer binding may name more).
+_TRAIN_PARAM_NAMES = (
+    "lr", "steps", "schedule", "warmup", "z", "anneal", "anneal_fraction", "em_fraction",
+    "sweeps", "burnin", "step_cap", "dead_window", "reseed", "monitor_every",
+    "monitor_size", "diverge", "backoff", "solver_iter", "solver_tol", "beta", "damping",
+    "split", "split_apart", "adam", "momentum",
+)
+
+
+def _known_train_params():
+    lo, hi = ctypes.c_double(), ctypes.c_double()
+    return {name: i for i, name in enumerate(_TRAIN_PARAM_NAMES)
+            if F.ovica_trainer_param_bounds(i, ctypes.byref(lo), ctypes.byref(hi)) == 0}
+
+
+TRAIN_PARAMS = _known_train_params()
 INIT_METHODS = {"random": 0, "spread": 1, "data": 2}
 RULES = ("natural", "plain", "reconstruction", "exact", "em", "auto")
 GUARD_FLAGS = {1: "capped", 2: "rollback", 4: "reseed", 8: "best", 16: "damped", 32: "split"}
@@ -722,6 +732,20 @@ class Trainer(_Handle):
     def restore_best(self):
         check(F.ovica_trainer_restore_best(self._ptr()), "ovica_trainer_restore_best")
 
+    def set_sampler_seed(self, seed):
+        """Reseeds only the posterior sampler (data-parallel training: the
+        same trainer seed everywhere, a sampler seed per process)."""
+        check(_lib.optional("ovica_trainer_set_sampler_seed")(
+            self._ptr(), ctypes.c_uint64(int(seed) & 0xFFFFFFFFFFFFFFFF)),
+            "ovica_trainer_set_sampler_seed")
+
+    def set_best(self, A, objective):
+        """Sets the best basis and its monitor objective (e.g. when resuming)."""
+        a, p = as_input(A, "basis")
+        check(_lib.optional("ovica_trainer_set_best")(self._ptr(), p, a.shape[0], a.shape[1],
+                                                       float(objective)),
+              "ovica_trainer_set_best")
+
     @property
     def step_index(self):
         return F.ovica_trainer_step_index(self._ptr())
@@ -896,6 +920,16 @@ def loglik_importance(model, X, draws=10000, seed=0):
                                     ctypes.c_uint64(int(seed)), ptr(out), ctypes.byref(mean),
                                     ctypes.byref(se)), "ovica_loglik_importance")
     return out, mean.value, se.value
+
+
+def atom_usage(model, X):
+    """Mean amplitude each atom contributes on X (ovica_atom_usage): n values."""
+    x, px = as_input(X, "X", cols=model.m)
+    out = np.empty(model.n)
+    _lib.clear_pending()
+    check(_lib.optional("ovica_atom_usage")(model._ptr(), px, x.shape[0], x.shape[1],
+                                            ptr(out), out.size), "ovica_atom_usage")
+    return out
 
 
 def bits_per_dim(mean_loglik, m, quantum):

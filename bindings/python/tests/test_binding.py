@@ -258,6 +258,22 @@ class TestHandles(unittest.TestCase):
         again = ovica.Model.from_bytes(loaded.to_bytes())
         np.testing.assert_array_equal(again.basis, loaded.basis)
 
+    def test_optional_functions(self):
+        X, A, _ = ovica.make_2d_data(n_samples=300, seed=12)
+        m = ovica.Model(2, 3, "exponential", 0.05, basis=A)
+        usage = ovica.atom_usage(m, X)
+        self.assertEqual(usage.shape, (3,))
+        self.assertTrue(np.all(usage > 0))
+        t = ovica.Trainer(m, "auto", seed=1)
+        with self.assertRaises(ovica.StateError):
+            t.best_basis()
+        t.set_best(A, 2.5)
+        B, obj = t.best_basis()
+        np.testing.assert_array_equal(B, A)
+        self.assertEqual(obj, 2.5)
+        t.set_sampler_seed(77)
+        self.assertIn("momentum", ovica.TRAIN_PARAMS) if "adam" in ovica.TRAIN_PARAMS else None
+
     def test_sampler_and_metrics(self):
         A = ovica.synth_basis_2d()
         X, _, S0 = ovica.make_2d_data(n_samples=200, seed=8)
