@@ -36,5 +36,6 @@
 #include "ovica/rule.h"
 #include "ovica/trainer.h"
 #include "ovica/eval.h"
+#include "ovica/debug.h"
 
 #endif /* OVICA_H */

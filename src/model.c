@@ -25,7 +25,9 @@ int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out)
                                      (lapack_int)k, 0.0, 0.0, (lapack_int)k, (lapack_int)k, 0.0,
                                      &found, w, z, 1, isuppz);
     ovica__free(G);
-    if (info != 0 || found != 1 || !isfinite(w[0]))
+    if (info == 0 && found == 1 && !isfinite(w[0]))
+        return ovica__error(OVICA_ENUMERIC, "the basis is too large: ||A||^2 overflows");
+    if (info != 0 || found != 1)
         return ovica__error(OVICA_ENUMERIC, "eigenvalue computation failed (LAPACK info %d)",
                             (int)info);
     *out = w[0] > 0.0 ? w[0] : 0.0;
@@ -37,6 +39,10 @@ static int check_sigma(const char *fn, double sigma)
     if (isnan(sigma) || isinf(sigma))
         return ovica__error(OVICA_ENONFINITE, "%s: sigma is %g", fn, sigma);
     if (!(sigma > 0.0)) return ovica__error(OVICA_EINVAL, "%s: sigma must be > 0 (got %g)", fn, sigma);
+    if (!(sigma >= 1e-150 && sigma <= 1e150))
+        return ovica__error(OVICA_EINVAL,
+                            "%s: sigma must lie in [1e-150, 1e150] (got %g): 1/sigma^2 must be a "
+                            "normal double", fn, sigma);
     return OVICA_OK;
 }
 

@@ -557,5 +557,20 @@ int ovica_sampler_run(ovica_sampler *s, const ovica_model *model, double sigma_t
         if (!isfinite(S[j]))
             return ovica__error(OVICA_ENUMERIC, "%s: a draw is not finite (row %zu, column %zu)",
                                 fn, j / n, j % n);
+    if (acc != NULL) {
+        /* draws can be finite and their products still overflow (extreme
+         * scales): never hand back accumulators that silently hold Inf/NaN */
+        const double *arrs[4] = {acc->zs, acc->ss, acc->xs, acc->bnd};
+        const size_t lens[4] = {n * n, n * n, m * n, n * n};
+        static const char *const names[4] = {"zs", "ss", "xs", "bnd"};
+        for (int q = 0; q < 4; q++)
+            if (arrs[q] != NULL)
+                for (size_t j = 0; j < lens[q]; j++)
+                    if (!isfinite(arrs[q][j]))
+                        return ovica__error(OVICA_ENUMERIC,
+                                            "%s: accumulator %s overflowed (entry %zu is %g); "
+                                            "the data or the prior's scale are too extreme",
+                                            fn, names[q], j, arrs[q][j]);
+    }
     return OVICA_OK;
 }

@@ -136,6 +136,8 @@ START_TEST(test_bad_input)
     ck_assert_error(ovica_model_new(&md, 2, 3, p, 0.0), OVICA_EINVAL);
     ck_assert_error(ovica_model_new(&md, 2, 3, p, -1.0), OVICA_EINVAL);
     ck_assert_error(ovica_model_new(&md, 2, 3, p, NAN), OVICA_ENONFINITE);
+    ck_assert_error(ovica_model_new(&md, 2, 3, p, 1e-151), OVICA_EINVAL); /* 1/sigma^2 overflows */
+    ck_assert_error(ovica_model_new(&md, 2, 3, p, 1e151), OVICA_EINVAL);  /* ... or underflows */
     ck_assert_ptr_null(md);
     ck_assert_status(ovica_model_new(&md, 2, 3, p, 1.0), OVICA_OK);
     double A[6] = {1, 2, 3, 4, 5, 6};
@@ -146,6 +148,12 @@ START_TEST(test_bad_input)
     ck_assert_error(ovica_model_set_basis(md, A, 2, 3), OVICA_ENONFINITE);
     ck_assert_error(ovica_model_set_sigma(md, -2.0), OVICA_EINVAL);
     ck_assert_error(ovica_model_set_sigma(md, INFINITY), OVICA_ENONFINITE);
+    ck_assert_error(ovica_model_set_sigma(md, 1e-300), OVICA_EINVAL);
+    {
+        const double huge[6] = {1e200, 0, 0, 0, 1e200, 0};
+        ck_assert_error(ovica_model_set_basis(md, huge, 2, 3), OVICA_ENUMERIC);
+        ck_assert_ptr_nonnull(strstr(ovica_error_message(), "too large"));
+    }
     ck_assert_error(ovica_model_set_prior(md, NULL), OVICA_EINVAL);
     ck_assert_error(ovica_model_lipschitz(md, NULL), OVICA_EINVAL);
     ck_assert_double_eq(ovica_model_sigma(md), 1.0);

@@ -32,7 +32,8 @@ typedef struct ovica_model ovica_model;
  * @param m     data dimension, >= 1.
  * @param n     number of atoms, >= 1 (n > m is the overcomplete case).
  * @param prior the prior; copied.
- * @param sigma noise standard deviation, finite and > 0.
+ * @param sigma noise standard deviation, in [1e-150, 1e150] (so that
+ *              1/sigma^2 is a normal double).
  * @return OVICA_OK, OVICA_EINVAL, OVICA_ENONFINITE, OVICA_ENOMEM.
  */
 OVICA_API int ovica_model_new(ovica_model **out, size_t m, size_t n, const ovica_prior *prior,
@@ -78,7 +79,7 @@ OVICA_API const double *ovica_model_basis(const ovica_model *model);
 OVICA_API double ovica_model_sigma(const ovica_model *model);
 
 /**
- * @brief Sets sigma (finite, > 0) and updates the cached Lipschitz constant.
+ * @brief Sets sigma (in [1e-150, 1e150]) and updates the cached Lipschitz constant.
  * @return OVICA_OK, OVICA_EINVAL, OVICA_ENONFINITE.
  */
 OVICA_API int ovica_model_set_sigma(ovica_model *model, double sigma);

@@ -151,7 +151,8 @@ OVICA_API int ovica_prior_grad(const ovica_prior *prior, const double *s, size_t
  *
  * Laplace: soft threshold at t/b; exponential: max(v - t/b, 0). out may
  * alias v.
- * @return OVICA_OK; OVICA_EINVAL (NULL, t <= 0); OVICA_ENOTSUP (user prior
+ * @return OVICA_OK; OVICA_EINVAL (NULL, t <= 0); OVICA_ENONFINITE (t or a v[i]
+ *         NaN or Inf); OVICA_ENOTSUP (user prior
  *         without prox); OVICA_EUSER.
  */
 OVICA_API int ovica_prior_prox(const ovica_prior *prior, const double *v, size_t count,
