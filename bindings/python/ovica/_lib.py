@@ -21,6 +21,7 @@ ImportError at ``import ovica``.
 import ctypes
 import ctypes.util
 import os
+import threading
 
 import numpy as np
 
@@ -359,7 +360,8 @@ def check(status, function=None):
     """Raises the exception of a negative status; returns the status otherwise
     (0, or a positive informational code such as NOT_CONVERGED)."""
     if status < 0:
-        pending = _pending.pop() if _pending else None
+        pending = getattr(_pending, "exc", None)
+        _pending.exc = None
         err = make_error(status, function)
         if pending is not None:
             raise err from pending
@@ -367,19 +369,18 @@ def check(status, function=None):
     return status
 
 
-# Exceptions raised inside Python callbacks, re-raised (as the cause of the
-# CallbackError) when the library call returns. One list per binding: the
-# calls that run callbacks are made by one thread per handle.
-_pending = []
+# The exception raised inside a Python callback, re-raised (as the cause of
+# the CallbackError) when the library call returns. Per thread: callbacks run
+# in the thread that made the library call.
+_pending = threading.local()
 
 
 def callback_failed(exc):
-    del _pending[:]
-    _pending.append(exc)
+    _pending.exc = exc
 
 
 def clear_pending():
-    del _pending[:]
+    _pending.exc = None
 
 
 # --- arrays ----------------------------------------------------------------------

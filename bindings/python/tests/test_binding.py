@@ -111,6 +111,46 @@ class TestErrors(unittest.TestCase):
             ovica.Model.from_bytes(b"not a model file at all, not at all")
 
 
+class TestThreads(unittest.TestCase):
+    def test_errors_and_results_per_thread(self):
+        import threading
+        A = ovica.synth_basis_2d()
+        X, _, _ = ovica.make_2d_data(n_samples=500, seed=13)
+        model = ovica.Model(2, 3, "exponential", 0.05, basis=A)  # shared, read-only
+        ref = ovica.Solver().infer(model, X)
+        bad = X.copy()
+        bad[7, 1] = np.inf
+        out = {}
+
+        def work(k):
+            s = ovica.Solver()          # one handle per thread
+            try:
+                for _ in range(3):
+                    same = np.array_equal(s.infer(model, X), ref)
+                    try:
+                        if k % 2:
+                            s.infer(model, bad)
+                        else:
+                            model.objective(X, np.zeros((500, 5)))
+                    except ovica.OvicaError as e:
+                        msg = e.message
+                    out[k] = (same, msg)
+            except Exception as e:  # reported below
+                out[k] = e
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for k in range(4):
+            same, msg = out[k]
+            self.assertTrue(same)
+            if k % 2:
+                self.assertIn("row 7, column 1", msg)
+            else:
+                self.assertNotIn("row 7", msg)
+
+
 class TestNoCopy(unittest.TestCase):
     def setUp(self):
         self.model = ovica.Model(2, 3, "exponential", 0.05, basis=ovica.synth_basis_2d())
