@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ovica.h>
 
@@ -56,6 +57,15 @@ static int any_failed(int bad, MPI_Comm comm)
     int any = 0;
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm);
     return any;
+}
+
+/* CPU time of the calling thread (the rank's compute: OpenBLAS runs in it
+ * with OPENBLAS_NUM_THREADS=1), to tell work from waiting for a core. */
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -318,8 +328,13 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     if (!bad) st = ovica_trainer_set_param(t, OVICA_TRAIN_RESEED, 0);
     if (!bad && st == OVICA_OK && o->monitor_rows == 0)
         st = ovica_trainer_set_param(t, OVICA_TRAIN_MONITOR_EVERY, 0);
-    if (!bad && st == OVICA_OK && o->monitor_rows > 0)
+    if (!bad && st == OVICA_OK && o->monitor_rows > 0) {
+        /* setting the monitor forgets the best basis: keep a checkpoint's */
+        double best = NAN;
+        int have_best = ovica_trainer_best_basis(t, res->A, m, n, &best) == OVICA_OK;
         st = ovica_trainer_set_monitor(t, first, n_first, m);
+        if (st == OVICA_OK && have_best) st = ovica_trainer_set_best(t, res->A, m, n, best);
+    }
     if (!bad && st != OVICA_OK) {
         say(log, rank, "setting up: %s", ovica_error_message());
         bad = 1;
@@ -360,7 +375,7 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     }
 
     /* --- the steps --------------------------------------------------------- */
-    double t_acc = 0.0, t_red = 0.0, t_app = 0.0;
+    double t_acc = 0.0, t_red = 0.0, t_app = 0.0, c_acc = 0.0;
     int pending = 0; /* this rank failed in its last apply */
     size_t k = first_step;
     MPI_Barrier(comm);
@@ -376,7 +391,7 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
             memcpy(batch + a * m, shard, (cnt - a) * m * sizeof(double));
             X = batch;
         }
-        double ta = MPI_Wtime();
+        double ta = MPI_Wtime(), ca = thread_cpu();
         int fail = pending;
         if (!fail) {
             ovica_trainer_clear_stats(t);
@@ -391,6 +406,7 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
         if (fail) memset(buf, 0, S * sizeof(double));
         buf[S] = fail ? 1.0 : 0.0;
         double tb = MPI_Wtime();
+        c_acc += thread_cpu() - ca;
         if (dtrain_reduce(buf, tmp, S + 1, o->reduce, comm) != MPI_SUCCESS) {
             say(log, rank, "step %zu: the reduction failed", k);
             bad = 1;
@@ -452,11 +468,13 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
         goto done;
     }
     {
-        double mine[2] = {t_acc, t_acc}, got[2] = {0, 0};
-        MPI_Allreduce(&mine[0], &got[0], 1, MPI_DOUBLE, MPI_MAX, comm);
-        MPI_Allreduce(&mine[1], &got[1], 1, MPI_DOUBLE, MPI_SUM, comm);
-        res->t_acc_max = got[0];
-        res->t_acc_mean = got[1] / P;
+        double mine[2] = {t_acc, c_acc}, mx[2] = {0, 0}, sum[2] = {0, 0};
+        MPI_Allreduce(mine, mx, 2, MPI_DOUBLE, MPI_MAX, comm);
+        MPI_Allreduce(mine, sum, 2, MPI_DOUBLE, MPI_SUM, comm);
+        res->t_acc_max = mx[0];
+        res->t_acc_mean = sum[0] / P;
+        res->cpu_acc_max = mx[1];
+        res->cpu_acc_mean = sum[1] / P;
         res->t_reduce = t_red;
         res->t_apply = t_app;
         MPI_Bcast(&res->t_reduce, 1, MPI_DOUBLE, 0, comm);

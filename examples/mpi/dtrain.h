@@ -94,6 +94,8 @@ typedef struct dtrain_result {
     size_t stats_len;             /* doubles summed per step (ovica_trainer_stats_size) */
     double seconds;               /* wall time of the steps (rank 0, from a barrier) */
     double t_acc_max, t_acc_mean; /* seconds in accumulate: max and mean over ranks */
+    double cpu_acc_max, cpu_acc_mean; /* CPU seconds of the same (less than the wall time
+                                         when other work holds the cores) */
     double t_reduce, t_apply;     /* seconds in the reduction (incl. waiting) and in apply, rank 0 */
     double objective;             /* last step's mean objective */
 } dtrain_result;

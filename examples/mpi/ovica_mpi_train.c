@@ -26,7 +26,8 @@ static const char usage[] =
     "           --monitor-rows M (2048; 0: none)  --monitor-every K  --keep best|final (best)\n"
     "parallel:  --reduce tree|root|allreduce (tree)  --verify-every K (10)\n"
     "files:     --checkpoint FILE  --checkpoint-every K  --resume FILE  --stop-after K\n"
-    "output:    --progress K (every K steps; default a tenth)  --quiet\n";
+    "output:    --progress K (every K steps; default a tenth)  --quiet\n"
+    "       ovica-mpi-train --bench-reduce LEN   time the sum of LEN doubles over the ranks\n";
 
 static int parse_size(const char *s, size_t *out)
 {
@@ -118,12 +119,54 @@ static int parse_args(int argc, char **argv, dtrain_opts *o, int *quiet, int *pr
     return 0;
 }
 
+/* --bench-reduce LEN: the cost of summing LEN doubles over the ranks, per
+ * reduction mode (median of 25 calls after 5 warm-up calls, from a barrier). */
+static int bench_reduce(const char *len_s, int rank, int P)
+{
+    size_t len = 0;
+    if (parse_size(len_s, &len) != 0 || len == 0) {
+        if (rank == 0) fprintf(stderr, "ovica-mpi-train: --bench-reduce: invalid length\n");
+        return 2;
+    }
+    double *buf = malloc(len * sizeof(double)), *tmp = malloc(len * sizeof(double));
+    if (!buf || !tmp) return 1;
+    const char *names[3] = {"tree", "root", "allreduce"};
+    for (int mode = 0; mode < 3; mode++) {
+        double t[25];
+        for (int i = 0; i < 30; i++) {
+            for (size_t j = 0; j < len; j++) buf[j] = (double)(rank + 1) * 1e-3 * (double)(j % 97);
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            dtrain_reduce(buf, tmp, len, mode, MPI_COMM_WORLD);
+            double dt = MPI_Wtime() - t0, mx = 0.0;
+            MPI_Allreduce(&dt, &mx, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+            if (i >= 5) t[i - 5] = mx;
+        }
+        for (int i = 1; i < 25; i++) /* insertion sort for the median */
+            for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+                double x = t[j]; t[j] = t[j - 1]; t[j - 1] = x;
+            }
+        if (rank == 0)
+            printf("bench-reduce: %d ranks, %zu doubles (%.1f KiB), %-9s: %.3f ms (median; "
+                   "fastest %.3f)\n", P, len, (double)len * 8.0 / 1024.0, names[mode],
+                   t[12] * 1e3, t[0] * 1e3);
+    }
+    free(buf);
+    free(tmp);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
     int rank, P;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &P);
+    if (argc == 3 && strcmp(argv[1], "--bench-reduce") == 0) {
+        int brc = bench_reduce(argv[2], rank, P);
+        MPI_Finalize();
+        return brc;
+    }
     dtrain_opts o;
     dtrain_opts_init(&o);
     int quiet = 0, progress_set = 0;
@@ -145,11 +188,12 @@ int main(int argc, char **argv)
         double per = steps ? 1e3 / (double)steps : 0.0;
         fprintf(stderr,
                 "dtrain: %zu steps (%zu..%zu) on %d ranks in %.2f s: %.3f steps/s; per step: "
-                "accumulate %.2f ms (max over ranks; mean %.2f), reduce %.2f ms (incl. waiting), "
-                "apply %.2f ms; %zu doubles summed\n",
+                "accumulate %.2f ms (max over ranks; mean %.2f; CPU %.2f), reduce %.2f ms "
+                "(incl. waiting), apply %.2f ms; %zu doubles summed\n",
                 steps, res.first_step, res.last_step, P, res.seconds,
                 res.seconds > 0 ? (double)steps / res.seconds : 0.0, res.t_acc_max * per,
-                res.t_acc_mean * per, res.t_reduce * per, res.t_apply * per, res.stats_len);
+                res.t_acc_mean * per, res.cpu_acc_mean * per, res.t_reduce * per,
+                res.t_apply * per, res.stats_len);
         fprintf(stderr, "dtrain: all %d ranks hold bit-identical bases", P);
         if (res.stopped)
             fprintf(stderr, "; stopped before step %zu as asked (only checkpoints written)",
