@@ -29,15 +29,16 @@ class TestRecovery(unittest.TestCase):
         self.assertEqual(self.est.n_steps_, 120)
         self.assertEqual(len(self.est.history_), 120)
 
-    def test_other_seeds(self):
-        # (not every seed: at this size some starts stay in a wrong basin;
-        # docs/TUTORIAL.md says how to check and what to do)
-        worst = []
-        for seed in (4, 6):
-            est = ovica.OvercompleteICA(3, prior="exponential", max_steps=100,
-                                        random_state=seed).fit(self.X)
-            worst.append(angles(est.components_, self.A).max())
-        self.assertLess(max(worst), 4.0, "worst angles %s" % worst)
+    def test_best_of_seeds_by_held_out_score(self):
+        # (a single start can end in a wrong basin on data this small; the
+        # held-out likelihood picks a good run without knowing the truth,
+        # as docs/TUTORIAL.md recommends)
+        X_test, _, _ = ovica.make_2d_data("regular3", "exponential", n_samples=1000, seed=2)
+        fits = [ovica.OvercompleteICA(3, prior="exponential", max_steps=100,
+                                      random_state=seed).fit(self.X) for seed in (2, 3, 4)]
+        best = max(fits, key=lambda e: e.score(X_test))
+        ang = angles(best.components_, self.A)
+        self.assertLess(ang.max(), 3.0, "angles %s of the run with the best score" % ang)
 
     def test_transform_inverse_score(self):
         est = self.est
