@@ -165,7 +165,7 @@ void dtrain_window(size_t N, size_t B, int P, int r, size_t k, size_t *shard_lo,
     const size_t p = (size_t)P, q = (size_t)r;
     const size_t lo = q * N / p, hi = (q + 1) * N / p;
     const size_t b = B == 0 ? N : B;
-    const size_t cnt = (q + 1) * b / p - q * b / p;
+    const size_t cnt = hi * b / N - lo * b / N; /* N < 2^32 (checked): no overflow */
     const size_t sn = hi - lo;
     *shard_lo = lo;
     *shard_n = sn;
@@ -244,9 +244,10 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     }
     if (any_failed(bad, comm)) return 1;
     const size_t B = o->batch == 0 ? N : o->batch;
-    if (B > N || B < (size_t)P) {
+    if (B > N || N < (size_t)P || N > 0xFFFFFFFFu) {
         if (rank == 0)
-            say(log, rank, "the global batch (%zu) must lie in [P, N] = [%d, %zu]", B, P, N);
+            say(log, rank, "%zu rows for %d ranks and a global batch of %zu: need P <= N < 2^32 "
+                           "and B <= N", N, P, B);
         return 1;
     }
     size_t lo, sn, start, cnt;
@@ -385,6 +386,11 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
         if (o->stop_after > 0 && k >= o->stop_after) break;
         dtrain_window(N, B, P, rank, k, &lo, &sn, &start, &cnt);
         const double *X = shard + (start - lo) * m;
+        if (cnt > sn) { /* (cannot happen: b_r <= shard size) */
+            say(log, rank, "step %zu: window of %zu rows in a shard of %zu", k, cnt, sn);
+            bad = 1;
+            break;
+        }
         if (start - lo + cnt > sn) { /* wraps around the shard */
             size_t a = sn - (start - lo);
             memcpy(batch, X, a * m * sizeof(double));
@@ -393,7 +399,9 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
         }
         double ta = MPI_Wtime(), ca = thread_cpu();
         int fail = pending;
-        if (!fail) {
+        if (!fail && cnt == 0) {
+            memset(buf, 0, S * sizeof(double)); /* no rows this step: adds nothing */
+        } else if (!fail) {
             ovica_trainer_clear_stats(t);
             st = ovica_trainer_accumulate(t, X, cnt, m);
             if (st == OVICA_OK) st = ovica_trainer_stats_export(t, buf, S);

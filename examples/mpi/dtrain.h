@@ -4,9 +4,11 @@
  * Every rank holds a shard of the rows of one .npy file, and every step each
  * rank contributes a window of its shard to the global batch:
  *   - shard of rank r (of P): rows [r N / P, (r + 1) N / P) (integer division);
- *   - local batch size b_r = (r + 1) B / P - r B / P, where B is the global
- *     batch (0: all N rows), so that the shares of B are spread as the
- *     shards of N are, and b_r is the whole shard when B = N;
+ *   - local batch size b_r = hi_r B / N - lo_r B / N for the shard
+ *     [lo_r, hi_r), where B is the global batch (0: all N rows): the shares
+ *     of B follow the shards (they add up to B, b_r never exceeds the shard,
+ *     b_r is the whole shard when B = N; when B < P some ranks may have
+ *     no rows in a step and contribute zeros);
  *   - window of rank r at step k: b_r consecutive rows of its shard starting
  *     at shard row (k b_r) mod (shard size), wrapping around to its start;
  *   - the global batch of step k is the concatenation of the windows in rank

@@ -180,7 +180,7 @@ static void ref_window(size_t N, size_t B, size_t p, size_t r, size_t k, size_t 
 {
     *lo = r * N / p;
     *sn = (r + 1) * N / p - *lo;
-    *cnt = (r + 1) * B / p - r * B / p;
+    *cnt = (*lo + *sn) * B / N - *lo * B / N;
     *start = *lo + (k * *cnt) % *sn;
 }
 
@@ -223,7 +223,7 @@ static int serial_reference(const dtrain_opts *o, int by_shard, double *A_out)
                 size_t row = lo + (start - lo + i) % sn;
                 memcpy(G + (rows + i) * m, X + row * m, m * sizeof(double));
             }
-            if (by_shard) st = ovica_trainer_accumulate(t, G + rows * m, cnt, m);
+            if (by_shard && cnt > 0) st = ovica_trainer_accumulate(t, G + rows * m, cnt, m);
             rows += cnt;
         }
         if (!st) st = by_shard ? ovica_trainer_apply(t, NULL) : ovica_trainer_step(t, G, rows, m, NULL);
@@ -467,6 +467,7 @@ int main(int argc, char **argv)
     test_reader();
     test_map_rule(0, "full batch", 0);
     test_map_rule(300, "minibatch 300 (windows wrap)", 1);
+    test_map_rule(2, "minibatch 2 (with 3 ranks one has no rows per step)", 1);
     test_reduce_modes();
     test_draws_rule();
     test_resume();
