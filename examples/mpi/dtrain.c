@@ -406,8 +406,9 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
             st = ovica_trainer_accumulate(t, X, cnt, m);
             if (st == OVICA_OK) st = ovica_trainer_stats_export(t, buf, S);
             if (st != OVICA_OK) {
-                say(log, rank, "step %zu: accumulate: %s: %s", k, ovica_strerror(st),
-                    ovica_error_message());
+                say(log, rank, "step %zu: accumulate (window: file rows %zu.. of shard [%zu, %zu), "
+                               "%zu rows, wrapping): %s: %s", k, start, lo, lo + sn, cnt,
+                    ovica_strerror(st), ovica_error_message());
                 fail = 1;
             }
         }
