@@ -406,8 +406,8 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
             st = ovica_trainer_accumulate(t, X, cnt, m);
             if (st == OVICA_OK) st = ovica_trainer_stats_export(t, buf, S);
             if (st != OVICA_OK) {
-                say(log, rank, "step %zu: accumulate (window: file rows %zu.. of shard [%zu, %zu), "
-                               "%zu rows, wrapping): %s: %s", k, start, lo, lo + sn, cnt,
+                say(log, rank, "step %zu: accumulate (window of %zu rows from file row %zu, "
+                               "shard [%zu, %zu)): %s: %s", k, cnt, start, lo, lo + sn,
                     ovica_strerror(st), ovica_error_message());
                 fail = 1;
             }
