@@ -21,8 +21,7 @@
  *   - ovica_rule_auto: the default; annealed Monte Carlo EM for the first
  *     OVICA_TRAIN_EM_FRACTION of the steps (to reach the right basin), then
  *     the exact gradient (which does not stall at low noise, where EM's
- *     convergence rate tends to 1). Needs a built-in prior; with a user
- *     prior it falls back to ovica_rule_natural.
+ *     convergence rate tends to 1). Needs a built-in prior.
  * The rules from draws need a built-in prior (ovica_trainer_new refuses
  * them with a user prior: OVICA_ENOTSUP).
  */
