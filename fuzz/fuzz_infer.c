@@ -119,10 +119,10 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     FZ_EXPECT(st, OVICA_OK, OVICA_EINVAL, OVICA_ENONFINITE);
     if (st) goto done;
     double Acopy[FZ_MAX_M * FZ_MAX_N];
-    memcpy(Acopy, A, sizeof A);
+    memcpy(Acopy, A, m * n * sizeof(double)); /* only the m x n entries in use are set */
     st = ovica_model_set_basis(md, A, m, n);
     FZ_EXPECT(st, OVICA_OK, OVICA_ENONFINITE, OVICA_ENUMERIC);
-    if (memcmp(Acopy, A, sizeof A) != 0) abort();
+    if (memcmp(Acopy, A, m * n * sizeof(double)) != 0) abort();
     double L = 0.0;
     /* Known and reported: a sigma whose square underflows (1e-320 is
      * accepted) gives L = 0/0 = NaN with OVICA_OK
