@@ -27,6 +27,9 @@ int cmd_encode(int argc, char **argv);
 int cmd_basis(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 /* Prints "ovica CMD: " + message + a hint to use --help to stderr; returns
  * CLI_EXIT_USAGE. */

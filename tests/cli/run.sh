@@ -54,7 +54,7 @@ expect 2 help frobnicate
 expect 2 frobnicate
 expect 0 version;                has out.txt "libovica"
 expect 0 --version
-for c in demo synth train encode basis eval plot; do
+for c in demo synth train encode basis eval plot score cluster scan; do
   expect 0 "$c" --help;          has out.txt "usage: ovica $c"
   expect 0 "$c" -h
 done
@@ -190,6 +190,23 @@ for f in data.npy truth.npy model.ovm train.csv; do
 done
 expect 0 eval D/model.ovm --truth D/truth.npy
 expect 1 demo --out X.npy --steps 1 --quiet;      has err.txt "not a directory"
+
+# --- score, cluster, scan -------------------------------------------------------------
+expect 0 score m.ovm --data X.npy;                 has out.txt "nats per sample"; has out.txt "bits per dimension"
+expect 0 score m.ovm --data X.npy --importance 50; has out.txt "importance sampling"
+expect 2 score m.ovm;                              has err.txt "--data"
+expect 2 score m.ovm --data X.npy --quantum 0
+expect 1 score m.ovm --data RA.npy;                has err.txt "columns"
+expect 1 score missing.ovm --data X.npy
+expect 0 cluster m4.ovm --data X.npy --k 2 --out c2.ovm; has out.txt "wrote 2 merged atoms"
+expect 0 basis c2.ovm;                             has out.txt "2"
+expect 0 cluster m4.ovm --data X.npy --k-max 3 --out c3.ovm; has out.txt "chosen"
+expect 2 cluster m4.ovm --data X.npy --out c.ovm;  has err.txt "exactly one"
+expect 2 cluster m4.ovm --data X.npy --k 9 --out c.ovm; has err.txt "exceeds"
+expect 0 scan --data X.npy --atoms 2,3 --steps 5;  has out.txt "<- best"
+expect 2 scan --data X.npy --atoms 2,,3;           has err.txt "--atoms"
+expect 2 scan --data X.npy --atoms 0
+expect 2 scan --data X.npy --atoms 2 --held-out 1
 
 echo "check-cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]
