@@ -1,13 +1,16 @@
-/* MAP inference of s_hat: projected gradient, ISTA and FISTA over a batch. */
+/* MAP inference of s_hat: projected gradient, ISTA and FISTA over a batch;
+ * the exact active-set solver lives in solver_active.c. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include <cblas.h>
 
 #include "internal.h"
+#include "solver_internal.h"
 
-enum { KIND_PG, KIND_ISTA, KIND_FISTA };
+enum { KIND_PG, KIND_ISTA, KIND_FISTA, KIND_ACTIVE, KIND_AUTO };
 
 struct ovica_solver_type {
     const char *name;
@@ -17,10 +20,14 @@ struct ovica_solver_type {
 static const ovica_solver_type type_pg = {"pg", KIND_PG};
 static const ovica_solver_type type_ista = {"ista", KIND_ISTA};
 static const ovica_solver_type type_fista = {"fista", KIND_FISTA};
+static const ovica_solver_type type_active = {"active", KIND_ACTIVE};
+static const ovica_solver_type type_auto = {"auto", KIND_AUTO};
 
 const ovica_solver_type *const ovica_solver_pg = &type_pg;
 const ovica_solver_type *const ovica_solver_ista = &type_ista;
 const ovica_solver_type *const ovica_solver_fista = &type_fista;
+const ovica_solver_type *const ovica_solver_active = &type_active;
+const ovica_solver_type *const ovica_solver_auto = &type_auto;
 
 #define N_PARAMS 6
 
@@ -46,14 +53,15 @@ struct ovica_solver {
 
 const ovica_solver_type *ovica_solver_type_find(const char *name)
 {
-    static const ovica_solver_type *const all[] = {&type_pg, &type_ista, &type_fista};
+    static const ovica_solver_type *const all[] = {&type_pg, &type_ista, &type_fista,
+                                                   &type_active, &type_auto};
     if (name == NULL) {
         ovica__error(OVICA_EINVAL, "%s: name is NULL", __func__);
         return NULL;
     }
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(all[i]->name, name) == 0) return all[i];
-    ovica__error(OVICA_EINVAL, "unknown solver '%s' (known: pg, ista, fista)", name);
+    ovica__error(OVICA_EINVAL, "unknown solver '%s' (known: pg, ista, fista, active, auto)", name);
     return NULL;
 }
 
@@ -66,7 +74,8 @@ int ovica_solver_new(ovica_solver **out, const ovica_solver_type *type)
 {
     OVICA__CHECK_NULL(out, "out");
     OVICA__CHECK_NULL(type, "type");
-    if (type != &type_pg && type != &type_ista && type != &type_fista)
+    if (type != &type_pg && type != &type_ista && type != &type_fista && type != &type_active &&
+        type != &type_auto)
         return ovica__error(OVICA_EINVAL, "%s: not a solver type of this library", __func__);
     ovica_solver *s = ovica__calloc(1, sizeof *s);
     if (s == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a solver");
@@ -240,6 +249,87 @@ static void swap_rows(double *a, size_t w, size_t i, size_t j)
     }
 }
 
+/* Objective and optimality at the final S, block by block (Bk rows):
+ * residual R = X - S A^T, then g = lambda R A. R (Bk x m), G (Bk x n) and
+ * scratch (Bk x n) are work memory. */
+static int fill_stats(const ovica_model *model, const double *X, size_t N, const double *S,
+                      size_t Bk, double *R, double *G, double *scratch, double L,
+                      ovica_infer_stats *stats)
+{
+    const size_t m = model->m, n = model->n;
+    const double inv_s2 = 1.0 / (model->sigma * model->sigma);
+    double obj = 0.0, worst = 0.0;
+    int st;
+    for (size_t b0 = 0; b0 < N; b0 += Bk) {
+        size_t nb = N - b0 < Bk ? N - b0 : Bk;
+        const double *Sb = S + b0 * n;
+        memcpy(R, X + b0 * m, nb * m * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)n, -1.0, Sb,
+                    (int)n, model->A, (int)n, 1.0, R, (int)m);
+        for (size_t k = 0; k < nb; k++) {
+            double r2 = 0.0, nl = 0.0;
+            for (size_t j = 0; j < m; j++) r2 += R[k * m + j] * R[k * m + j];
+            st = ovica__prior_neglogp(model->prior, Sb + k * n, n, &nl);
+            if (st) return st;
+            obj += 0.5 * inv_s2 * r2 + nl;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, inv_s2,
+                    R, (int)m, model->A, (int)n, 0.0, G, (int)n);
+        double w = 0.0;
+        st = ovica__prior_violation(model->prior, Sb, G, nb * n, L, scratch, &w);
+        if (st) return st;
+        if (w > worst) worst = w;
+    }
+    stats->objective = obj / (double)N;
+    stats->violation = worst;
+    return OVICA_OK;
+}
+
+/* Cache-sized row blocks: a block's gradient (2 MiB) stays in cache
+ * between the GEMM that makes it and the pass that reads it. */
+static size_t block_rows(size_t N, size_t n)
+{
+    size_t Bk = (size_t)262144 / n;
+    if (Bk < 64) Bk = 64;
+    if (Bk > N) Bk = N;
+    return Bk;
+}
+
+/* The active-set solver (built-in priors). */
+static int infer_active(ovica_solver *solver, const ovica_model *model, const double *X,
+                        size_t N, double *S, int warm, double L, ovica_infer_stats *stats,
+                        double t0)
+{
+    const size_t m = model->m, n = model->n, Nn = N * n;
+    const size_t Bk = block_rows(N, n);
+    size_t len = ovica__active_work_len(N, m, n, Bk), extra = Bk * (m + 2 * n);
+    if (len == 0 || len > SIZE_MAX - extra)
+        return ovica__error(OVICA_ENOMEM, "%s: the batch is too large", "ovica_solver_infer");
+    int st = ensure_work(solver, len + extra);
+    if (st) return st;
+    if (!warm) memset(S, 0, Nn * sizeof(double));
+    else if (model->prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0 ? S[i] : 0.0;
+    size_t rounds = 0, n_conv = 0;
+    st = ovica__active_solve(model, X, N, S, solver->param[OVICA_SOLVER_TOL],
+                             (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, solver->work,
+                             &rounds, &n_conv);
+    if (st) return st;
+    for (size_t i = 0; i < Nn; i++)
+        if (!isfinite(S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",
+                                "ovica_solver_infer");
+    if (stats != NULL) {
+        double *R = solver->work + len, *G = R + Bk * m, *scratch = G + Bk * n;
+        st = fill_stats(model, X, N, S, Bk, R, G, scratch, L, stats);
+        if (st) return st;
+        stats->iterations = rounds;
+        stats->converged = n_conv;
+        stats->seconds = now_seconds() - t0;
+    }
+    return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
+}
+
 int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const double *X,
                        size_t N, size_t x_dim, double *S, size_t s_dim,
                        ovica_infer_stats *stats)
@@ -252,7 +342,15 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
         return ovica__error(OVICA_EVERSION, "%s: stats version %u unknown (this library knows %u)",
                             __func__, stats->version, (unsigned)OVICA_INFER_STATS_VERSION);
     const ovica_prior *prior = model->prior;
-    const int kind = solver->type->kind;
+    int kind = solver->type->kind;
+    const int builtin = prior->kind != OVICA_PRIOR_USER;
+    if (kind == KIND_AUTO) /* exact when it can be, else FISTA, else PG */
+        kind = builtin ? KIND_ACTIVE : (ovica_prior_has_prox(prior) ? KIND_FISTA : KIND_PG);
+    if (kind == KIND_ACTIVE && !builtin)
+        return ovica__error(OVICA_ENOTSUP,
+                            "%s: the active-set solver needs a built-in prior (got '%s'); "
+                            "use fista, pg or auto",
+                            __func__, prior->name);
     if (kind != KIND_PG && !ovica_prior_has_prox(prior))
         return ovica__error(OVICA_ENOTSUP, "%s: prior '%s' has no prox, which %s needs; use pg",
                             __func__, prior->name, solver->type->name);
@@ -268,15 +366,14 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
         st = ovica__check_finite(S, Nn, n, "the warm start S");
         if (st) return st;
     }
+    if (kind == KIND_ACTIVE) return infer_active(solver, model, X, N, S, warm, L, stats, t0);
 
     /* Gram form when its per-iteration cost 2Nn^2 beats the direct 4Nmn. */
     int form = (int)solver->param[OVICA_SOLVER_FORM];
     int gram = form == 2 || (form == 0 && n < 2 * m);
     /* Rows are processed in blocks small enough that a block's gradient is
-     * still in cache when the elementwise pass reads it (~8 MiB of rows). */
-    size_t Bk = (size_t)262144 / n;
-    if (Bk < 64) Bk = 64;
-    if (Bk > N) Bk = N;
+     * still in cache when the elementwise pass reads it. */
+    const size_t Bk = block_rows(N, n);
     /* Work: two iterates and the momentum point (N x n each), the active
      * rows' data (N x m), per-sample t (N), a block's gradient (Bk x n) and
      * residual (Bk x m), and for the Gram form A^T A (n x n) and X A (N x n);
@@ -390,33 +487,10 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
                                 __func__);
 
     if (stats != NULL) {
-        /* Objective and optimality at the final S, block by block: residual
-         * R = X - S A^T, then g = lambda R A. */
-        double obj = 0.0, worst = 0.0;
-        for (size_t b0 = 0; b0 < N; b0 += Bk) {
-            size_t nb = N - b0 < Bk ? N - b0 : Bk;
-            const double *Sb = S + b0 * n;
-            memcpy(R, X + b0 * m, nb * m * sizeof(double));
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)n, -1.0,
-                        Sb, (int)n, model->A, (int)n, 1.0, R, (int)m);
-            for (size_t k = 0; k < nb; k++) {
-                double r2 = 0.0, nl = 0.0;
-                for (size_t j = 0; j < m; j++) r2 += R[k * m + j] * R[k * m + j];
-                st = ovica__prior_neglogp(prior, Sb + k * n, n, &nl);
-                if (st) return st;
-                obj += 0.5 * c.inv_s2 * r2 + nl;
-            }
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m,
-                        c.inv_s2, R, (int)m, model->A, (int)n, 0.0, G, (int)n);
-            double w = 0.0;
-            st = ovica__prior_violation(prior, Sb, G, nb * n, L, S1, &w);
-            if (st) return st;
-            if (w > worst) worst = w;
-        }
+        st = fill_stats(model, X, N, S, Bk, R, G, S1, L, stats);
+        if (st) return st;
         stats->iterations = iters;
         stats->converged = n_conv;
-        stats->objective = obj / (double)N;
-        stats->violation = worst;
         stats->seconds = now_seconds() - t0;
     }
     return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;

@@ -1,17 +1,20 @@
 /* MAP inference: closed forms, optimality, agreement between solvers,
- * user priors, warm starts, parameters and bad input. */
+ * user priors, warm starts, parameters and bad input; the exact active-set
+ * solver against FISTA (shapes, both priors, zero samples, duplicate atoms,
+ * supports of rank m, warm starts, auto selection). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
 
-static const ovica_solver_type *solver_types[3];
+static const ovica_solver_type *solver_types[4];
 static void init_types(void)
 {
     solver_types[0] = ovica_solver_pg;
     solver_types[1] = ovica_solver_ista;
     solver_types[2] = ovica_solver_fista;
+    solver_types[3] = ovica_solver_active;
 }
 
 static ovica_prior *make_prior(int kind, double b)
@@ -398,6 +401,290 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* ---- the active-set solver ---- */
+
+/* Reference codes: FISTA run to a tight tolerance. */
+static void fista_reference(const ovica_model *md, const double *X, size_t N, double *S)
+{
+    ovica_solver *f = make_solver(ovica_solver_fista, 1e-13, 2000000);
+    ck_assert_status(ovica_solver_infer(f, md, X, N, ovica_model_dim(md), S,
+                                        ovica_model_atoms(md), NULL), OVICA_OK);
+    ovica_solver_free(f);
+}
+
+/* Runs the active-set solver (tol 1e-11) and checks it against FISTA: the
+ * mean objective to 1e-9 relative, the optimality condition to 1e-10 / b,
+ * the domain, and the stats. Returns the rounds it took. */
+static size_t active_vs_fista(const ovica_model *md, const double *X, size_t N, double b,
+                              double *S_io, int warm)
+{
+    const size_t m = ovica_model_dim(md), n = ovica_model_atoms(md);
+    double *Sf = malloc(N * n * sizeof *Sf);
+    fista_reference(md, X, N, Sf);
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-11, 1000);
+    ck_assert_status(ovica_solver_set_param(a, OVICA_SOLVER_WARM_START, warm), OVICA_OK);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(a, md, X, N, m, S_io, n, &st), OVICA_OK);
+    ck_assert_uint_eq(st.converged, N);
+    double oa = 0.0, of = 0.0, worst = -1.0;
+    ck_assert_status(ovica_model_objective(md, X, N, m, S_io, n, NULL, &oa), OVICA_OK);
+    ck_assert_status(ovica_model_objective(md, X, N, m, Sf, n, NULL, &of), OVICA_OK);
+    ck_assert_status(ovica_model_optimality(md, X, N, m, S_io, n, &worst), OVICA_OK);
+    ck_assert_msg(fabs(oa - of) <= 1e-9 * fabs(of) + 1e-12,
+                  "m=%zu n=%zu: active objective %.15g, fista %.15g", m, n, oa, of);
+    /* the exact solver is never worse than FISTA beyond rounding */
+    ck_assert_msg(oa <= of + 1e-12 * fabs(of), "active %.17g above fista %.17g", oa, of);
+    ck_assert_msg(worst <= 1e-10 / b, "m=%zu n=%zu: optimality violation %g", m, n, worst);
+    ck_assert_double_eq_tol(st.objective, oa, 1e-12 * fabs(oa) + 1e-12);
+    ck_assert_double_le(st.violation, 1e-10 / b);
+    if (ovica_prior_domain(ovica_model_prior(md)) == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < N * n; i++) ck_assert_double_ge(S_io[i], 0.0);
+    ovica_solver_free(a);
+    free(Sf);
+    return st.iterations;
+}
+
+/* Shapes (m, n): overcomplete, complete, m > n; sigma and b chosen so that
+ * codes are sparse but not trivial. _i = shape * 2 + prior. */
+START_TEST(test_active_matches_fista)
+{
+    static const size_t shapes[][2] = {{8, 16}, {16, 32}, {12, 48}, {10, 10}, {12, 5}, {24, 64}};
+    const size_t m = shapes[_i / 2][0], n = shapes[_i / 2][1], N = 60;
+    const int kind = _i % 2;
+    const double sigma = 0.3, b = 0.5;
+    tu_rng r;
+    tu_seed(&r, 500 + (uint64_t)_i);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X),
+           *S = malloc(N * n * sizeof *S);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    active_vs_fista(md, X, N, b, S, 0);
+    size_t nz = 0;
+    for (size_t i = 0; i < N * n; i++) nz += S[i] != 0.0;
+    ck_assert_uint_gt(nz, 0);
+    ovica_model_free(md);
+    free(A); free(X); free(S);
+}
+END_TEST
+
+/* Small noise: supports reach rank m (n > m), so columns become dependent
+ * and the null-space pivot is needed. */
+START_TEST(test_active_full_rank_supports)
+{
+    const int kind = _i;
+    const size_t m = 6, n = 24, N = 40;
+    const double sigma = 0.03, b = 1.0;
+    tu_rng r;
+    tu_seed(&r, 77 + (uint64_t)kind);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X),
+           *S = malloc(N * n * sizeof *S);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    active_vs_fista(md, X, N, b, S, 0);
+    size_t full = 0;
+    for (size_t k = 0; k < N; k++) {
+        size_t nz = 0;
+        for (size_t j = 0; j < n; j++) nz += S[k * n + j] != 0.0;
+        ck_assert_uint_le(nz, m);
+        full += nz == m;
+    }
+    if (kind == OVICA_PRIOR_LAPLACE) ck_assert_uint_gt(full, 0);
+    ovica_model_free(md);
+    free(A); free(X); free(S);
+}
+END_TEST
+
+/* Zero samples, duplicate and opposite atoms, a zero atom. */
+START_TEST(test_active_degenerate)
+{
+    const int kind = _i;
+    const size_t m = 8, n = 20, N = 30;
+    const double sigma = 0.2, b = 0.5;
+    tu_rng r;
+    tu_seed(&r, 31 + (uint64_t)kind);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X),
+           *S = malloc(N * n * sizeof *S);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    for (size_t i = 0; i < m; i++) {
+        A[i * n + 5] = A[i * n + 2];   /* duplicate */
+        A[i * n + 9] = A[i * n + 2];   /* and a third copy */
+        A[i * n + 7] = -A[i * n + 4];  /* opposite */
+        A[i * n + 11] = 0.0;           /* zero atom */
+    }
+    tu_fill_normal(&r, X, N * m, 1.0);
+    /* make samples that are (almost) one of the duplicated atoms */
+    for (size_t k = 0; k < 5; k++)
+        for (size_t i = 0; i < m; i++) X[k * m + i] = 2.0 * A[i * n + 2] + 0.01 * X[k * m + i];
+    for (size_t i = 0; i < m; i++) {
+        X[10 * m + i] = 0.0; /* all-zero samples */
+        X[20 * m + i] = 0.0;
+    }
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    active_vs_fista(md, X, N, b, S, 0);
+    for (size_t j = 0; j < n; j++) {
+        ck_assert_double_eq(S[10 * n + j], 0.0);
+        ck_assert_double_eq(S[20 * n + j], 0.0);
+    }
+    for (size_t k = 0; k < N; k++) ck_assert_double_eq(S[k * n + 11], 0.0);
+    /* a warm start that uses all three copies and the zero atom: the
+     * solver still reaches the optimum */
+    for (size_t k = 0; k < N; k++) {
+        S[k * n + 2] = S[k * n + 5] = S[k * n + 9] = 0.3;
+        S[k * n + 11] = 0.7;
+    }
+    active_vs_fista(md, X, N, b, S, 1);
+    ovica_model_free(md);
+    free(A); free(X); free(S);
+}
+END_TEST
+
+START_TEST(test_active_warm_start)
+{
+    const int kind = _i;
+    const size_t m = 16, n = 48, N = 80;
+    const double sigma = 0.25, b = 0.5;
+    tu_rng r;
+    tu_seed(&r, 900 + (uint64_t)kind);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X),
+           *S = malloc(N * n * sizeof *S), *S2 = malloc(N * n * sizeof *S2);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, kind, b, sigma);
+    size_t cold = active_vs_fista(md, X, N, b, S, 0);
+    /* from the solution itself: one round, unchanged */
+    memcpy(S2, S, N * n * sizeof *S);
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-11, 1000);
+    ck_assert_status(ovica_solver_set_param(a, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(a, md, X, N, m, S2, n, &st), OVICA_OK);
+    ck_assert_uint_eq(st.iterations, 1);
+    ck_assert_double_le(tu_max_abs_diff(S, S2, N * n), 0.0);
+    /* from a perturbed solution (some wrong signs, some extra atoms) and
+     * from a random point (negative values are projected for exponential) */
+    for (size_t i = 0; i < N * n; i++) S2[i] = S[i] + (i % 7 == 0 ? 0.3 * tu_normal(&r) : 0.0);
+    size_t warm = active_vs_fista(md, X, N, b, S2, 1);
+    ck_assert_uint_le(warm, cold + 2);
+    tu_fill_normal(&r, S2, N * n, 1.0);
+    active_vs_fista(md, X, N, b, S2, 1);
+    /* a NaN in the warm start is refused */
+    S2[5] = NAN;
+    ck_assert_error(ovica_solver_infer(a, md, X, N, m, S2, n, NULL), OVICA_ENONFINITE);
+    ovica_solver_free(a);
+    ovica_model_free(md);
+    free(A); free(X); free(S); free(S2);
+}
+END_TEST
+
+/* Round limit: NOT_CONVERGED with a usable, finite S; auto = active for
+ * the built-in priors (identical codes). */
+START_TEST(test_active_limits_and_auto)
+{
+    const size_t m = 16, n = 64, N = 50;
+    tu_rng r;
+    tu_seed(&r, 4242);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X),
+           *S = malloc(N * n * sizeof *S), *S2 = malloc(N * n * sizeof *S2);
+    tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+    tu_fill_normal(&r, X, N * m, 1.0);
+    ovica_model *md = make_model(m, n, A, OVICA_PRIOR_LAPLACE, 1.0, 0.1);
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-10, 1);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(a, md, X, N, m, S, n, &st), OVICA_NOT_CONVERGED);
+    ck_assert_uint_eq(st.iterations, 1);
+    ck_assert_uint_lt(st.converged, N);
+    for (size_t i = 0; i < N * n; i++) ck_assert(isfinite(S[i]));
+    ck_assert_status(ovica_solver_set_param(a, OVICA_SOLVER_MAX_ITER, 1000), OVICA_OK);
+    ck_assert_status(ovica_solver_infer(a, md, X, N, m, S, n, &st), OVICA_OK);
+    ovica_solver *au = make_solver(ovica_solver_auto, 1e-10, 1000);
+    ck_assert_ptr_eq(ovica_solver_get_type(au), ovica_solver_auto);
+    ovica_infer_stats st2 = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer(au, md, X, N, m, S2, n, &st2), OVICA_OK);
+    ck_assert_double_le(tu_max_abs_diff(S, S2, N * n), 0.0);
+    ck_assert_uint_eq(st.iterations, st2.iterations);
+    ovica_solver_free(a);
+    ovica_solver_free(au);
+    ovica_model_free(md);
+    free(A); free(X); free(S); free(S2);
+}
+END_TEST
+
+/* User priors: active refuses (ENOTSUP), auto falls back to FISTA (prox) or
+ * the projected gradient (no prox); names and lookup. */
+START_TEST(test_active_user_prior_and_names)
+{
+    const size_t m = 10, n = 20, N = 30;
+    const double sigma = 0.4, b = 0.7;
+    tu_rng r;
+    tu_seed(&r, 1234);
+    double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+    double *S1 = malloc(N * n * sizeof *S1), *S2 = malloc(N * n * sizeof *S2);
+    tu_fill_normal(&r, A, m * n, 0.3);
+    tu_fill_normal(&r, X, N * m, 1.0);
+    lap_user u = {b, 0, 0};
+    ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
+    cb.neglogp = u_neglogp;
+    cb.grad = u_grad;
+    cb.prox = u_prox;
+    ovica_prior *up = NULL;
+    ck_assert_status(ovica_prior_user_new(&up, &cb, &u), OVICA_OK);
+    ovica_model *user = NULL;
+    ck_assert_status(ovica_model_new(&user, m, n, up, sigma), OVICA_OK);
+    ck_assert_status(ovica_model_set_basis(user, A, m, n), OVICA_OK);
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-10, 100);
+    ck_assert_error(ovica_solver_infer(a, user, X, N, m, S1, n, NULL), OVICA_ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "built-in"));
+    /* auto with a prox: FISTA's answer, and it agrees with the exact
+     * solver on the equivalent built-in model */
+    ovica_solver *au = make_solver(ovica_solver_auto, 1e-12, 200000);
+    ck_assert_status(ovica_solver_infer(au, user, X, N, m, S1, n, NULL), OVICA_OK);
+    ovica_model *builtin = make_model(m, n, A, OVICA_PRIOR_LAPLACE, b, sigma);
+    ck_assert_status(ovica_solver_infer(a, builtin, X, N, m, S2, n, NULL), OVICA_OK);
+    double o1 = 0.0, o2 = 0.0;
+    ck_assert_status(ovica_model_objective(builtin, X, N, m, S1, n, NULL, &o1), OVICA_OK);
+    ck_assert_status(ovica_model_objective(builtin, X, N, m, S2, n, NULL, &o2), OVICA_OK);
+    ck_assert_double_eq_tol(o1, o2, 1e-9 * fabs(o2));
+    /* auto without a prox: the projected gradient (runs, no ENOTSUP) */
+    cb.prox = NULL;
+    ovica_prior *np = NULL;
+    ck_assert_status(ovica_prior_user_new(&np, &cb, &u), OVICA_OK);
+    ovica_model *noprox = NULL;
+    ck_assert_status(ovica_model_new(&noprox, m, n, np, sigma), OVICA_OK);
+    ck_assert_status(ovica_model_set_basis(noprox, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_solver_set_param(au, OVICA_SOLVER_MAX_ITER, 20), OVICA_OK);
+    int st = ovica_solver_infer(au, noprox, X, N, m, S1, n, NULL);
+    ck_assert(st == OVICA_OK || st == OVICA_NOT_CONVERGED);
+    ck_assert_ptr_eq(ovica_solver_type_find("active"), ovica_solver_active);
+    ck_assert_ptr_eq(ovica_solver_type_find("auto"), ovica_solver_auto);
+    ck_assert_str_eq(ovica_solver_type_name(ovica_solver_active), "active");
+    ck_assert_str_eq(ovica_solver_type_name(ovica_solver_auto), "auto");
+    /* bad input through the active path */
+    ck_assert_error(ovica_solver_infer(a, builtin, X, N, m + 1, S2, n, NULL), OVICA_ESIZE);
+    X[3] = NAN;
+    ck_assert_error(ovica_solver_infer(a, builtin, X, N, m, S2, n, NULL), OVICA_ENONFINITE);
+    X[3] = 0.5;
+    ovica_infer_stats bad = OVICA_INFER_STATS_INIT;
+    bad.version = 9;
+    ck_assert_error(ovica_solver_infer(a, builtin, X, N, m, S2, n, &bad), OVICA_EVERSION);
+    ck_assert_status(ovica_solver_infer(a, builtin, X, N, m, S2, n, NULL), OVICA_OK);
+    ovica_solver_free(a);
+    ovica_solver_free(au);
+    ovica_model_free(user);
+    ovica_model_free(noprox);
+    ovica_model_free(builtin);
+    ovica_prior_free(up);
+    ovica_prior_free(np);
+    free(A); free(X); free(S1); free(S2);
+}
+END_TEST
+
+START_TEST(test_closed_form_active)
+{
+    closed_form_case(3, _i % 2, _i < 2 ? 8 : 12, _i < 2 ? 8 : 5, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("solver");
@@ -412,6 +699,13 @@ int main(void)
     tcase_add_test(tc, test_not_converged_and_restart);
     tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_loop_test(tc, test_active_matches_fista, 0, 12);
+    tcase_add_loop_test(tc, test_active_full_rank_supports, 0, 2);
+    tcase_add_loop_test(tc, test_active_degenerate, 0, 2);
+    tcase_add_loop_test(tc, test_active_warm_start, 0, 2);
+    tcase_add_test(tc, test_active_limits_and_auto);
+    tcase_add_test(tc, test_active_user_prior_and_names);
+    tcase_add_loop_test(tc, test_closed_form_active, 0, 4);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

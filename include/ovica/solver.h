@@ -15,6 +15,19 @@
  *   - ovica_solver_fista: ISTA with Nesterov momentum (Beck & Teboulle); with
  *     OVICA_SOLVER_RESTART on, momentum is reset per sample when it points
  *     uphill (O'Donoghue & Candes' gradient scheme).
+ *   - ovica_solver_active: exact active-set (feature-sign) solver for the
+ *     built-in priors (Laplace: LASSO; exponential: non-negative LASSO).
+ *     Rounds: one GEMM gives the gradient of every active sample, samples
+ *     that satisfy the optimality condition leave, the others change their
+ *     support (violating coordinates enter, the largest first; coordinates
+ *     that reach zero leave) and solve the least-squares problem on it
+ *     exactly (Cholesky factor of the Gram submatrix; exact line search;
+ *     dependent columns, e.g. duplicate atoms, by a null-space pivot). Fast
+ *     when codes are sparse (work per sample ~ k^3 for k non-zeros); the
+ *     result satisfies the optimality condition to rounding level. A user
+ *     prior: OVICA_ENOTSUP.
+ *   - ovica_solver_auto: ovica_solver_active for the built-in priors, FISTA
+ *     for a user prior with a prox, projected gradient otherwise.
  * Each iteration treats the whole batch with GEMMs: either the direct form
  * (residual S A^T - X, then times A: 4 N m n flops) or the Gram form
  * (S (A^T A) - X A: 2 N n^2 flops), chosen by cost unless forced. All work
@@ -23,6 +36,18 @@
  *
  * Convergence: a sample has converged when its step ||s_new - s_old||_2 is at
  * most tol * max(||s_new||_2, 1); the batch stops when every sample has.
+ * The active-set solver instead stops a sample when its optimality violation
+ * (as ovica_model_optimality measures it) is at most tol / b, or 1e-13
+ * times the size of its gradient if that is larger (rounding); its
+ * MAX_ITER counts rounds (GEMMs), and FORM and STEP do not apply. A sample
+ * that cannot move any more before meeting the tolerance (rounding) stops
+ * too and is counted as not converged.
+ *
+ * BLAS threads: the GEMMs run on OpenBLAS's threads; the library never
+ * changes their number. OpenBLAS takes it from OPENBLAS_NUM_THREADS (or
+ * OMP_NUM_THREADS), else the number of cores, when it is loaded; a host
+ * changes it with openblas_set_num_threads(). The per-sample work of the
+ * active-set solver runs in the calling thread.
  *
  * Threads: a solver handle is used by one thread at a time; the model is
  * only read, so one model may serve several solvers in several threads.
@@ -44,15 +69,20 @@ OVICA_API extern const ovica_solver_type *const ovica_solver_pg;
 OVICA_API extern const ovica_solver_type *const ovica_solver_ista;
 /** FISTA (accelerated proximal gradient, optional adaptive restart). */
 OVICA_API extern const ovica_solver_type *const ovica_solver_fista;
+/** Exact active-set solver for the built-in priors (added in 0.2). */
+OVICA_API extern const ovica_solver_type *const ovica_solver_active;
+/** Picks active, FISTA or projected gradient by the prior (added in 0.2). */
+OVICA_API extern const ovica_solver_type *const ovica_solver_auto;
 
 /**
- * @brief Looks a solver type up by name ("pg", "ista", "fista"), for hosts
+ * @brief Looks a solver type up by name ("pg", "ista", "fista", "active",
+ * "auto"), for hosts
  * that cannot reach exported data (FFI).
  * @return the type, or NULL if the name is unknown (message set).
  */
 OVICA_API const ovica_solver_type *ovica_solver_type_find(const char *name);
 
-/** @brief The type's name ("pg", "ista", "fista"); "" for NULL. */
+/** @brief The type's name ("pg", "ista", "fista", "active", "auto"); "" for NULL. */
 OVICA_API const char *ovica_solver_type_name(const ovica_solver_type *type);
 
 /** Opaque solver handle. */
@@ -125,7 +155,8 @@ typedef struct ovica_infer_stats {
  *         OVICA_EINVAL (NULL, N = 0, basis all zero); OVICA_ESIZE;
  *         OVICA_ENONFINITE (X or a warm start holds NaN/Inf); OVICA_EVERSION
  *         (stats->version); OVICA_ENOTSUP (ISTA/FISTA with a prior without
- *         prox); OVICA_EUSER (a prior callback stopped); OVICA_ENOMEM.
+ *         prox; the active-set solver with a user prior); OVICA_EUSER (a
+ *         prior callback stopped); OVICA_ENOMEM.
  *         On an error S is unspecified, the solver and model stay usable.
  */
 OVICA_API int ovica_solver_infer(ovica_solver *solver, const ovica_model *model,

@@ -1,0 +1,621 @@
+/* The exact active-set solver for the built-in priors (ovica_solver_active).
+ *
+ * Scaled by sigma^2, the MAP problem of one sample is a LASSO
+ *     f(s) = 1/2 ||x - A s||^2 + mu sum_j |s_j|,   mu = sigma^2 / b
+ * (exponential prior: s >= 0 and mu sum_j s_j). With g = A^T (x - A s), s is
+ * optimal iff g_j = mu sign(s_j) where s_j != 0 and |g_j| <= mu (g_j <= mu)
+ * where s_j = 0.
+ *
+ * The batch is solved in rounds. A round is one pass over the samples still
+ * active, in row blocks sized for the cache:
+ *   1. residuals R = X - S A^T of the block from the non-zeros of S (sparse:
+ *      2 k m flops a sample for k non-zeros), then one GEMM G_blk = R A for
+ *      the gradients of the whole block;
+ *   2. per sample: the optimality test; a sample that passes has converged
+ *      and leaves the active set (rows are compacted by swaps, as in FISTA).
+ *      Otherwise the sample takes a feature-sign step (Lee, Battle, Raina &
+ *      Ng, "Efficient sparse coding algorithms", NIPS 2006) in the space of
+ *      its support only: the coordinates violating the condition enter (the
+ *      largest first, up to the support's size, at least Q_MIN), the
+ *      sign-constrained least-squares problem on the support is solved with
+ *      a Cholesky factor of the Gram submatrix (built column by column, so
+ *      a column that is a combination of the others is detected and set
+ *      aside), and an exact line search along the segment to its solution
+ *      stops where f is least; a coordinate that reaches zero leaves. This
+ *      repeats within the sample, without touching the other n - k
+ *      coordinates, until the support's problem is solved with consistent
+ *      signs. A set-aside (dependent) coordinate is then moved along the
+ *      null-space direction it defines, which lowers f linearly, until some
+ *      coordinate reaches zero (a simplex-like pivot): duplicate atoms and
+ *      supports of rank m are handled exactly.
+ * The next round's GEMM verifies every sample at once; its gradient is
+ * computed from the residual, so a round also refines the solution on the
+ * support (iterative refinement). f decreases at every step, and the
+ * solution on a support is exact, so once the support and the signs are
+ * right a sample converges to rounding level.
+ *
+ * Work memory is allocated by the caller before the rounds; nothing is
+ * allocated inside them. */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "solver_internal.h"
+
+/* Fewest violating coordinates that enter in one round (more enter when the
+ * support is larger: as many as it has). */
+#define Q_MIN 4
+/* A column whose squared distance from the span of the support's columns is
+ * below DEP_EPS times its squared norm is treated as dependent. */
+#define DEP_EPS 1e-10
+/* Times per round that a sample, once optimal on its support, updates the
+ * rest of its gradient through the Gram matrix and lets violators enter
+ * without waiting for the next round's GEMM. */
+#define IN_ROUND_ADDS 32
+
+typedef struct {
+    double v;
+    size_t j;
+} viol_t;
+
+typedef struct {
+    size_t m, n, kcap;
+    const double *G;  /* n x n Gram matrix A^T A */
+    double mu;
+    int nonneg;
+    /* per-sample scratch */
+    double *L;        /* kcap x kcap, row-major lower Cholesky factor of G on F */
+    double *y, *rhs, *d, *gF, *th, *lcol;  /* kcap each */
+    size_t *F;        /* the factored support, in factor order (kcap) */
+    size_t *dep;      /* dependent coordinates set aside (n) */
+    viol_t *vl;       /* violators (n) */
+    double *s0;       /* the sample's code at the round's start (n) */
+    double *gcur;     /* its gradient brought up to date (n) */
+} act_ctx;
+
+static double sgn(double v) { return v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0); }
+
+/* a . b over k values with four independent sums (the compiler may not
+ * reorder one sum, so a single accumulator runs at the adder's latency). */
+static inline double dot(const double *a, const double *b, size_t k)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t q = 0;
+    for (; q + 4 <= k; q += 4) {
+        s0 += a[q] * b[q];
+        s1 += a[q + 1] * b[q + 1];
+        s2 += a[q + 2] * b[q + 2];
+        s3 += a[q + 3] * b[q + 3];
+    }
+    for (; q < k; q++) s0 += a[q] * b[q];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Forward solve of L[0..k) l = G[F[0..k), j] into out (k values); returns
+ * ||l||^2. */
+static double forward_col(const act_ctx *c, size_t k, size_t j, double *out)
+{
+    const double *Gj = c->G + j * c->n;
+    double s2 = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        const double *Li = c->L + i * c->kcap;
+        double acc = (Gj[c->F[i]] - dot(Li, out, i)) / Li[i];
+        out[i] = acc;
+        s2 += acc * acc;
+    }
+    return s2;
+}
+
+/* Appends coordinate j as row k of the factor. Returns 1, or 0 if j's
+ * column depends on the support's columns (or the factor is full). */
+static int factor_append(act_ctx *c, size_t k, size_t j)
+{
+    if (k >= c->kcap) return 0;
+    double *Lk = c->L + k * c->kcap;
+    double s2 = forward_col(c, k, j, Lk);
+    double gjj = c->G[j * c->n + j];
+    double piv = gjj - s2;
+    if (!(piv > DEP_EPS * gjj)) return 0;
+    Lk[k] = sqrt(piv);
+    c->F[k] = j;
+    return 1;
+}
+
+/* Solves G_FF d = gF - mu th through the factor: y = L^-1 rhs, d = L^-T y.
+ * Returns y^T y (= d^T G_FF d). */
+static double solve_support(act_ctx *c, size_t k)
+{
+    double yy = 0.0;
+    for (size_t i = 0; i < k; i++) c->rhs[i] = c->gF[i] - c->mu * c->th[i];
+    for (size_t i = 0; i < k; i++) {
+        const double *Li = c->L + i * c->kcap;
+        c->y[i] = (c->rhs[i] - dot(Li, c->y, i)) / Li[i];
+        yy += c->y[i] * c->y[i];
+    }
+    memcpy(c->d, c->y, k * sizeof(double));
+    for (size_t i = k; i-- > 0;) {
+        const double *Li = c->L + i * c->kcap;
+        double di = c->d[i] / Li[i];
+        c->d[i] = di;
+        for (size_t q = 0; q < i; q++) c->d[q] -= Li[q] * di;
+    }
+    return yy;
+}
+
+/* Deletes position p from the support of size k: the rows below p are
+ * moved up and made triangular again by Givens rotations of their columns
+ * (O((k - p)^2), instead of re-factoring them). */
+static void factor_delete(act_ctx *c, size_t k, size_t p)
+{
+    const size_t ld = c->kcap;
+    double *L = c->L;
+    /* rows p+1..k-1, columns p..k-1: zero the entry (row p+1+t, col p+1+t)
+     * into column p+t, for t = 0.. */
+    for (size_t t = 0; p + 1 + t < k; t++) {
+        size_t r0 = p + 1 + t, c0 = p + t, c1 = p + t + 1;
+        double a = L[r0 * ld + c0], b = L[r0 * ld + c1];
+        double rho = hypot(a, b);
+        if (rho == 0.0) continue;
+        double cs = a / rho, sn = b / rho;
+        L[r0 * ld + c0] = rho;
+        L[r0 * ld + c1] = 0.0;
+        for (size_t r = r0 + 1; r < k; r++) {
+            double x = L[r * ld + c0], y = L[r * ld + c1];
+            L[r * ld + c0] = cs * x + sn * y;
+            L[r * ld + c1] = -sn * x + cs * y;
+        }
+    }
+    for (size_t r = p + 1; r < k; r++) {
+        memmove(L + (r - 1) * ld, L + r * ld, r * sizeof(double));
+        c->F[r - 1] = c->F[r];
+        c->gF[r - 1] = c->gF[r];
+        c->th[r - 1] = c->th[r];
+    }
+}
+
+/* Removes the support positions flagged in `drop` (non-zero entries of a
+ * k-array). Returns the new support size. */
+static size_t support_remove(act_ctx *c, size_t k, const double *drop, size_t *nd)
+{
+    (void)nd;
+    for (size_t i = k; i-- > 0;)
+        if (drop[i] != 0.0) {
+            factor_delete(c, k, i);
+            k--;
+        }
+    return k;
+}
+
+/* Reorders v[0..len) so that its q largest entries come first, in
+ * decreasing order (quickselect, then insertion sort of the q). */
+static void top_q(viol_t *v, size_t len, size_t q)
+{
+    if (q > len) q = len;
+    size_t lo = 0, hi = len; /* the q-th largest lies in [lo, hi) */
+    while (q < len && hi - lo > 1 && q > lo && q < hi) {
+        /* three-way partition of [lo, hi) around a pivot: > | == | < */
+        double piv = v[lo + (hi - lo) / 2].v;
+        size_t gt = lo, i = lo, lt = hi;
+        while (i < lt) {
+            if (v[i].v > piv) {
+                viol_t t = v[i]; v[i] = v[gt]; v[gt] = t;
+                gt++;
+                i++;
+            } else if (v[i].v < piv) {
+                lt--;
+                viol_t t = v[i]; v[i] = v[lt]; v[lt] = t;
+            } else {
+                i++;
+            }
+        }
+        /* [lo, gt) > piv, [gt, lt) == piv, [lt, hi) < piv */
+        if (q < gt) hi = gt;
+        else if (q > lt) lo = lt;
+        else break;
+    }
+    for (size_t i = 1; i < q; i++) {
+        viol_t t = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1].v < t.v) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = t;
+    }
+}
+
+/* Current gradient of coordinate j: g_j at the round's start minus the
+ * change caused by the code's change since (O(n), used for pivots only). */
+static double current_grad(const act_ctx *c, const double *s, double gj0, size_t j)
+{
+    const double *Gj = c->G + j * c->n;
+    double acc = gj0;
+    for (size_t i = 0; i < c->n; i++) {
+        double ds = s[i] - c->s0[i];
+        if (ds != 0.0) acc -= Gj[i] * ds;
+    }
+    return acc;
+}
+
+/* Violation of the optimality condition at coordinate j (scaled units). */
+static double coord_violation(const act_ctx *c, double sj, double gj)
+{
+    if (sj != 0.0) return fabs(gj - c->mu * sgn(sj));
+    return c->nonneg ? gj - c->mu : fabs(gj) - c->mu;
+}
+
+/* One round for one sample: s (n) is its code, g (n) the gradient
+ * A^T (x - A s) at s, thr its tolerance. Returns 1 if s is optimal (then
+ * unchanged), 0 if it took steps, 2 if it could not move (stalled). */
+static int active_sample(act_ctx *c, double *s, const double *g, double thr)
+{
+    const size_t n = c->n;
+    const double mu = c->mu;
+    size_t nv = 0;
+    double worst = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double v = coord_violation(c, s[j], g[j]);
+        if (v > worst) worst = v;
+        if (s[j] == 0.0 && v > thr) {
+            c->vl[nv].v = v;
+            c->vl[nv].j = j;
+            nv++;
+        }
+    }
+    if (worst <= thr) return 1;
+    memcpy(c->s0, s, n * sizeof(double));
+
+    /* The support in index order, then the largest violators. */
+    size_t k = 0, nd = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (s[j] == 0.0) continue;
+        if (factor_append(c, k, j)) {
+            c->gF[k] = g[j];
+            c->th[k] = sgn(s[j]);
+            k++;
+        } else {
+            c->dep[nd++] = j;
+        }
+    }
+    size_t q = k / 4 > Q_MIN ? k / 4 : Q_MIN;
+    top_q(c->vl, nv, q);
+    if (nv > q) nv = q;
+    for (size_t i = 0; i < nv; i++) {
+        size_t j = c->vl[i].j;
+        if (factor_append(c, k, j)) {
+            c->gF[k] = g[j];
+            c->th[k] = c->nonneg ? 1.0 : sgn(g[j]);
+            k++;
+        } else {
+            c->dep[nd++] = j;
+        }
+    }
+
+    int moved = 0;
+    size_t adds = IN_ROUND_ADDS;
+    const size_t max_inner = 20 + 4 * (c->kcap + n);
+    for (size_t it = 0; it < max_inner; it++) {
+        double *drop = c->lcol;
+        if (k > 0) {
+            double yy = solve_support(c, k);
+            /* A new coordinate (still zero) that the solution moves against
+             * its sign leaves again. */
+            int any = 0;
+            for (size_t i = 0; i < k; i++) {
+                drop[i] = (s[c->F[i]] == 0.0 && c->d[i] * c->th[i] <= 0.0) ? 1.0 : 0.0;
+                any |= drop[i] != 0.0;
+            }
+            if (any) {
+                k = support_remove(c, k, drop, &nd);
+                continue;
+            }
+            /* Exact line search on [0, 1] for phi(t) = f(s + t d): convex,
+             * piecewise quadratic with phi'(t) = a + yy t on each piece. */
+            double tstar = 1.0;
+            size_t hit = (size_t)-1;
+            if (yy > 0.0) {
+                double a = -yy, tprev = 0.0;
+                for (;;) {
+                    /* next breakpoint after tprev */
+                    double tb = 1.0;
+                    size_t ib = (size_t)-1;
+                    for (size_t i = 0; i < k; i++) {
+                        double si = s[c->F[i]], di = c->d[i];
+                        if (si == 0.0 || si * di >= 0.0 || c->th[i] != sgn(si)) continue;
+                        double ti = -si / di;
+                        if (ti < tb && ti >= tprev) {
+                            tb = ti;
+                            ib = i;
+                        }
+                    }
+                    if (ib == (size_t)-1 || -a / yy <= tb) {
+                        tstar = -a / yy;
+                        if (tstar > 1.0) tstar = 1.0;
+                        break;
+                    }
+                    if (c->nonneg) { /* a wall: s_i >= 0 */
+                        tstar = tb;
+                        hit = ib;
+                        break;
+                    }
+                    double a2 = a + 2.0 * mu * fabs(c->d[ib]);
+                    if (a2 + yy * tb >= 0.0) { /* the kink at tb is the minimum */
+                        tstar = tb;
+                        hit = ib;
+                        break;
+                    }
+                    a = a2;
+                    tprev = tb;
+                    /* mark it crossed: its sign is flipped below; for the
+                     * scan, th no longer equals sign(s) */
+                    c->th[ib] = -c->th[ib];
+                }
+            }
+            /* Apply the step. th of crossed coordinates was flipped during
+             * the scan; the gradient on F moves as gF - t (gF - mu th_old). */
+            int crossed = 0;
+            for (size_t i = 0; i < k; i++) {
+                size_t j = c->F[i];
+                double old = s[j];
+                double th_old = c->th[i];
+                if (old != 0.0 && th_old != sgn(old)) {
+                    th_old = -th_old; /* flipped in the scan */
+                    crossed = 1;
+                }
+                c->gF[i] = c->gF[i] - tstar * (c->gF[i] - mu * th_old);
+                s[j] = i == hit ? 0.0 : old + tstar * c->d[i];
+                if (s[j] != old) moved = 1;
+                if (c->nonneg && s[j] < 0.0) s[j] = 0.0;
+            }
+            if (hit != (size_t)-1 || tstar < 1.0 || crossed) {
+                /* Coordinates at zero leave; crossed ones keep their new
+                 * sign (th already flipped). */
+                int anyz = 0;
+                for (size_t i = 0; i < k; i++) {
+                    drop[i] = s[c->F[i]] == 0.0 ? 1.0 : 0.0;
+                    anyz |= drop[i] != 0.0;
+                }
+                if (anyz) k = support_remove(c, k, drop, &nd);
+                for (size_t i = 0; i < k; i++) {
+                    double sg = sgn(s[c->F[i]]);
+                    if (sg != 0.0) c->th[i] = sg;
+                }
+                continue;
+            }
+        }
+        /* s is optimal on F. With nothing set aside, the gradient of the
+         * other coordinates is brought up to date through the Gram matrix
+         * (one row of G per changed coordinate) and the new violators
+         * enter, keeping the factor; the next round's GEMM verifies. */
+        if (nd == 0) {
+            if (adds == 0) break;
+            adds--;
+            double *gc = c->gcur;
+            memcpy(gc, g, n * sizeof(double));
+            for (size_t i = 0; i < n; i++) {
+                double ds = s[i] - c->s0[i];
+                if (ds == 0.0) continue;
+                const double *Gi = c->G + i * n;
+                for (size_t jj = 0; jj < n; jj++) gc[jj] -= ds * Gi[jj];
+            }
+            nv = 0;
+            for (size_t jj = 0; jj < n; jj++) {
+                if (s[jj] != 0.0) continue;
+                double v = c->nonneg ? gc[jj] - mu : fabs(gc[jj]) - mu;
+                if (v > thr) {
+                    c->vl[nv].v = v;
+                    c->vl[nv].j = jj;
+                    nv++;
+                }
+            }
+            if (nv == 0) break;
+            q = k / 4 > Q_MIN ? k / 4 : Q_MIN;
+            top_q(c->vl, nv, q);
+            if (nv > q) nv = q;
+            size_t k0 = k;
+            for (size_t i = 0; i < nv; i++) {
+                size_t jj = c->vl[i].j;
+                if (factor_append(c, k, jj)) {
+                    c->gF[k] = gc[jj];
+                    c->th[k] = c->nonneg ? 1.0 : sgn(gc[jj]);
+                    k++;
+                }
+            }
+            if (k == k0) break; /* only dependent ones: left to the next round */
+            continue;
+        }
+        /* A set-aside coordinate: pivot along the null-space direction it
+         * defines. */
+        size_t j = c->dep[--nd];
+        double gj = current_grad(c, s, g[j], j);
+        double s2 = forward_col(c, k, j, c->y);
+        double gjj = c->G[j * n + j];
+        double sj = s[j];
+        double e = sj != 0.0 ? gj - mu * (c->nonneg ? 1.0 : sgn(sj))
+                             : (c->nonneg ? gj - mu : fabs(gj) - mu);
+        if (sj == 0.0 && e <= thr) continue; /* no longer violates */
+        if (sj != 0.0 && fabs(e) <= thr) continue;
+        if (gjj - s2 > DEP_EPS * gjj && k < c->kcap) {
+            /* independent by now: it joins the support */
+            double *Lk = c->L + k * c->kcap;
+            memcpy(Lk, c->y, k * sizeof(double));
+            Lk[k] = sqrt(gjj - s2);
+            c->F[k] = j;
+            c->gF[k] = gj;
+            c->th[k] = sj != 0.0 ? sgn(sj) : (c->nonneg ? 1.0 : sgn(gj));
+            k++;
+            continue;
+        }
+        /* w = G_FF^-1 G_Fj; direction v_j = sigma, v_F = -sigma w */
+        memcpy(c->d, c->y, k * sizeof(double));
+        for (size_t i = k; i-- > 0;) {
+            const double *Li = c->L + i * c->kcap;
+            double di = c->d[i] / Li[i];
+            c->d[i] = di;
+            for (size_t qq = 0; qq < i; qq++) c->d[qq] -= Li[qq] * di;
+        }
+        double sigma = sj != 0.0 ? sgn(e) : (c->nonneg ? 1.0 : sgn(gj));
+        double tmax = INFINITY;
+        size_t blk = (size_t)-1; /* k means j itself */
+        if (sj != 0.0 && sj * sigma < 0.0) {
+            tmax = fabs(sj);
+            blk = k;
+        }
+        for (size_t i = 0; i < k; i++) {
+            double si = s[c->F[i]], vi = -sigma * c->d[i];
+            if (si * vi < 0.0) {
+                double ti = -si / vi;
+                if (ti < tmax) {
+                    tmax = ti;
+                    blk = i;
+                }
+            }
+        }
+        if (blk == (size_t)-1) continue; /* f cannot fall along it: drop */
+        for (size_t i = 0; i < k; i++) s[c->F[i]] += tmax * (-sigma * c->d[i]);
+        s[j] = blk == k ? 0.0 : sj + tmax * sigma;
+        moved = 1;
+        if (blk < k) {
+            s[c->F[blk]] = 0.0;
+            for (size_t i = 0; i < k; i++) drop[i] = i == blk ? 1.0 : 0.0;
+            k = support_remove(c, k, drop, &nd);
+            if (factor_append(c, k, j)) {
+                c->gF[k] = gj - tmax * sigma * (gjj - s2);
+                c->th[k] = c->nonneg ? 1.0 : sgn(s[j]);
+                k++;
+            } else {
+                c->dep[nd++] = j;
+            }
+        }
+    }
+    return moved ? 0 : 2;
+}
+
+size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk)
+{
+    size_t kcap = m < n ? m : n;
+    size_t Nn, Nm, len;
+    if (ovica__mul_size(N, n, &Nn) || ovica__mul_size(N, m, &Nm)) return 0;
+    /* codes, data, per-sample scale and state, row indices */
+    len = Nn + Nm + 3 * N;
+    /* Gram, block residual and gradient */
+    len += n * n + Bk * (m + n);
+    /* per-sample scratch: factor, 6 kcap vectors, F, dep, violators (2 n),
+     * s0, gcur */
+    len += kcap * kcap + 7 * kcap + n + 2 * n + 2 * n;
+    return len;
+}
+
+/* Swaps rows i and j of a row-major array with w columns. */
+static void swap_rows(double *a, size_t w, size_t i, size_t j)
+{
+    double *p = a + i * w, *q = a + j * w;
+    for (size_t k = 0; k < w; k++) {
+        double t = p[k];
+        p[k] = q[k];
+        q[k] = t;
+    }
+}
+
+int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
+                        double tol, size_t max_rounds, size_t Bk, double *work,
+                        size_t *rounds, size_t *n_conv)
+{
+    const size_t m = md->m, n = md->n, kcap = m < n ? m : n;
+    const ovica_prior *prior = md->prior;
+    act_ctx c;
+    c.m = m;
+    c.n = n;
+    c.kcap = kcap;
+    c.mu = md->sigma * md->sigma / prior->b;
+    c.nonneg = prior->kind == OVICA_PRIOR_EXPONENTIAL;
+
+    double *Sw = work, *Xc = Sw + N * n, *xs = Xc + N * m, *state = xs + N;
+    size_t *perm = (size_t *)(state + N);
+    double *Gram = (double *)(perm + N), *R = Gram + n * n, *Gb = R + Bk * m;
+    c.G = Gram;
+    c.L = Gb + Bk * n;
+    c.y = c.L + kcap * kcap;
+    c.rhs = c.y + kcap;
+    c.d = c.rhs + kcap;
+    c.gF = c.d + kcap;
+    c.th = c.gF + kcap;
+    c.lcol = c.th + kcap;
+    double *tail = c.lcol + kcap + kcap; /* one spare kcap vector */
+    c.F = (size_t *)tail;
+    c.dep = (size_t *)(tail + kcap);
+    c.vl = (viol_t *)(tail + kcap + n);
+    c.s0 = tail + kcap + n + 2 * n;
+    c.gcur = c.s0 + n;
+    /* (F takes kcap slots; the length formula counts n for it, so there is
+     * room: kcap <= n) */
+
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0, md->A,
+                (int)n, md->A, (int)n, 0.0, Gram, (int)n);
+    double amax = 0.0;
+    for (size_t j = 0; j < n; j++)
+        if (Gram[j * n + j] > amax) amax = Gram[j * n + j];
+    amax = sqrt(amax);
+
+    memcpy(Sw, S, N * n * sizeof(double));
+    memcpy(Xc, X, N * m * sizeof(double));
+    for (size_t k = 0; k < N; k++) {
+        double x2 = 0.0;
+        for (size_t i = 0; i < m; i++) x2 += X[k * m + i] * X[k * m + i];
+        /* tolerance: tol mu, but not below the rounding level of g */
+        double floor_ = 1e-13 * (c.mu + amax * sqrt(x2));
+        xs[k] = tol * c.mu > floor_ ? tol * c.mu : floor_;
+        perm[k] = k;
+        state[k] = 0.0;
+    }
+
+    size_t na = N, round = 0, conv = 0;
+    while (na > 0 && round < max_rounds) {
+        round++;
+        for (size_t b0 = 0; b0 < na; b0 += Bk) {
+            size_t nb = na - b0 < Bk ? na - b0 : Bk;
+            /* residuals from the non-zeros, then one GEMM for the block */
+            for (size_t r = 0; r < nb; r++) {
+                const double *s = Sw + (b0 + r) * n;
+                double *rr = R + r * m;
+                memcpy(rr, Xc + (b0 + r) * m, m * sizeof(double));
+                for (size_t i = 0; i < n; i++) {
+                    double si = s[i];
+                    if (si == 0.0) continue;
+                    /* column i of A (row-major m x n): stride n */
+                    const double *ai = md->A + i;
+                    for (size_t q = 0; q < m; q++) rr[q] -= si * ai[q * n];
+                }
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, 1.0,
+                        R, (int)m, md->A, (int)n, 0.0, Gb, (int)n);
+            for (size_t r = 0; r < nb; r++) {
+                size_t k = b0 + r;
+                int res = active_sample(&c, Sw + k * n, Gb + r * n, xs[k]);
+                state[k] = (double)res;
+            }
+        }
+        /* converged (1) and stalled (2) samples leave the active set */
+        for (size_t k = 0; k < na;) {
+            if (state[k] == 0.0) {
+                k++;
+                continue;
+            }
+            if (state[k] == 1.0) conv++;
+            memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(double));
+            size_t last = --na;
+            if (k != last) {
+                memcpy(Sw + k * n, Sw + last * n, n * sizeof(double));
+                swap_rows(Xc, m, k, last);
+                xs[k] = xs[last];
+                state[k] = state[last];
+                perm[k] = perm[last];
+            }
+        }
+    }
+    for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(double));
+    *rounds = round;
+    *n_conv = conv;
+    return OVICA_OK;
+}
