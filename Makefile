@@ -140,6 +140,23 @@ $(BUILD)/bench/%: bench/%.c $(HEADERS) lib | deps
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
+# Peers on the same machine (docs/PERFORMANCE.md): scikit-learn and PyTorch
+# are benchmark-only dependencies, installed here, never needed to build or
+# test the library. Debian's packages, run with /usr/bin/python3.
+PEER_APT_PKGS := python3-numpy python3-sklearn python3-torch
+.PHONY: deps-peers bench-peers
+deps-peers:
+	@if ! /usr/bin/python3 -c 'import numpy, sklearn, torch' >/dev/null 2>&1; then \
+	  echo "deps-peers: installing $(PEER_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(PEER_APT_PKGS) || \
+	  { echo "deps-peers: apt-get failed; install $(PEER_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+bench-peers: $(BUILD)/bench/bench_peers | deps-peers
+	/usr/bin/python3 bench/peers.py --bin $(BUILD)/bench/bench_peers
+
 # --- reliability: sanitizers, valgrind, fuzzing (docs/RELIABILITY.md) ----------
 #   make check-asan      the Check suites under AddressSanitizer + UBSan (gcc)
 #   make check-valgrind  the Check suites under valgrind memcheck
@@ -166,7 +183,8 @@ VALGRIND   := valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
 FUZZ_CC    := clang
 FUZZ_SAN   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_TIME  ?= 60
-FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_SEED  ?= 1
+FUZZ_FLAGS ?= -seed=$(FUZZ_SEED) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
 TOOL_TESTS  = $(TEST_SRCS:tests/%.c=%)
