@@ -187,7 +187,11 @@ FUZZ_SEED  ?= 1
 FUZZ_FLAGS ?= -seed=$(FUZZ_SEED) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
-TOOL_TESTS  = $(TEST_SRCS:tests/%.c=%)
+# The article's experiments (20 seeds of full training runs per set) are
+# statistical, not memory checks: under valgrind they would take hours. The
+# code they run is covered under the tools by the trainer and sampler suites.
+SLOW_TESTS ?= check_experiments
+TOOL_TESTS  = $(filter-out $(SLOW_TESTS),$(TEST_SRCS:tests/%.c=%))
 
 .PHONY: deps-tools check-asan check-valgrind tsan check-tsan fuzz fuzz-build fuzz-bins objs
 
