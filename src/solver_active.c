@@ -501,9 +501,9 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk)
     len = Nn + Nm + 3 * N;
     /* Gram, block residual and gradient */
     len += n * n + Bk * (m + n);
-    /* per-sample scratch: factor, 6 kcap vectors, F, dep, violators (2 n),
-     * s0, gcur */
-    len += kcap * kcap + 7 * kcap + n + 2 * n + 2 * n;
+    /* per-sample scratch: factor, 7 kcap vectors (6 and a spare), F (kcap),
+     * dep (n), violators (2 n), s0 (n), gcur (n) */
+    len += kcap * kcap + 7 * kcap + kcap + n + 2 * n + 2 * n;
     return len;
 }
 
@@ -548,8 +548,6 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
     c.vl = (viol_t *)(tail + kcap + n);
     c.s0 = tail + kcap + n + 2 * n;
     c.gcur = c.s0 + n;
-    /* (F takes kcap slots; the length formula counts n for it, so there is
-     * room: kcap <= n) */
 
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0, md->A,
                 (int)n, md->A, (int)n, 0.0, Gram, (int)n);
