@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-#define N_PARAMS 23
+#define N_PARAMS 26
 
 static const struct {
     const char *name;
@@ -17,19 +17,19 @@ static const struct {
     int open_lo; /* lower bound excluded */
 } param_info[N_PARAMS] = {
     [OVICA_TRAIN_LR] = {"lr", 0.0, 100.0, 0.3, 0, 1},
-    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 300.0, 1, 0},
+    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 600.0, 1, 0},
     [OVICA_TRAIN_SCHEDULE] = {"schedule", 0.0, 1.0, 1.0, 1, 0},
     [OVICA_TRAIN_WARMUP] = {"warmup", 0.0, 1.0, 0.1, 0, 0},
     [OVICA_TRAIN_Z] = {"z", 0.0, 1.0, OVICA_Z_PRIOR, 1, 0},
-    [OVICA_TRAIN_ANNEAL] = {"anneal", 1.0, 1e6, 10.0, 0, 0},
-    [OVICA_TRAIN_ANNEAL_FRACTION] = {"anneal_fraction", 0.0, 1.0, 0.35, 0, 0},
-    [OVICA_TRAIN_EM_FRACTION] = {"em_fraction", 0.0, 1.0, 0.5, 0, 0},
-    [OVICA_TRAIN_SWEEPS] = {"sweeps", 1.0, 1e4, 4.0, 1, 0},
+    [OVICA_TRAIN_ANNEAL] = {"anneal", 1.0, 1e6, 30.0, 0, 0},
+    [OVICA_TRAIN_ANNEAL_FRACTION] = {"anneal_fraction", 0.0, 1.0, 0.6, 0, 0},
+    [OVICA_TRAIN_EM_FRACTION] = {"em_fraction", 0.0, 1.0, 0.0, 0, 0},
+    [OVICA_TRAIN_SWEEPS] = {"sweeps", 1.0, 1e4, 1.0, 1, 0},
     [OVICA_TRAIN_BURNIN] = {"burnin", 0.0, 1e4, 2.0, 1, 0},
     [OVICA_TRAIN_STEP_CAP] = {"step_cap", 0.0, 100.0, 0.1, 0, 0},
     [OVICA_TRAIN_DEAD_WINDOW] = {"dead_window", 0.0, 1e12, 50.0, 1, 0},
     [OVICA_TRAIN_RESEED] = {"reseed", 0.0, 1.0, 1.0, 1, 0},
-    [OVICA_TRAIN_MONITOR_EVERY] = {"monitor_every", 0.0, 1e12, 10.0, 1, 0},
+    [OVICA_TRAIN_MONITOR_EVERY] = {"monitor_every", 0.0, 1e12, 25.0, 1, 0},
     [OVICA_TRAIN_MONITOR_SIZE] = {"monitor_size", 1.0, 1e9, 2048.0, 1, 0},
     [OVICA_TRAIN_DIVERGE] = {"diverge", 0.0, 1e6, 1.0, 0, 1},
     [OVICA_TRAIN_BACKOFF] = {"backoff", 0.0, 1.0, 0.5, 0, 1},
@@ -39,6 +39,9 @@ static const struct {
     [OVICA_TRAIN_DAMPING] = {"damping", 0.0, 1.0, 0.7, 0, 1},
     [OVICA_TRAIN_SPLIT] = {"split", 0.0, 90.0, 3.0, 0, 0},
     [OVICA_TRAIN_SPLIT_APART] = {"split_apart", 0.0, 45.0, 10.0, 0, 1},
+    [OVICA_TRAIN_ADAM] = {"adam", 0.0, 1.0, 0.03, 0, 0},
+    [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, 0, 0},
+    [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, 1, 0},
 };
 
 /* Offsets into the flat statistics array. */
@@ -86,6 +89,9 @@ struct ovica_trainer {
     double *last_dir;          /* m x n: direction of the last gradient update */
     int have_last_dir, last_kind;
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
+    double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
+    double adam_n;             /* Adam steps since the moments were reset */
+    int strikes;               /* monitor evaluations in a row above the divergence threshold */
 };
 
 /* ---------------------------------------------------------------- params */
@@ -159,6 +165,8 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->last_dir);
     ovica__free(t->W1);
     ovica__free(t->W2);
+    ovica__free(t->mom);
+    ovica__free(t->var);
     ovica__free(t);
 }
 
@@ -214,8 +222,10 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->last_dir = ovica__calloc(m * n, sizeof(double));
         t->W1 = ovica__calloc(n * n, sizeof(double));
         t->W2 = ovica__calloc(big * big, sizeof(double));
+        t->mom = ovica__calloc(m * n, sizeof(double));
+        t->var = ovica__calloc(m * n, sizeof(double));
         if (!t->stats || !t->bnd || !t->worst || !t->last_active || !t->usage || !t->best_A ||
-            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2)
+            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->mom || !t->var)
             st = ovica__error(OVICA_ENOMEM, "cannot allocate the trainer's work memory");
     }
     if (st) {
@@ -279,7 +289,11 @@ int ovica_trainer_set_basis(ovica_trainer *t, const double *A, size_t rows, size
 {
     OVICA__CHECK_NULL(t, "trainer");
     int st = ovica_model_set_basis(t->model, A, rows, cols);
-    if (st == OVICA_OK) t->mon_fresh = 1;
+    if (st == OVICA_OK) {
+        t->mon_fresh = 1;
+        t->adam_n = 0.0;
+        t->have_last_dir = 0;
+    }
     return st;
 }
 
@@ -340,8 +354,16 @@ static double builtin_lr(const ovica_trainer *t, size_t k)
 {
     double base = t->param[OVICA_TRAIN_LR];
     if (t->param[OVICA_TRAIN_SCHEDULE] == 0.0) return base;
-    double T = t->param[OVICA_TRAIN_STEPS], w = t->param[OVICA_TRAIN_WARMUP] * T;
-    double x = (double)k + 0.5;
+    double T = t->param[OVICA_TRAIN_STEPS], x = (double)k + 0.5;
+    /* ovica_rule_auto: the gradient phase has its own warm-up and decay */
+    if (t->rule->kind == OVICA__RULE_AUTO && t->param[OVICA_TRAIN_ADAM] > 0.0) {
+        double T0 = floor(T * t->param[OVICA_TRAIN_EM_FRACTION]);
+        if (x >= T0) {
+            x -= T0;
+            T -= T0;
+        }
+    }
+    double w = t->param[OVICA_TRAIN_WARMUP] * T;
     if (x >= T) return 0.0;
     if (x < w) return base * x / w;
     return base * 0.5 * (1.0 + cos(OVICA__PI * (x - w) / (T - w)));
@@ -616,12 +638,20 @@ int ovica_trainer_set_monitor(ovica_trainer *t, const double *X, size_t N, size_
 /* Negative mean log-likelihood per sample of the monitor batch. */
 static int monitor_objective(ovica_trainer *t, double *obj)
 {
-    int st = ovica_solver_set_param(t->mon_solver, OVICA_SOLVER_WARM_START, t->mon_fresh ? 0 : 1);
+    /* Cold start: codes warm-started from another basis that stop short of
+     * the MAP keep coordinates active that the MAP would set to 0, which
+     * takes their curvature out of the Hessian and makes the Laplace value
+     * absurdly high (a bogus "best" that then triggers rollbacks). */
+    int st = ovica_solver_set_param(t->mon_solver, OVICA_SOLVER_WARM_START, 0);
     if (st) return st;
     st = ovica_solver_infer(t->mon_solver, t->model, t->mon_X, t->mon_N, t->m, t->mon_S, t->n,
                             NULL);
     if (st < 0) return st;
     t->mon_fresh = 0;
+    if (st == OVICA_NOT_CONVERGED) {
+        *obj = NAN; /* codes short of the MAP: no verdict */
+        return OVICA_DONE;
+    }
     double mean = NAN;
     st = ovica_loglik_codes(t->model, t->mon_X, t->mon_N, t->m, t->mon_S, t->n,
                             t->param[OVICA_TRAIN_BETA], NULL, &mean);
@@ -772,8 +802,11 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
         acc.xs = t->xs;
         acc.ss = t->ss;
         acc.bnd = t->bnd;
-        st = ovica_sampler_run(t->sampler, t->model, sigma_t, X, N, m, t->S, n,
-                               (size_t)t->param[OVICA_TRAIN_SWEEPS], &acc);
+        /* at least MIN_DRAWS draws per step: a small batch gets more sweeps */
+        size_t sweeps = (size_t)t->param[OVICA_TRAIN_SWEEPS];
+        const size_t min_draws = (size_t)t->param[OVICA_TRAIN_MIN_DRAWS];
+        if (sweeps * N < min_draws) sweeps = (min_draws + N - 1) / N;
+        st = ovica_sampler_run(t->sampler, t->model, sigma_t, X, N, m, t->S, n, sweeps, &acc);
         if (st) return st;
         for (size_t i = 0; i < n * n; i++) t->zs[i] += t->bnd[i];
         ndraws = acc.draws;
@@ -959,6 +992,7 @@ static int rollback(ovica_trainer *t, const double *fallback)
     if (st) return st;
     t->lr_scale *= t->param[OVICA_TRAIN_BACKOFF];
     t->have_last_dir = 0;
+    t->adam_n = 0.0;
     t->mon_fresh = 1;
     t->last_N = 0;
     return OVICA_OK;
@@ -997,10 +1031,37 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
             if (rate > 1.0) rate = 1.0;
             for (size_t i = 0; i < mn; i++) A1[i] = A[i] + rate * (A1[i] - A[i]);
         } else {
-            double dn = lr * frob(A1, mn), cap = t->param[OVICA_TRAIN_STEP_CAP];
             double scale = lr;
+            if (kind == OVICA__RULE_EXACT && t->param[OVICA_TRAIN_ADAM] > 0.0) {
+                /* Adam: the update's moving average over the root of its
+                 * squares' moving average, entry by entry, so that a step
+                 * moves every entry by about ADAM times the RMS entry of A
+                 * (times the schedule's factor) whatever the scale of the
+                 * gradient: the flat likelihood of Laplace lines and the
+                 * steep one of the exponential prior get the same steps. */
+                const double b1 = t->param[OVICA_TRAIN_MOMENTUM], b2 = 0.99;
+                if (t->adam_n == 0.0 || t->last_kind != kind) {
+                    memset(t->mom, 0, mn * sizeof(double));
+                    memset(t->var, 0, mn * sizeof(double));
+                    t->adam_n = 0.0;
+                }
+                t->adam_n += 1.0;
+                const double c1 = 1.0 - pow(b1, t->adam_n), c2 = 1.0 - pow(b2, t->adam_n);
+                const double rms = anorm / sqrt((double)mn);
+                double vmax = 0.0;
+                for (size_t i = 0; i < mn; i++) {
+                    t->mom[i] = b1 * t->mom[i] + (1.0 - b1) * A1[i];
+                    t->var[i] = b2 * t->var[i] + (1.0 - b2) * A1[i] * A1[i];
+                    if (t->var[i] > vmax) vmax = t->var[i];
+                }
+                const double eps = 1e-12 * sqrt(vmax / c2) + 1e-300;
+                for (size_t i = 0; i < mn; i++)
+                    A1[i] = rms * (t->mom[i] / c1) / (sqrt(t->var[i] / c2) + eps);
+                scale = t->param[OVICA_TRAIN_ADAM] * (t->lr_fn ? lr : lr / t->param[OVICA_TRAIN_LR]);
+            }
+            double dn = scale * frob(A1, mn), cap = t->param[OVICA_TRAIN_STEP_CAP];
             if (cap > 0.0 && dn > cap * anorm) {
-                scale = lr * cap * anorm / dn;
+                scale *= cap * anorm / dn;
                 guard |= OVICA_GUARD_CAPPED;
             }
             /* Oscillation damping: a capped update pointing back against the
@@ -1075,6 +1136,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         t->usage[reseed] = 0.0;
         t->mon_fresh = 1;
         t->last_N = 0;
+        t->adam_n = 0.0;
         guard |= OVICA_GUARD_RESEED;
     } else if (reseed < n) {
         dead++;
@@ -1094,6 +1156,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
             if (st) return st;
             t->mon_fresh = 1;
             t->have_last_dir = 0;
+            t->adam_n = 0.0;
             guard |= OVICA_GUARD_SPLIT;
         }
     }
@@ -1108,14 +1171,22 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         if (st == OVICA_DONE) {
             st = OVICA_OK; /* no verdict */
         } else if (!isfinite(mon) ||
-            (!isnan(best) && mon > best + t->param[OVICA_TRAIN_DIVERGE] * fmax(1.0, fabs(best)))) {
+                   (!isnan(best) &&
+                    mon > best + t->param[OVICA_TRAIN_DIVERGE] * fmax(1.0, fabs(best)) &&
+                    ++t->strikes >= 2)) {
+            /* (a finite rise must be seen twice running: one odd value of
+             * the approximation does not undo the progress since the best) */
             st = rollback(t, prev);
             if (st) return st;
+            t->strikes = 0;
             guard |= OVICA_GUARD_ROLLBACK;
-        } else if (isnan(best) || mon < best) {
-            t->best = mon;
-            memcpy(t->best_A, t->model->A, mn * sizeof(double));
-            guard |= OVICA_GUARD_BEST;
+        } else if (!(mon > best + t->param[OVICA_TRAIN_DIVERGE] * fmax(1.0, fabs(best)))) {
+            t->strikes = 0;
+            if (isnan(best) || mon < best) {
+                t->best = mon;
+                memcpy(t->best_A, t->model->A, mn * sizeof(double));
+                guard |= OVICA_GUARD_BEST;
+            }
         }
     }
 

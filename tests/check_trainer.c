@@ -60,7 +60,7 @@ START_TEST(test_params_and_rules)
     ck_assert_int_eq(ovica_rule_type_uses_draws(NULL), -1);
     ck_assert_ptr_null(ovica_rule_type_find("sgd"));
     double v, lo, hi;
-    for (int q = 0; q <= OVICA_TRAIN_SPLIT_APART; q++) {
+    for (int q = 0; q <= OVICA_TRAIN_MIN_DRAWS; q++) {
         ck_assert_status(ovica_trainer_get_param(t, q, &v), OVICA_OK);
         ck_assert_status(ovica_trainer_param_bounds(q, &lo, &hi), OVICA_OK);
         ck_assert_msg(v >= lo && v <= hi, "param %d default %g outside [%g, %g]", q, v, lo, hi);
@@ -271,6 +271,7 @@ START_TEST(test_schedules)
     ovica_trainer *t = NULL;
     ck_assert_status(ovica_trainer_new(&t, p.model, ovica_rule_exact, 1), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, 100), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_ANNEAL, 10), OVICA_OK);
     /* built-in: warm-up then cosine, and sigma annealed from 10 sigma */
     ovica_step_stats st = OVICA_STEP_STATS_INIT;
     ck_assert_status(ovica_trainer_step(t, p.X, p.N, 2, &st), OVICA_OK);

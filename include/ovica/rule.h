@@ -18,10 +18,13 @@
  *     exponential prior's boundary term (0 for Laplace).
  *   - ovica_rule_em: Monte Carlo EM from posterior draws: A_new = <x s^T>
  *     <s s^T>^{-1} (Cholesky solve), applied as A + rate (A_new - A).
- *   - ovica_rule_auto: the default; annealed Monte Carlo EM for the first
- *     OVICA_TRAIN_EM_FRACTION of the steps (to reach the right basin), then
- *     the exact gradient (which does not stall at low noise, where EM's
- *     convergence rate tends to 1). Needs a built-in prior.
+ *   - ovica_rule_auto: the default; the exact gradient with Adam-normalised
+ *     steps (OVICA_TRAIN_ADAM), the noise of the draws annealed from 30
+ *     sigma down to sigma over the first 60% of the steps (to reach the
+ *     right basin from a random start); optionally Monte Carlo EM for the
+ *     first OVICA_TRAIN_EM_FRACTION of the steps (default 0: EM's rate
+ *     tends to 1 at low noise, and the annealed gradient reaches the basin
+ *     as well; docs/LEARNING.md, docs/ABLATION.md). Needs a built-in prior.
  * The rules from draws need a built-in prior (ovica_trainer_new refuses
  * them with a user prior: OVICA_ENOTSUP).
  */

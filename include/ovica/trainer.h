@@ -35,9 +35,12 @@
  *     else the first batch seen) is evaluated and the best basis kept;
  *     ovica_trainer_restore_best() puts it back;
  *   - divergence: a non-finite basis or statistic, or a monitor objective
- *     above best + OVICA_TRAIN_DIVERGE * max(1, |best|), rolls the basis back
- *     to the best one and multiplies the learning rate by OVICA_TRAIN_BACKOFF;
- *     the model never holds NaN or Inf;
+ *     above best + OVICA_TRAIN_DIVERGE * max(1, |best|) at two evaluations
+ *     running, rolls the basis back to the best one and multiplies the
+ *     learning rate by OVICA_TRAIN_BACKOFF; the model never holds NaN or Inf
+ *     (the monitor's MAP codes start cold, and a solve that misses its
+ *     tolerance gives no verdict: codes short of the MAP make the Laplace
+ *     value absurdly good);
  *   - duplicates: two atoms closer than OVICA_TRAIN_SPLIT degrees code one
  *     feature twice (annealed EM merges a close pair of true atoms at high
  *     noise); once sigma_t is down to sigma they are split apart
@@ -68,19 +71,19 @@ typedef struct ovica_trainer ovica_trainer;
 /** Trainer parameters (values frozen). Set with ovica_trainer_set_param(). */
 enum ovica_train_param {
     OVICA_TRAIN_LR = 0,              /**< base learning rate, (0, 100]; default 0.3 (EM: the mixing rate, clipped to 1) */
-    OVICA_TRAIN_STEPS = 1,           /**< planned number of steps, for the schedules, [1, 1e12]; default 300 */
+    OVICA_TRAIN_STEPS = 1,           /**< planned number of steps, for the schedules, [1, 1e12]; default 600 */
     OVICA_TRAIN_SCHEDULE = 2,        /**< 0 constant, 1 linear warm-up then cosine decay to 0; default 1 */
     OVICA_TRAIN_WARMUP = 3,          /**< warm-up fraction of the steps, [0, 1]; default 0.1 */
     OVICA_TRAIN_Z = 4,               /**< enum ovica_z_choice for the MAP rules; default OVICA_Z_PRIOR */
-    OVICA_TRAIN_ANNEAL = 5,          /**< starting noise level sigma_0 / sigma for the rules from draws, [1, 1e6]; default 10 */
-    OVICA_TRAIN_ANNEAL_FRACTION = 6, /**< fraction of the steps over which sigma_t decreases geometrically to sigma, [0, 1]; default 0.35 */
-    OVICA_TRAIN_EM_FRACTION = 7,     /**< ovica_rule_auto: fraction of the steps done by EM, [0, 1]; default 0.5 */
-    OVICA_TRAIN_SWEEPS = 8,          /**< posterior sweeps accumulated per step, [1, 1e4]; default 4 */
+    OVICA_TRAIN_ANNEAL = 5,          /**< starting noise level sigma_0 / sigma for the rules from draws, [1, 1e6] (1: no annealing); default 30 */
+    OVICA_TRAIN_ANNEAL_FRACTION = 6, /**< fraction of the steps over which sigma_t decreases geometrically to sigma, [0, 1]; default 0.6 */
+    OVICA_TRAIN_EM_FRACTION = 7,     /**< ovica_rule_auto: fraction of the steps done by EM before the exact gradient, [0, 1]; default 0 (no EM phase) */
+    OVICA_TRAIN_SWEEPS = 8,          /**< posterior sweeps accumulated per step, [1, 1e4]; default 1 (more, shorter steps beat fewer, longer ones: docs/LEARNING.md) */
     OVICA_TRAIN_BURNIN = 9,          /**< posterior sweeps discarded when chains start afresh (new batch), [0, 1e4]; default 2 */
     OVICA_TRAIN_STEP_CAP = 10,       /**< largest ||dA||_F / ||A||_F per step, [0, 100] (0: no cap); default 0.1 */
     OVICA_TRAIN_DEAD_WINDOW = 11,    /**< steps without activity before an atom is dead, [0, 1e12] (0: never); default 50 */
     OVICA_TRAIN_RESEED = 12,         /**< re-seed dead atoms, 0 or 1; default 1 */
-    OVICA_TRAIN_MONITOR_EVERY = 13,  /**< steps between monitor evaluations, [0, 1e12] (0: never); default 10 */
+    OVICA_TRAIN_MONITOR_EVERY = 13,  /**< steps between monitor evaluations, [0, 1e12] (0: never); default 25 */
     OVICA_TRAIN_MONITOR_SIZE = 14,   /**< samples kept from the first batch as monitor when none was set, [1, 1e9]; default 2048 */
     OVICA_TRAIN_DIVERGE = 15,        /**< divergence threshold (relative rise of the monitor objective), (0, 1e6]; default 1 */
     OVICA_TRAIN_BACKOFF = 16,        /**< learning-rate factor after a rollback, (0, 1]; default 0.5 */
@@ -89,7 +92,10 @@ enum ovica_train_param {
     OVICA_TRAIN_BETA = 19,           /**< tanh smoothing of the prior's kink in the monitor's Hessian, times 1/b, (0, 1e6]; default 10 */
     OVICA_TRAIN_DAMPING = 20,        /**< rate factor when a capped gradient update points back against the previous one (cosine < -0.3), (0, 1] (1: off); default 0.7 */
     OVICA_TRAIN_SPLIT = 21,          /**< atoms closer than this many degrees are split apart once sigma_t is down to sigma, [0, 90] (0: off); default 3 */
-    OVICA_TRAIN_SPLIT_APART = 22     /**< degrees by which each atom of a split pair is turned away from their mean, (0, 45]; default 10 */
+    OVICA_TRAIN_SPLIT_APART = 22,    /**< degrees by which each atom of a split pair is turned away from their mean, (0, 45]; default 10 */
+    OVICA_TRAIN_ADAM = 23,           /**< exact rule (and auto's gradient phase): Adam-normalised steps; the largest move of an entry of A per step, as a fraction of the RMS entry of A, times the schedule's factor lr_t / LR, [0, 1] (0: the plain update lr_t * dA); default 0.03 */
+    OVICA_TRAIN_MOMENTUM = 24,       /**< Adam's first-moment factor (its second moment uses 0.99), [0, 0.999]; default 0.9 */
+    OVICA_TRAIN_MIN_DRAWS = 25       /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
 };
 
 /** Initialisation methods of ovica_trainer_init_basis(). */
