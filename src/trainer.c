@@ -705,6 +705,11 @@ int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len)
                             buf[ST_SAMPLES], buf[ST_DRAWS], buf[ST_ACTIVE]);
     memcpy(t->stats, buf, len * sizeof(double));
     t->have_stats = 1;
+    /* The statistics now describe samples this process has not seen: its
+     * own worst-reconstructed sample is no longer the batch's, and processes
+     * applying the same sum must make the same update (no re-seeding from a
+     * local sample). */
+    t->have_worst = 0;
     return OVICA_OK;
 }
 

@@ -331,8 +331,20 @@ START_TEST(test_usage_and_dead_atoms)
     ck_assert_double_gt(use[0], 0.9);
     ck_assert_double_eq(use[1], 0.0);
     ck_assert_error(ovica_trainer_atom_usage(t, use, 2), OVICA_ESIZE);
-    /* with re-seeding the dead atoms come back, one per step */
+    /* re-seeding on, but statistics imported (a sum over processes): no
+     * atom is re-seeded from this process's own worst sample */
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_RESEED, 1), OVICA_OK);
+    const size_t len = ovica_trainer_stats_size(t);
+    double *buf = malloc(len * sizeof *buf);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_status(ovica_trainer_accumulate(t, X, N, 2), OVICA_OK);
+    ck_assert_status(ovica_trainer_stats_export(t, buf, len), OVICA_OK);
+    ck_assert_status(ovica_trainer_stats_import(t, buf, len), OVICA_OK);
+    ck_assert_status(ovica_trainer_apply(t, &st), OVICA_OK);
+    ck_assert_int_eq(st.guard & OVICA_GUARD_RESEED, 0);
+    ck_assert_uint_eq(st.dead, 2);
+    free(buf);
+    /* with re-seeding the dead atoms come back, one per step */
     ck_assert_status(ovica_trainer_step(t, X, N, 2, &st), OVICA_OK);
     ck_assert_int_ne(st.guard & OVICA_GUARD_RESEED, 0);
     ck_assert_uint_eq(st.dead, 1);

@@ -235,7 +235,10 @@ OVICA_API size_t ovica_trainer_stats_size(const ovica_trainer *t);
 OVICA_API int ovica_trainer_stats_export(const ovica_trainer *t, double *buf, size_t len);
 
 /** @brief Replaces the accumulated statistics by buf (e.g. the sum over
- *  processes). OVICA_ENONFINITE / OVICA_EFORMAT for a corrupt buffer. */
+ *  processes). OVICA_ENONFINITE / OVICA_EFORMAT for a corrupt buffer.
+ *  The trainer forgets the worst-reconstructed sample of its own batch, so
+ *  the next apply re-seeds no dead atom from it: processes that apply the
+ *  same sum make the same update. */
 OVICA_API int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len);
 
 /**
