@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -748,6 +749,153 @@ int ovica_npy_read_buffer(const void *buf, size_t len, double **out, size_t *row
 }
 
 void ovica_free(void *p) { ovica__free(p); }
+
+/* ------------------------------------------------------------------------ */
+/* Opened files: rows on demand through bounded memory maps                 */
+
+#define NPY_WINDOW ((size_t)16 << 20) /* largest mapping made by one read step */
+
+struct ovica_npy_file {
+    int fd;
+    npy_hdr h;
+    size_t size; /* file size at opening (= data_offset + data_bytes) */
+    size_t page; /* mmap granularity */
+    char origin[NPY_ORIGIN_MAX];
+};
+
+int ovica_npy_open(ovica_npy_file **out, const char *path)
+{
+    OVICA__CHECK_NULL(out, "out");
+    OVICA__CHECK_NULL(path, "path");
+    npy_file nf;
+    npy_hdr h;
+    int st = npy_file_open(&nf, path);
+    if (st != OVICA_OK) return st;
+    if (!nf.src.size_known) {
+        st = npy_fail(nf.origin, OVICA_EIO,
+                      "not a regular file: rows cannot be memory-mapped (read it whole with "
+                      "ovica_npy_read)");
+        npy_file_close(&nf);
+        return st;
+    }
+    st = npy_read_header(&nf.src, &h);
+    if (st != OVICA_OK) {
+        npy_file_close(&nf);
+        return st;
+    }
+    ovica_npy_file *f = ovica__malloc(sizeof *f);
+    if (f == NULL) {
+        npy_file_close(&nf);
+        return npy_fail(nf.origin, OVICA_ENOMEM, "cannot allocate the file handle");
+    }
+    memset(f, 0, sizeof *f);
+    memcpy(f->origin, nf.origin, sizeof f->origin);
+    f->fd = fcntl(fileno(nf.src.fp), F_DUPFD_CLOEXEC, 0);
+    if (f->fd < 0) {
+        char et[128];
+        errno_text(errno, et, sizeof et);
+        st = npy_fail(nf.origin, OVICA_EIO, "cannot keep the file open: %s", et);
+        npy_file_close(&nf);
+        ovica__free(f);
+        return st;
+    }
+    npy_file_close(&nf);
+    long pg = sysconf(_SC_PAGESIZE);
+    f->page = pg > 0 ? (size_t)pg : 4096;
+    f->h = h;
+    f->size = nf.src.len;
+    *out = f;
+    return OVICA_OK;
+}
+
+void ovica_npy_close(ovica_npy_file *f)
+{
+    if (f == NULL) return;
+    close(f->fd);
+    ovica__free(f);
+}
+
+int ovica_npy_file_shape(const ovica_npy_file *f, size_t *rows, size_t *cols)
+{
+    OVICA__CHECK_NULL(f, "f");
+    if (rows != NULL) *rows = f->h.rows;
+    if (cols != NULL) *cols = f->h.cols;
+    return OVICA_OK;
+}
+
+int ovica_npy_file_format(const ovica_npy_file *f, int *dtype, int *fortran_order,
+                          int *big_endian)
+{
+    OVICA__CHECK_NULL(f, "f");
+    if (dtype != NULL) *dtype = f->h.itemsize == 8 ? OVICA_NPY_FLOAT64 : OVICA_NPY_FLOAT32;
+    if (fortran_order != NULL) *fortran_order = f->h.fortran;
+    if (big_endian != NULL) *big_endian = f->h.big;
+    return OVICA_OK;
+}
+
+/* Converts data elements [e0, e0 + count) (indices into the file's data, in
+ * its own order) to out[0], out[stride], out[2 stride], ..., mapping at
+ * most NPY_WINDOW bytes at a time. */
+static int npy_map_convert(const ovica_npy_file *f, size_t e0, size_t count, double *out,
+                           size_t stride)
+{
+    const size_t isz = f->h.itemsize;
+    double (*dec)(const unsigned char *) =
+        isz == 8 ? (f->h.big ? dec_f8be : dec_f8le) : (f->h.big ? dec_f4be : dec_f4le);
+    const size_t per = NPY_WINDOW / isz;
+    while (count > 0) {
+        size_t n = count < per ? count : per;
+        size_t start = f->h.data_offset + e0 * isz; /* in range: checked at opening */
+        size_t base = start - start % f->page;
+        size_t len = start - base + n * isz;
+        void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, f->fd, (off_t)base);
+        if (map == MAP_FAILED) {
+            char et[128];
+            errno_text(errno, et, sizeof et);
+            return npy_fail(f->origin, OVICA_EIO, "cannot map %zu bytes at byte %zu: %s", len,
+                            base, et);
+        }
+        (void)posix_madvise(map, len, POSIX_MADV_SEQUENTIAL);
+        const unsigned char *p = (const unsigned char *)map + (start - base);
+        for (size_t k = 0; k < n; k++) out[k * stride] = dec(p + k * isz);
+        munmap(map, len);
+        out += n * stride;
+        e0 += n;
+        count -= n;
+    }
+    return OVICA_OK;
+}
+
+int ovica_npy_read_rows(const ovica_npy_file *f, size_t r0, size_t r1, double *out, size_t cols)
+{
+    OVICA__CHECK_NULL(f, "f");
+    OVICA__CHECK_NULL(out, "out");
+    const npy_hdr *h = &f->h;
+    if (r0 >= r1 || r1 > h->rows)
+        return npy_fail(f->origin, OVICA_EINVAL,
+                        "rows [%zu, %zu) are not a non-empty range of the file's %zu rows", r0, r1,
+                        h->rows);
+    if (cols != h->cols)
+        return npy_fail(f->origin, OVICA_ESIZE, "holds %zu columns, the buffer's rows have %zu",
+                        h->cols, cols);
+    struct stat sb;
+    if (fstat(f->fd, &sb) != 0) {
+        char et[128];
+        errno_text(errno, et, sizeof et);
+        return npy_fail(f->origin, OVICA_EIO, "cannot stat: %s", et);
+    }
+    if (sb.st_size < 0 || (uintmax_t)sb.st_size != (uintmax_t)f->size)
+        return npy_fail(f->origin, OVICA_EIO,
+                        "changed size since it was opened (%zu bytes then, %jd now)", f->size,
+                        (intmax_t)sb.st_size);
+    if (!h->fortran) return npy_map_convert(f, r0 * h->cols, (r1 - r0) * h->cols, out, 1);
+    for (size_t j = 0; j < h->cols; j++) {
+        int st = npy_map_convert(f, j * h->rows + r0, r1 - r0, out + j, h->cols);
+        if (st != OVICA_OK) return st;
+    }
+    return OVICA_OK;
+}
+
 
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */

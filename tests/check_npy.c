@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -965,6 +966,185 @@ START_TEST(test_large_chunked)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Opened files: ovica_npy_open / ovica_npy_read_rows                       */
+
+static void check_rows(const double *y, size_t r0, size_t r1, size_t cols, int isz)
+{
+    for (size_t i = r0; i < r1; i++)
+        for (size_t j = 0; j < cols; j++) {
+            double want = isz == 8 ? big_val(i, j) : (double)(float)big_val(i, j);
+            double got = y[(i - r0) * cols + j];
+            if (got != want) ck_abort_msg("row %zu col %zu: %.17g, wanted %.17g", i, j, got, want);
+        }
+}
+
+START_TEST(test_rows_layouts)
+{
+    static const struct {
+        size_t rows, cols;
+        int isz, big, fortran;
+    } cases[] = {
+        {1100000, 2, 8, 0, 0}, /* 17.6 MB: a read spans two 16 MiB windows */
+        {300001, 3, 4, 1, 1},  /* float32, big-endian, Fortran order */
+        {777, 5, 4, 0, 0},
+        {5, 2001, 8, 1, 1},
+        {1, 1, 8, 0, 0},
+    };
+    char p[300];
+    path_in(p, sizeof p, "rows.npy");
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        size_t R = cases[t].rows, C = cases[t].cols;
+        write_big(p, R, C, cases[t].isz, cases[t].big, cases[t].fortran);
+        ovica_npy_file *f = NULL;
+        ck_assert_status(ovica_npy_open(&f, p), OVICA_OK);
+        size_t r = 0, c = 0;
+        int dt = -1, fo = -1, be = -1;
+        ck_assert_status(ovica_npy_file_shape(f, &r, &c), OVICA_OK);
+        ck_assert_uint_eq(r, R);
+        ck_assert_uint_eq(c, C);
+        ck_assert_status(ovica_npy_file_shape(f, NULL, NULL), OVICA_OK);
+        ck_assert_status(ovica_npy_file_format(f, &dt, &fo, &be), OVICA_OK);
+        ck_assert_int_eq(dt, cases[t].isz == 8 ? OVICA_NPY_FLOAT64 : OVICA_NPY_FLOAT32);
+        ck_assert_int_eq(fo, cases[t].fortran);
+        ck_assert_int_eq(be, cases[t].big);
+        ck_assert_status(ovica_npy_file_format(f, NULL, NULL, NULL), OVICA_OK);
+        double *y = malloc(R * C * sizeof *y);
+        ck_assert_ptr_nonnull(y);
+        const size_t ranges[][2] = {{0, R}, {R / 3, R / 3 + (R > 2 ? R / 2 : 1)}, {R - 1, R}, {0, 1}};
+        for (size_t q = 0; q < 4; q++) {
+            size_t r0 = ranges[q][0], r1 = ranges[q][1];
+            if (r1 > R) r1 = R;
+            memset(y, 0, (r1 - r0) * C * sizeof *y);
+            ck_assert_status(ovica_npy_read_rows(f, r0, r1, y, C), OVICA_OK);
+            check_rows(y, r0, r1, C, cases[t].isz);
+        }
+        free(y);
+        ovica_npy_close(f);
+    }
+    /* the writer's files, both dtypes, agree with ovica_npy_read */
+    double x[13 * 3];
+    for (int k = 0; k < 39; k++) x[k] = k * 0.1 - 1.7;
+    for (int f32 = 0; f32 < 2; f32++) {
+        ck_assert_status(f32 ? ovica_npy_write_float32(p, x, 13, 3) : ovica_npy_write(p, x, 13, 3),
+                         OVICA_OK);
+        double *all = NULL, part[6 * 3];
+        size_t r, c;
+        ck_assert_status(ovica_npy_read(p, &all, &r, &c), OVICA_OK);
+        ovica_npy_file *f = NULL;
+        ck_assert_status(ovica_npy_open(&f, p), OVICA_OK);
+        ck_assert_status(ovica_npy_read_rows(f, 7, 13, part, 3), OVICA_OK);
+        ck_assert_mem_eq(part, all + 7 * 3, sizeof part);
+        ovica_npy_close(f);
+        ovica_free(all);
+    }
+}
+END_TEST
+
+static void expect_open_fails(const char *path, int want, const char *sub)
+{
+    ovica_npy_file *f = (ovica_npy_file *)&f; /* poison: must stay as it is */
+    ovica_npy_file *const poison = f;
+    ovica_error_clear();
+    int st = ovica_npy_open(&f, path);
+    ck_assert_msg(st == want, "%s: status %d (%s), wanted %d; message: %s", path, st,
+                  ovica_strerror(st), want, ovica_error_message());
+    ck_assert_msg(sub == NULL || strstr(ovica_error_message(), sub) != NULL,
+                  "message '%s' lacks '%s'", ovica_error_message(), sub);
+    ck_assert_ptr_eq(f, poison);
+}
+
+START_TEST(test_rows_bad_input)
+{
+    char p[300], q[300];
+    path_in(p, sizeof p, "ok.npy");
+    double x[12];
+    mat34(x);
+    ck_assert_status(ovica_npy_write(p, x, 3, 4), OVICA_OK);
+    ovica_npy_file *f = NULL;
+
+    /* NULL arguments */
+    ck_assert_status(ovica_npy_open(NULL, p), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_open(&f, NULL), OVICA_EINVAL);
+    ck_assert_ptr_null(f);
+    ovica_npy_close(NULL);
+    ck_assert_status(ovica_npy_file_shape(NULL, NULL, NULL), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_file_format(NULL, NULL, NULL, NULL), OVICA_EINVAL);
+    double y[12];
+    ck_assert_status(ovica_npy_read_rows(NULL, 0, 1, y, 4), OVICA_EINVAL);
+
+    /* out-of-range rows and a wrong row length; the handle stays usable */
+    ck_assert_status(ovica_npy_open(&f, p), OVICA_OK);
+    ck_assert_status(ovica_npy_read_rows(f, 0, 1, NULL, 4), OVICA_EINVAL);
+    ovica_error_clear();
+    ck_assert_status(ovica_npy_read_rows(f, 2, 4, y, 4), OVICA_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "rows [2, 4)"));
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "3 rows"));
+    ck_assert_status(ovica_npy_read_rows(f, 1, 1, y, 4), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_read_rows(f, 3, 2, y, 4), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_read_rows(f, SIZE_MAX, 3, y, 4), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_read_rows(f, 0, SIZE_MAX, y, 4), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_read_rows(f, 0, 3, y, 3), OVICA_ESIZE);
+    ck_assert_status(ovica_npy_read_rows(f, 0, 3, y, 4), OVICA_OK);
+    ck_assert_mem_eq(y, x, sizeof x);
+
+    /* a file truncated (or grown) after opening: refused, not mapped past its end */
+    bytes b = read_file(p);
+    write_file(p, b.p, b.n - 8);
+    ovica_error_clear();
+    ck_assert_status(ovica_npy_read_rows(f, 0, 1, y, 4), OVICA_EIO);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "changed size"));
+    write_file(p, b.p, b.n);
+    ck_assert_status(ovica_npy_read_rows(f, 2, 3, y, 4), OVICA_OK);
+    ck_assert_mem_eq(y, x + 8, 4 * sizeof *y);
+    ovica_npy_close(f);
+
+    /* files refused at opening */
+    path_in(q, sizeof q, "bad.npy");
+    expect_open_fails(q, OVICA_EIO, "cannot open"); /* missing */
+    write_file(q, b.p, b.n - 1);
+    expect_open_fails(q, OVICA_EFORMAT, "truncated data");
+    write_file(q, b.p, 40);
+    expect_open_fails(q, OVICA_EFORMAT, NULL);
+    write_file(q, b.p, 5);
+    expect_open_fails(q, OVICA_EFORMAT, "too short");
+    unsigned char extra = 0;
+    bytes c = {0};
+    b_put(&c, b.p, b.n);
+    b_put(&c, &extra, 1);
+    write_file(q, c.p, c.n);
+    expect_open_fails(q, OVICA_EFORMAT, "trailing");
+    c.n = 0;
+    const char *bad = "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 4), }\n";
+    b_header(&c, 1, 0, bad, strlen(bad));
+    b_data(&c, x, 3, 4, 8, 0, 0);
+    write_file(q, c.p, c.n);
+    expect_open_fails(q, OVICA_EFORMAT, "dtype");
+    c.n = 0;
+    const char *r3 = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4, 1), }\n";
+    b_header(&c, 1, 0, r3, strlen(r3));
+    b_data(&c, x, 3, 4, 8, 0, 0);
+    write_file(q, c.p, c.n);
+    expect_open_fails(q, OVICA_EFORMAT, "rank 3");
+    c.n = 0;
+    b_header(&c, 1, 0, "{'descr': '<f8', 'fortran_order': Fals", 38);
+    write_file(q, c.p, c.n);
+    expect_open_fails(q, OVICA_EFORMAT, "header");
+    memcpy(b.p + 6, "\x07\x00", 2); /* version 7.0 */
+    write_file(q, b.p, b.n);
+    expect_open_fails(q, OVICA_EVERSION, NULL);
+    expect_open_fails(tmpdir, OVICA_EIO, "directory");
+    path_in(q, sizeof q, "fifo.npy");
+    ck_assert_int_eq(mkfifo(q, 0600), 0);
+    int fd = open(q, O_RDWR | O_NONBLOCK); /* a writer, so that opening does not block */
+    ck_assert_int_ge(fd, 0);
+    expect_open_fails(q, OVICA_EIO, "not a regular file");
+    close(fd);
+    b_free(&b);
+    b_free(&c);
+}
+END_TEST
+
 static Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
@@ -987,6 +1167,8 @@ static Suite *npy_suite(void)
     tcase_add_test(tc, test_fifo_stream);
     tcase_add_test(tc, test_mutations);
     tcase_add_test(tc, test_large_chunked);
+    tcase_add_test(tc, test_rows_layouts);
+    tcase_add_test(tc, test_rows_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

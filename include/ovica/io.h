@@ -165,6 +165,109 @@ OVICA_API int ovica_npy_write_float32(const char *path, const double *data, size
                                       size_t cols);
 
 /**
+ * @name Reading rows of a file that need not fit in memory
+ *
+ * An opened .npy file (ovica_npy_open()) hands out any range of rows,
+ * converted to row-major double, without reading the rest of the file:
+ * a host trains on a file larger than its memory by reading one batch at a
+ * time (`ovica train --batch` does). The file is validated once, at
+ * opening, by the rules above (same dtypes, orders, versions and errors as
+ * ovica_npy_read()); it must be a regular file (pipes and devices cannot be
+ * mapped: use ovica_npy_read()).
+ *
+ * How rows are read: the bytes of the range are memory-mapped read-only
+ * (mmap) in windows of at most 16 MiB, converted into the caller's buffer
+ * (byte order, float32 widened exactly, Fortran order gathered column by
+ * column) and unmapped again. Nothing of the data is kept by the handle, so
+ * its memory is a few hundred bytes whatever the file's size, and the
+ * address space used is bounded by the window (a limit such as
+ * `ulimit -v` smaller than the file is no obstacle); the pages read stay in
+ * the system's page cache, which the kernel reclaims as it needs.
+ *
+ * A file that another process truncates while it is open: each read first
+ * checks that the file still has the size it had at opening
+ * (OVICA_EIO otherwise), but a truncation during the read itself makes the
+ * system deliver SIGBUS to the process (a property of memory maps). Do not
+ * shrink files that are being read.
+ *
+ * Threads: the handle is only read by ovica_npy_read_rows(), so several
+ * threads may read rows of one handle at once; ovica_npy_close() must not
+ * race with them.
+ * @{
+ */
+
+/** Opaque handle of an opened .npy file. */
+typedef struct ovica_npy_file ovica_npy_file;
+
+/** Element types of a .npy file (ovica_npy_file_format()). */
+enum ovica_npy_dtype {
+    OVICA_NPY_FLOAT64 = 0, /**< 'f8' */
+    OVICA_NPY_FLOAT32 = 1  /**< 'f4' */
+};
+
+/**
+ * @brief Opens a .npy file for reading rows (ovica_npy_read_rows()).
+ *
+ * Reads and validates the preamble and header and checks that the file's
+ * size is exactly header + data; keeps the file descriptor open (close-on-
+ * exec) until ovica_npy_close().
+ *
+ * @param out   out: the handle, released with ovica_npy_close(); written
+ *              only on success; must not be NULL.
+ * @param path  file name; must not be NULL.
+ * @return OVICA_OK; OVICA_EINVAL (NULL argument); OVICA_EIO (cannot open or
+ *         stat, a directory, not a regular file); OVICA_EFORMAT (bad magic,
+ *         header, dtype, shape, truncated data, trailing bytes: as
+ *         ovica_npy_read()); OVICA_EVERSION; OVICA_ENOMEM.
+ */
+OVICA_API int ovica_npy_open(ovica_npy_file **out, const char *path);
+
+/** @brief Closes an opened .npy file; NULL is a no-op. */
+OVICA_API void ovica_npy_close(ovica_npy_file *f);
+
+/**
+ * @brief Shape of an opened file's array.
+ * @param f     the handle; must not be NULL.
+ * @param rows  optional (NULL): number of rows (first axis).
+ * @param cols  optional (NULL): number of columns (second axis).
+ * @return OVICA_OK; OVICA_EINVAL (f NULL).
+ */
+OVICA_API int ovica_npy_file_shape(const ovica_npy_file *f, size_t *rows, size_t *cols);
+
+/**
+ * @brief Storage format of an opened file.
+ * @param f             the handle; must not be NULL.
+ * @param dtype         optional (NULL): enum ovica_npy_dtype.
+ * @param fortran_order optional (NULL): 1 if the data are column-major, else 0.
+ * @param big_endian    optional (NULL): 1 if the data are big-endian, else 0.
+ * @return OVICA_OK; OVICA_EINVAL (f NULL).
+ */
+OVICA_API int ovica_npy_file_format(const ovica_npy_file *f, int *dtype, int *fortran_order,
+                                    int *big_endian);
+
+/**
+ * @brief Reads rows [r0, r1) of an opened file as row-major doubles.
+ *
+ * @param f     the handle; must not be NULL. Only read.
+ * @param r0    first row, < r1.
+ * @param r1    one past the last row, <= the file's rows.
+ * @param out   caller-owned buffer of (r1 - r0) * cols doubles; row k of the
+ *              result (file row r0 + k) starts at out + k * cols; must not
+ *              be NULL.
+ * @param cols  row length of out: must equal the file's number of columns.
+ * @return OVICA_OK; OVICA_EINVAL (NULL argument, r0 >= r1, r1 past the last
+ *         row: the message gives the range and the file's rows);
+ *         OVICA_ESIZE (cols differs from the file's columns); OVICA_EIO (the
+ *         file changed size since it was opened, or cannot be mapped: the
+ *         message gives the system error). On failure the contents of out
+ *         are unspecified.
+ */
+OVICA_API int ovica_npy_read_rows(const ovica_npy_file *f, size_t r0, size_t r1, double *out,
+                                  size_t cols);
+
+/** @} */
+
+/**
  * @brief Releases memory that the library allocated for the caller (e.g. the
  * arrays of ovica_npy_read() and ovica_npy_read_buffer()).
  * @param p  a pointer returned by the library, or NULL (then nothing happens).
