@@ -130,29 +130,130 @@ static void progress_step(progress *p, const char *cmd, const ovica_step_stats *
 /* ------------------------------------------------------------------------ */
 /* The loop                                                                 */
 
-/* Shuffles the rows of X (N x m) in place (Fisher-Yates with the library's
- * generator). */
-static int shuffle_rows(double *X, size_t N, size_t m, uint64_t seed)
+/*
+ * Where the batches come from. Either all the rows are in memory (X; every
+ * step uses all of them), or batches of B rows are read from an opened .npy
+ * file (ovica_npy_read_rows: memory-mapped, converted to double, only the
+ * batch in memory). The file's first N rows are cut into blocks of `block`
+ * contiguous rows; every pass over them visits the blocks in a random order
+ * of its own (seeded by the seed and the pass), and step k takes the rows
+ * [k B, (k + 1) B) of the sequence of passes. The batch of a step depends
+ * only on the step's index, so a resumed run reads the same batches.
+ */
+typedef struct {
+    const double *X;      /* all rows in memory, or NULL */
+    ovica_npy_file *file; /* else: batches read from here */
+    size_t N, m, B, block, nblocks;
+    uint64_t seed;
+    size_t pass;          /* pass whose order is in perm/start (SIZE_MAX: none) */
+    size_t *perm;         /* blocks in the pass's order */
+    size_t *start;        /* start[j]: offset in the pass of the j-th block visited; start[nblocks] = N */
+    double *buf;          /* B x m */
+} batch_src;
+
+static void src_free(batch_src *b)
 {
-    ovica_rng *r = NULL;
-    int st = ovica_rng_new(&r, seed ^ 0x9E3779B97F4A7C15ULL);
-    if (st) return st;
-    double *tmp = malloc(m * sizeof *tmp);
-    if (tmp == NULL) {
-        ovica_rng_free(r);
+    free(b->perm);
+    free(b->start);
+    free(b->buf);
+    b->perm = b->start = NULL;
+    b->buf = NULL;
+}
+
+/* A source of batches of B < N rows from `file`, or from X (N x m) when
+ * file is NULL. OVICA_OK or OVICA_ENOMEM. */
+static int src_stream(batch_src *b, ovica_npy_file *file, const double *X, size_t N, size_t m,
+                      size_t B, size_t block, uint64_t seed)
+{
+    memset(b, 0, sizeof *b);
+    b->file = file;
+    b->X = X;
+    b->N = N;
+    b->m = m;
+    b->B = B;
+    b->block = block < 1 ? 1 : block > N ? N : block;
+    b->nblocks = (N + b->block - 1) / b->block;
+    b->seed = seed;
+    b->pass = SIZE_MAX;
+    b->perm = malloc(b->nblocks * sizeof *b->perm);
+    b->start = malloc((b->nblocks + 1) * sizeof *b->start);
+    b->buf = malloc(B * m * sizeof *b->buf);
+    if (b->perm == NULL || b->start == NULL || b->buf == NULL) {
+        src_free(b);
         return OVICA_ENOMEM;
     }
-    for (size_t i = N - 1; i > 0; i--) {
+    return OVICA_OK;
+}
+
+/* The order of the blocks in pass `pass` (Fisher-Yates with the library's
+ * generator, seeded by the seed and the pass). */
+static int src_order(batch_src *b, size_t pass)
+{
+    if (b->pass == pass) return OVICA_OK;
+    ovica_rng *r = NULL;
+    int st = ovica_rng_new(&r, (b->seed ^ 0x9E3779B97F4A7C15ULL) + 0xD1B54A32D192ED03ULL * (uint64_t)pass);
+    if (st) return st;
+    size_t nb = b->nblocks;
+    for (size_t i = 0; i < nb; i++) b->perm[i] = i;
+    for (size_t i = nb - 1; i > 0; i--) {
         size_t j = (size_t)(ovica_rng_uniform(r) * (double)(i + 1));
         if (j > i) j = i;
-        if (j != i) {
-            memcpy(tmp, X + i * m, m * sizeof *tmp);
-            memcpy(X + i * m, X + j * m, m * sizeof *tmp);
-            memcpy(X + j * m, tmp, m * sizeof *tmp);
+        size_t t = b->perm[i];
+        b->perm[i] = b->perm[j];
+        b->perm[j] = t;
+    }
+    ovica_rng_free(r);
+    size_t off = 0;
+    for (size_t i = 0; i < nb; i++) {
+        b->start[i] = off;
+        size_t lo = b->perm[i] * b->block, hi = lo + b->block < b->N ? lo + b->block : b->N;
+        off += hi - lo;
+    }
+    b->start[nb] = off; /* = N */
+    b->pass = pass;
+    return OVICA_OK;
+}
+
+/* The B rows of step k. */
+static int src_batch(batch_src *b, size_t k, const double **out, size_t *rows)
+{
+    if (b->B == b->N) {
+        *out = b->X;
+        *rows = b->N;
+        return OVICA_OK;
+    }
+    /* position in the sequence of passes (k <= 1e9 steps and B <= 1e9 rows,
+     * the options' bounds: k B fits in 64 bits) */
+    uint64_t pos = (uint64_t)k * (uint64_t)b->B;
+    size_t pass = (size_t)(pos / b->N), off = (size_t)(pos % b->N);
+    size_t filled = 0;
+    while (filled < b->B) {
+        int st = src_order(b, pass);
+        if (st) return st;
+        /* the visited block holding offset off: start[j] <= off < start[j + 1] */
+        size_t lo = 0, hi = b->nblocks;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (b->start[mid] <= off) lo = mid;
+            else hi = mid;
+        }
+        size_t row0 = b->perm[lo] * b->block + (off - b->start[lo]);
+        size_t avail = b->start[lo + 1] - off, want = b->B - filled;
+        size_t n = avail < want ? avail : want;
+        if (b->X != NULL)
+            memcpy(b->buf + filled * b->m, b->X + row0 * b->m, n * b->m * sizeof *b->buf);
+        else if ((st = ovica_npy_read_rows(b->file, row0, row0 + n, b->buf + filled * b->m,
+                                           b->m)) != OVICA_OK)
+            return st;
+        filled += n;
+        off += n;
+        if (off == b->N) {
+            off = 0;
+            pass++;
         }
     }
-    free(tmp);
-    ovica_rng_free(r);
+    *out = b->buf;
+    *rows = b->B;
     return OVICA_OK;
 }
 
@@ -178,18 +279,17 @@ static int save_model(const char *cmd, const ovica_model *model, const char *pat
 }
 
 /*
- * Trains a model on X (N x m, rows shuffled here in a copy when batches are
- * used) and saves it to `out`. Returns CLI_EXIT_OK, CLI_EXIT_FAIL or
+ * Trains a model on the batches of src and saves it to `out`. Returns CLI_EXIT_OK, CLI_EXIT_FAIL or
  * CLI_EXIT_INTERRUPTED (the model saved first). On success *model_out (if
  * not NULL) receives a copy of the saved model.
  */
-static int train_run(const char *cmd, const train_cfg *c, const double *X, size_t N, size_t m,
-                     const char *out, ovica_model **model_out)
+static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const char *out,
+                     ovica_model **model_out)
 {
+    const size_t m = src->m;
     ovica_prior *prior = NULL;
     ovica_model *model = NULL;
     ovica_trainer *t = NULL;
-    double *Xs = NULL;
     FILE *log = NULL;
     char logtmp[4200];
     int code = CLI_EXIT_FAIL, st;
@@ -249,27 +349,12 @@ static int train_run(const char *cmd, const train_cfg *c, const double *X, size_
         goto done;
     }
 
-    /* Batches: all the data, or fixed batches of a shuffled copy, cycled. */
-    size_t B = c->batch == 0 || c->batch >= N ? N : c->batch;
-    const double *data = X;
-    if (B < N) {
-        Xs = malloc(N * m * sizeof *Xs);
-        if (Xs == NULL) {
-            cli_fail(cmd, 0, "out of memory");
-            goto done;
-        }
-        memcpy(Xs, X, N * m * sizeof *Xs);
-        st = shuffle_rows(Xs, N, m, c->seed);
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot shuffle the data");
-            goto done;
-        }
-        data = Xs;
-    }
-    size_t nbatches = N / B;
-
     if (c->resume == NULL) {
-        st = ovica_trainer_init_basis(t, c->init, data, N, m);
+        /* from the rows of the first step (all the rows when they are in memory) */
+        const double *X0 = NULL;
+        size_t N0 = 0;
+        st = src_batch(src, 0, &X0, &N0);
+        if (st == OVICA_OK) st = ovica_trainer_init_basis(t, c->init, X0, N0, m);
         if (st != OVICA_OK) {
             cli_fail(cmd, st, "cannot initialise the basis");
             goto done;
@@ -289,7 +374,14 @@ static int train_run(const char *cmd, const train_cfg *c, const double *X, size_
     size_t done_steps = 0;
     ovica_step_stats s = OVICA_STEP_STATS_INIT;
     for (size_t k = first; k < steps && !interrupted; k++) {
-        const double *batch = data + (k % nbatches) * B * m;
+        const double *batch = NULL;
+        size_t B = 0;
+        st = src_batch(src, k, &batch, &B);
+        if (st != OVICA_OK) {
+            if (pr.mode == 1) fputc('\n', stderr);
+            cli_fail(cmd, st, "cannot read the rows of step %zu", k + 1);
+            goto done;
+        }
         s = (ovica_step_stats)OVICA_STEP_STATS_INIT;
         st = ovica_trainer_step(t, batch, B, m, &s);
         if (st != OVICA_OK) {
@@ -379,7 +471,6 @@ done:
         fclose(log);
         unlink(logtmp);
     }
-    free(Xs);
     ovica_trainer_free(t);
     ovica_model_free(model);
     ovica_prior_free(prior);
@@ -409,8 +500,12 @@ static const char train_help[] =
     "                     (annealed Monte Carlo EM, then the exact likelihood gradient)\n"
     "  --solver NAME      MAP solver: pg, ista or fista; default: the trainer's (fista)\n"
     "  --steps K          number of steps, >= 1; default 300\n"
-    "  --batch B          samples per step (0: all); default 0. With B < N the data\n"
-    "                     are shuffled once and the steps cycle through N/B fixed batches\n"
+    "  --batch B          samples per step (0: all); default 0. With B < N each step\n"
+    "                     reads its B rows from the file (memory-mapped, so the data\n"
+    "                     need not fit in memory): every pass over the data visits\n"
+    "                     blocks of contiguous rows in a new random order (by the seed)\n"
+    "  --block R          rows per block of that shuffling, >= 1; default B/16\n"
+    "  --max-samples N    use only the first N rows of the data (0: all); default 0\n"
     "  --lr R             base learning rate, > 0; default: the trainer's (0.3)\n"
     "  --schedule NAME    constant, or cosine (linear warm-up, cosine decay);\n"
     "                     default: the trainer's (cosine)\n"
@@ -426,7 +521,8 @@ static const char train_help[] =
     "  --resume FILE      go on from a checkpoint: the model, rule, parameters and\n"
     "                     step come from FILE (--prior, --scale, --sigma, --rule and\n"
     "                     --init are then refused); --steps, if given, is the new\n"
-    "                     total; give the same --data, --batch and --seed\n"
+    "                     total; give the same --data, --batch, --block,\n"
+    "                     --max-samples and --seed\n"
     "  --truth A.npy      the true basis (m x n_true), when known: the log and the\n"
     "                     progress show the angle error, and the recovery table is\n"
     "                     printed at the end\n"
@@ -436,7 +532,7 @@ int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *out = NULL, *log = NULL, *truth = NULL, *checkpoint = NULL,
                *resume = NULL;
-    uint64_t atoms = 0, steps = 300, batch = 0, seed = 1, every = 0;
+    uint64_t atoms = 0, steps = 300, batch = 0, seed = 1, every = 0, block = 0, max_samples = 0;
     int prior = 1, rule = 5, solver = -1, schedule = -1, init = 1, keep = 0, quiet = 0;
     double sigma = 0.05, scale = 1.0, lr = 0;
     const cli_opt opts[] = {
@@ -450,6 +546,8 @@ int cmd_train(int argc, char **argv)
         {"solver", CLI_CHOICE, &solver, 0, 0, 0, cli_solver_names},
         {"steps", CLI_U64, &steps, 1, 1e9, 0, NULL},
         {"batch", CLI_U64, &batch, 0, 1e9, 0, NULL},
+        {"block", CLI_U64, &block, 1, 1e12, 0, NULL},
+        {"max-samples", CLI_U64, &max_samples, 0, 1e15, 0, NULL},
         {"lr", CLI_DOUBLE, &lr, 0, 100, CLI_LO_OPEN, NULL},
         {"schedule", CLI_CHOICE, &schedule, 0, 0, 0, schedule_names},
         {"init", CLI_CHOICE, &init, 0, 0, 0, init_names},
@@ -482,14 +580,65 @@ int cmd_train(int argc, char **argv)
     if (out == NULL) return cli_usage("train", "--out is required");
     double *X = NULL, *T = NULL;
     size_t N = 0, m = 0, tm = 0, tn = 0;
-    if (cli_read_npy("train", "the data", data, &X, &N, &m)) return CLI_EXIT_FAIL;
+    ovica_npy_file *file = NULL;
+    int x_lib = 0; /* X from ovica_npy_read (ovica_free) or malloc (free) */
+    batch_src src;
+    memset(&src, 0, sizeof src);
+    /* A regular file is opened and read by rows (memory-mapped); anything
+     * else (a pipe, say) is read whole. */
+    struct stat sb;
+    int st = stat(data, &sb) == 0 && !S_ISREG(sb.st_mode) ? OVICA_ENOTSUP
+                                                           : ovica_npy_open(&file, data);
+    if (st == OVICA_ENOTSUP) {
+        double *all = NULL;
+        if (cli_read_npy("train", "the data", data, &all, &N, &m)) return CLI_EXIT_FAIL;
+        X = all;
+        x_lib = 1;
+        st = OVICA_OK;
+    } else if (st == OVICA_OK) {
+        st = ovica_npy_file_shape(file, &N, &m);
+    }
+    if (st != OVICA_OK) return cli_fail("train", st, "cannot read the data");
+    if (max_samples > 0 && max_samples < N) N = (size_t)max_samples;
+    size_t B = batch == 0 || batch >= N ? N : (size_t)batch;
+    if (B == N && file != NULL) { /* every step uses all the rows: read them once */
+        X = N <= SIZE_MAX / m / sizeof *X ? malloc(N * m * sizeof *X) : NULL;
+        if (X == NULL) {
+            ovica_npy_close(file);
+            return cli_fail("train", 0, "cannot hold the %zu x %zu data in memory", N, m);
+        }
+        st = ovica_npy_read_rows(file, 0, N, X, m);
+        ovica_npy_close(file);
+        file = NULL;
+        if (st != OVICA_OK) {
+            free(X); /* (malloc) */
+            return cli_fail("train", st, "cannot read the data");
+        }
+    }
+    if (B == N) {
+        src.X = X;
+        src.N = src.B = N;
+        src.m = m;
+    } else if (src_stream(&src, file, X, N, m, B,
+                          block > 0 ? (size_t)block : (B >= 16 ? B / 16 : 1), seed) != OVICA_OK) {
+        ovica_npy_close(file);
+        if (x_lib) ovica_free(X);
+        else free(X);
+        return cli_fail("train", OVICA_ENOMEM, "cannot allocate the batch buffers");
+    }
     if (truth != NULL) {
         if (cli_read_npy("train", "the true basis", truth, &T, &tm, &tn)) {
-            ovica_free(X);
+            src_free(&src);
+            ovica_npy_close(file);
+            if (x_lib) ovica_free(X);
+            else free(X);
             return CLI_EXIT_FAIL;
         }
         if (tm != m) {
-            ovica_free(X);
+            src_free(&src);
+            ovica_npy_close(file);
+            if (x_lib) ovica_free(X);
+            else free(X);
             ovica_free(T);
             return cli_fail("train", 0, "the true basis has %zu rows, the data %zu columns", tm, m);
         }
@@ -498,7 +647,7 @@ int cmd_train(int argc, char **argv)
                    (size_t)batch, lr, schedule, init, seed, keep, quiet, log, T, tn,
                    checkpoint, (size_t)every, resume, steps_given};
     ovica_model *model = NULL;
-    int code = train_run("train", &c, X, N, m, out, T ? &model : NULL);
+    int code = train_run("train", &c, &src, out, T ? &model : NULL);
     if (code == CLI_EXIT_OK && model != NULL) {
         int st = cli_recovery_table(stdout, ovica_model_basis(model), m, ovica_model_atoms(model),
                                     T, tn, ovica_prior_domain(ovica_model_prior(model)) ==
@@ -507,7 +656,10 @@ int cmd_train(int argc, char **argv)
         if (st != OVICA_OK) code = cli_fail("train", st, "cannot compare the bases");
     }
     ovica_model_free(model);
-    ovica_free(X);
+    src_free(&src);
+    ovica_npy_close(file);
+    if (x_lib) ovica_free(X);
+    else free(X);
     ovica_free(T);
     return code;
 }
@@ -601,7 +753,12 @@ int cmd_demo(int argc, char **argv)
 
     train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, 1, seed, 0, quiet, p_log,
                    A, n, NULL, 0, NULL, 0};
-    code = train_run("demo", &c, X, N, m, p_model, &model);
+    batch_src src;
+    memset(&src, 0, sizeof src);
+    src.X = X;
+    src.N = src.B = N;
+    src.m = m;
+    code = train_run("demo", &c, &src, p_model, &model);
     if (code != CLI_EXIT_OK) goto done;
     code = CLI_EXIT_FAIL;
 
