@@ -100,7 +100,17 @@ $(STLIB): $(OBJS)
 	rm -f $@
 	ar rcs $@ $(OBJS)
 
-pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H)
+# The .pc file records the install paths: it is regenerated when PREFIX,
+# LIBDIR or INCLUDEDIR differ from the last generation (a stamp file that is
+# rewritten only when they change).
+PC_PATHS := $(PREFIX):$(LIBDIR):$(INCLUDEDIR)
+$(BUILD)/pc.paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PC_PATHS)' | cmp -s - $@ || echo '$(PC_PATHS)' > $@
+.PHONY: FORCE
+FORCE:
+
+pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H) $(BUILD)/pc.paths
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
