@@ -321,6 +321,14 @@ $(BUILD)/examples/%: examples/%.cpp $(HEADERS) | lib deps
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++11 $(OPT) $(WARN) $(SAN) $(CXXFLAGS) -Iinclude $< -o $@ $(EX_LINK)
 
+# image_features whitens with LAPACKE (the example's own use, as any host's) and
+# finds the shipped photographs (examples/data/images) wherever it is run from.
+# Full run: build/examples/image_features --out DIR (docs/EXAMPLES.md).
+$(BUILD)/examples/image_features: examples/image_features.c $(HEADERS) | lib deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) -Iinclude $(DEP_CFLAGS) \
+	    -DOVICA_IMAGE_DIR='"$(CURDIR)/examples/data/images"' $< -o $@ $(EX_LINK) $(DEP_LIBS)
+
 check-examples: $(EX_BINS)
 	@mkdir -p $(BUILD)/examples/run; run=$$(cd $(BUILD)/examples/run && pwd); \
 	for b in $(EX_BINS); do \
