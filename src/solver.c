@@ -29,7 +29,7 @@ const ovica_solver_type *const ovica_solver_fista = &type_fista;
 const ovica_solver_type *const ovica_solver_active = &type_active;
 const ovica_solver_type *const ovica_solver_auto = &type_auto;
 
-#define N_PARAMS 6
+#define N_PARAMS 7
 
 static const struct {
     const char *name;
@@ -42,6 +42,7 @@ static const struct {
     [OVICA_SOLVER_RESTART] = {"restart", 0.0, 1.0, 1.0, 1},
     [OVICA_SOLVER_FORM] = {"form", 0.0, 2.0, 0.0, 1},
     [OVICA_SOLVER_STEP] = {"step", 1e-6, 1.0, 1.0, 0},
+    [OVICA_SOLVER_THREADS] = {"threads", 1.0, 256.0, 1.0, 1},
 };
 
 struct ovica_solver {
@@ -302,7 +303,8 @@ static int infer_active(ovica_solver *solver, const ovica_model *model, const do
 {
     const size_t m = model->m, n = model->n, Nn = N * n;
     const size_t Bk = block_rows(N, n);
-    size_t len = ovica__active_work_len(N, m, n, Bk), extra = Bk * (m + 2 * n);
+    const size_t threads = (size_t)solver->param[OVICA_SOLVER_THREADS];
+    size_t len = ovica__active_work_len(N, m, n, Bk, threads), extra = Bk * (m + 2 * n);
     if (len == 0 || len > SIZE_MAX - extra)
         return ovica__error(OVICA_ENOMEM, "%s: the batch is too large", "ovica_solver_infer");
     int st = ensure_work(solver, len + extra);
@@ -312,8 +314,8 @@ static int infer_active(ovica_solver *solver, const ovica_model *model, const do
         for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0 ? S[i] : 0.0;
     size_t rounds = 0, n_conv = 0;
     st = ovica__active_solve(model, X, N, S, solver->param[OVICA_SOLVER_TOL],
-                             (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, solver->work,
-                             &rounds, &n_conv);
+                             (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, threads,
+                             solver->work, &rounds, &n_conv);
     if (st) return st;
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(S[i]))

@@ -9,8 +9,9 @@
 #include "internal.h"
 
 /* Number of doubles of work memory ovica__active_solve needs for a batch of
- * N samples (rows processed in blocks of Bk); 0 if the size overflows. */
-size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk);
+ * N samples (rows processed in blocks of Bk) with `threads` threads; 0 if
+ * the size overflows. */
+size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t threads);
 
 /* Exact MAP codes for a built-in prior (Laplace: LASSO; exponential:
  * non-negative LASSO) by a batched active-set method; see solver_active.c.
@@ -19,11 +20,13 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk);
  *   tol:      a sample stops when its optimality violation (in the units of
  *             ovica_model_optimality) is at most tol / b (floored near the
  *             rounding level of its gradient).
- *   max_rounds: limit on verification rounds (one GEMM each).
- *   work:     ovica__active_work_len(N, m, n, Bk) doubles.
+ *   max_rounds: limit on verification rounds (two GEMMs each).
+ *   threads:  threads for the per-sample work (the caller and threads - 1
+ *             workers started for the call; fewer if the system refuses).
+ *   work:     ovica__active_work_len(N, m, n, Bk, threads) doubles.
  * Returns OVICA_OK (counts in *rounds and *n_conv) or an error status. */
 int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
-                        double tol, size_t max_rounds, size_t Bk, double *work,
-                        size_t *rounds, size_t *n_conv);
+                        double tol, size_t max_rounds, size_t Bk, size_t threads,
+                        double *work, size_t *rounds, size_t *n_conv);
 
 #endif /* OVICA_SOLVER_INTERNAL_H */

@@ -1,7 +1,7 @@
 /* MAP inference: closed forms, optimality, agreement between solvers,
  * user priors, warm starts, parameters and bad input; the exact active-set
  * solver against FISTA (shapes, both priors, zero samples, duplicate atoms,
- * supports of rank m, warm starts, auto selection). */
+ * supports of rank m, warm starts, auto selection, threads). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +334,15 @@ START_TEST(test_params)
     ck_assert_double_eq(v, 1e-6);
     ck_assert_status(ovica_solver_param_bounds(OVICA_SOLVER_STEP, &lo, &hi), OVICA_OK);
     ck_assert(lo > 0.0 && hi == 1.0);
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_THREADS, &v), OVICA_OK);
+    ck_assert_double_eq(v, 1.0);
+    ck_assert_status(ovica_solver_param_bounds(OVICA_SOLVER_THREADS, &lo, &hi), OVICA_OK);
+    ck_assert(lo == 1.0 && hi == 256.0);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_THREADS, 0.0), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_THREADS, 257.0), OVICA_EINVAL);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_THREADS, 2.4), OVICA_OK);
+    ck_assert_status(ovica_solver_get_param(s, OVICA_SOLVER_THREADS, &v), OVICA_OK);
+    ck_assert_double_eq(v, 2.0);
     ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, 0), OVICA_EINVAL);
     ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_TOL, -1), OVICA_EINVAL);
     ck_assert_error(ovica_solver_set_param(s, OVICA_SOLVER_TOL, NAN), OVICA_ENONFINITE);
@@ -679,6 +688,71 @@ START_TEST(test_active_user_prior_and_names)
 }
 END_TEST
 
+/* Threads: the per-sample work spread over 2, 3 and 8 threads gives the
+ * same codes, bit for bit, and the same stats as one thread (cold and warm
+ * starts; a batch of several row blocks, with n large enough that a block
+ * is smaller than the batch; fewer samples than threads' chunks), and the
+ * threaded result passes the check against FISTA. _i = prior. */
+START_TEST(test_active_threads)
+{
+    const int kind = _i;
+    static const size_t shapes[][3] = {{16, 48, 300}, {12, 600, 480}, {8, 20, 5}};
+    for (size_t sh = 0; sh < 3; sh++) {
+        const size_t m = shapes[sh][0], n = shapes[sh][1], N = shapes[sh][2];
+        const double sigma = 0.3, b = 0.5;
+        tu_rng r;
+        tu_seed(&r, 7000 + (uint64_t)kind * 10 + sh);
+        double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+        double *S1 = malloc(N * n * sizeof *S1), *S2 = malloc(N * n * sizeof *S2);
+        tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+        tu_fill_normal(&r, X, N * m, 1.0);
+        ovica_model *md = make_model(m, n, A, kind, b, sigma);
+        for (int warm = 0; warm < 2; warm++) {
+            ovica_infer_stats st1 = OVICA_INFER_STATS_INIT;
+            ovica_solver *a1 = make_solver(ovica_solver_active, 1e-11, 1000);
+            if (warm) {
+                /* start from the cold solution, perturbed */
+                for (size_t i = 0; i < N * n; i++)
+                    S1[i] += i % 5 == 0 ? 0.2 * tu_normal(&r) : 0.0;
+                ck_assert_status(ovica_solver_set_param(a1, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
+            }
+            memcpy(S2, S1, N * n * sizeof *S1);
+            double *S0 = malloc(N * n * sizeof *S0);
+            memcpy(S0, S1, N * n * sizeof *S0);
+            ck_assert_status(ovica_solver_infer(a1, md, X, N, m, S1, n, &st1), OVICA_OK);
+            static const double nth[] = {2.0, 3.0, 8.0};
+            for (size_t t = 0; t < 3; t++) {
+                ovica_solver *a2 = make_solver(ovica_solver_active, 1e-11, 1000);
+                ck_assert_status(ovica_solver_set_param(a2, OVICA_SOLVER_THREADS, nth[t]), OVICA_OK);
+                ck_assert_status(ovica_solver_set_param(a2, OVICA_SOLVER_WARM_START, warm), OVICA_OK);
+                memcpy(S2, S0, N * n * sizeof *S0);
+                ovica_infer_stats st2 = OVICA_INFER_STATS_INIT;
+                ck_assert_status(ovica_solver_infer(a2, md, X, N, m, S2, n, &st2), OVICA_OK);
+                ck_assert_msg(memcmp(S1, S2, N * n * sizeof *S1) == 0,
+                              "m=%zu n=%zu N=%zu warm=%d: %g threads give other codes "
+                              "(max diff %g)", m, n, N, warm, nth[t],
+                              tu_max_abs_diff(S1, S2, N * n));
+                ck_assert_uint_eq(st1.iterations, st2.iterations);
+                ck_assert_uint_eq(st1.converged, st2.converged);
+                ck_assert(st1.objective == st2.objective);
+                /* the handle is reused: a second call gives the same again */
+                memcpy(S2, S0, N * n * sizeof *S0);
+                ck_assert_status(ovica_solver_infer(a2, md, X, N, m, S2, n, NULL), OVICA_OK);
+                ck_assert(memcmp(S1, S2, N * n * sizeof *S1) == 0);
+                ovica_solver_free(a2);
+            }
+            free(S0);
+            ovica_solver_free(a1);
+        }
+        double worst = -1.0;
+        ck_assert_status(ovica_model_optimality(md, X, N, m, S1, n, &worst), OVICA_OK);
+        ck_assert_double_le(worst, 1e-10 / b);
+        ovica_model_free(md);
+        free(A); free(X); free(S1); free(S2);
+    }
+}
+END_TEST
+
 START_TEST(test_closed_form_active)
 {
     closed_form_case(3, _i % 2, _i < 2 ? 8 : 12, _i < 2 ? 8 : 5, 0);
@@ -706,6 +780,7 @@ int main(void)
     tcase_add_test(tc, test_active_limits_and_auto);
     tcase_add_test(tc, test_active_user_prior_and_names);
     tcase_add_loop_test(tc, test_closed_form_active, 0, 4);
+    tcase_add_loop_test(tc, test_active_threads, 0, 2);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
