@@ -8,9 +8,9 @@
  *
  * The batch is solved in rounds. A round is one pass over the samples still
  * active, in row blocks sized for the cache:
- *   1. residuals R = X - S A^T of the block and the gradients G_blk = R A:
- *      two GEMMs (one GEMM over the dense block costs less than the sparse
- *      residuals in scalar code, 2 k m flops a sample for k non-zeros);
+ *   1. residuals R = X - S A^T of the block from the non-zeros of S (sparse:
+ *      2 k m flops a sample for k non-zeros, contiguous rows of A^T), then
+ *      one GEMM G_blk = R A for the gradients of the whole block;
  *   2. per sample: the optimality test; a sample that passes has converged
  *      and leaves the active set (rows are compacted by swaps, as in FISTA).
  *      Otherwise the sample takes a feature-sign step (Lee, Battle, Raina &
@@ -108,6 +108,9 @@ typedef struct {
     double *s0;       /* the sample's code at the round's start (n) */
     double *gcur;     /* its gradient brought up to date (n) */
     size_t *chi;      /* coordinates changed since the round's start (n) */
+    size_t *tl;       /* coordinates that have been in F or set aside (n) */
+    size_t nt;        /* their number */
+    unsigned char *mark; /* mark[j]: j is in tl (n; all zero between samples) */
     double *chv;      /* and by how much (n) */
 } act_ctx;
 
@@ -146,6 +149,16 @@ static double forward_col(const act_ctx *c, size_t k, size_t j, double *out)
     return s2;
 }
 
+/* Records that coordinate j may change in this round (the Gram update
+ * then looks at the recorded coordinates only, not at all n). */
+static inline void touch(act_ctx *c, size_t j)
+{
+    if (!c->mark[j]) {
+        c->mark[j] = 1;
+        c->tl[c->nt++] = j;
+    }
+}
+
 /* Appends coordinate j as row k of the factor. Returns 1, or 0 if j's
  * column depends on the support's columns (or the factor is full). */
 static int factor_append(act_ctx *c, size_t k, size_t j)
@@ -158,6 +171,7 @@ static int factor_append(act_ctx *c, size_t k, size_t j)
     if (!(piv > DEP_EPS * gjj)) return 0;
     Lk[k] = sqrt(piv);
     c->F[k] = j;
+    touch(c, j);
     return 1;
 }
 
@@ -307,9 +321,23 @@ static void gram_update(double *restrict gc, const double *restrict G, size_t n,
     }
 }
 
+/* r = x - sum_i s_i A[:, i] over the non-zeros of s (At = A^T, n x m). */
+OVICA_SIMD
+static void residual(double *restrict r, const double *restrict x, const double *restrict s,
+                     const double *restrict At, size_t m, size_t n)
+{
+    memcpy(r, x, m * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        const double si = s[i];
+        if (si == 0.0) continue;
+        const double *restrict ai = At + i * m;
+        for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
+    }
+}
+
 /* The q largest violations among the zero coordinates of s (gradient gc,
  * above thr) into c->vl[0..), in decreasing order; returns how many. One
- * pass with a small sorted list (q is at most a quarter of the support or
+ * pass with a short sorted list (q is at most a quarter of the support or
  * Q_MIN). */
 OVICA_SIMD
 static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr, size_t q)
@@ -353,6 +381,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
     }
     if (worst <= thr) return 1;
     memcpy(c->s0, s, n * sizeof(double));
+    c->nt = 0;
 
     /* The support in index order, then the largest violators. */
     size_t k = 0, nd = 0;
@@ -481,8 +510,10 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
             adds--;
             double *gc = c->gcur;
             memcpy(gc, g, n * sizeof(double));
+            /* s changes only where a coordinate has been in F or set aside */
             size_t nch = 0;
-            for (size_t i = 0; i < n; i++) {
+            for (size_t t = 0; t < c->nt; t++) {
+                size_t i = c->tl[t];
                 double ds = s[i] - c->s0[i];
                 if (ds == 0.0) continue;
                 c->chi[nch] = i;
@@ -522,6 +553,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
             memcpy(Lk, c->y, k * sizeof(double));
             Lk[k] = sqrt(gjj - s2);
             c->F[k] = j;
+            touch(c, j);
             c->gF[k] = gj;
             c->th[k] = sj != 0.0 ? sgn(sj) : (c->nonneg ? 1.0 : sgn(gj));
             k++;
@@ -555,6 +587,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
         if (blk == (size_t)-1) continue; /* f cannot fall along it: drop */
         for (size_t i = 0; i < k; i++) s[c->F[i]] += tmax * (-sigma * c->d[i]);
         s[j] = blk == k ? 0.0 : sj + tmax * sigma;
+        touch(c, j);
         moved = 1;
         if (blk < k) {
             s[c->F[blk]] = 0.0;
@@ -569,6 +602,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
             }
         }
     }
+    for (size_t t = 0; t < c->nt; t++) c->mark[c->tl[t]] = 0;
     return moved ? 0 : 2;
 }
 
@@ -576,8 +610,9 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
 static size_t ctx_len(size_t n, size_t kcap)
 {
     /* factor, 7 kcap vectors (6 and a spare), F (kcap), dep (n), violators
-     * (2 n), s0 (n), gcur (n), changed coordinates and values (2 n) */
-    return kcap * kcap + 7 * kcap + kcap + n + 2 * n + 2 * n + 2 * n;
+     * (2 n), s0 (n), gcur (n), changed coordinates and values (2 n),
+     * touched list (n), marks (n bytes) */
+    return kcap * kcap + 7 * kcap + kcap + n + 2 * n + 2 * n + 2 * n + n + n / 8 + 1;
 }
 
 /* Points a context's scratch into w (ctx_len doubles). */
@@ -599,6 +634,10 @@ static void ctx_layout(act_ctx *c, double *w)
     c->gcur = c->s0 + n;
     c->chi = (size_t *)(c->gcur + n);
     c->chv = c->gcur + 2 * n;
+    c->tl = (size_t *)(c->chv + n);
+    c->mark = (unsigned char *)(c->chv + 2 * n);
+    memset(c->mark, 0, n);
+    c->nt = 0;
 }
 
 size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t threads)
@@ -611,8 +650,8 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
         return 0;
     /* codes, data, per-sample scale and state, row indices */
     len = Nn + Nm + 3 * N;
-    /* Gram, block residual and gradient */
-    len += n * n + Bk * (m + n);
+    /* Gram, A^T, block residual and gradient */
+    len += n * n + n * m + Bk * (m + n);
     /* per-thread scratch */
     if (len > SIZE_MAX - all) return 0;
     return len + all;
@@ -707,7 +746,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
 
     double *Sw = work, *Xc = Sw + N * n, *xs = Xc + N * m, *state = xs + N;
     size_t *perm = (size_t *)(state + N);
-    double *Gram = (double *)(perm + N), *R = Gram + n * n, *Gb = R + Bk * m;
+    double *Gram = (double *)(perm + N), *At = Gram + n * n, *R = At + n * m, *Gb = R + Bk * m;
     double *scratch = Gb + Bk * n;
     const size_t per = ctx_len(n, kcap);
     c.G = Gram;
@@ -719,6 +758,8 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
     for (size_t j = 0; j < n; j++)
         if (Gram[j * n + j] > amax) amax = Gram[j * n + j];
     amax = sqrt(amax);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) At[j * m + i] = md->A[i * n + j];
 
     memcpy(Sw, S, N * n * sizeof(double));
     memcpy(Xc, X, N * m * sizeof(double));
@@ -770,11 +811,10 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
         round++;
         for (size_t b0 = 0; b0 < na; b0 += Bk) {
             size_t nb = na - b0 < Bk ? na - b0 : Bk;
-            /* residuals R = X - S A^T and gradients R A of the block: two
-             * GEMMs */
-            memcpy(R, Xc + b0 * m, nb * m * sizeof(double));
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)n, -1.0,
-                        Sw + b0 * n, (int)n, md->A, (int)n, 1.0, R, (int)m);
+            /* residuals R = X - S A^T from the non-zeros of S, then the
+             * gradients R A of the block: one GEMM */
+            for (size_t r = 0; r < nb; r++)
+                residual(R + r * m, Xc + (b0 + r) * m, Sw + (b0 + r) * n, At, m, n);
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, 1.0,
                         R, (int)m, md->A, (int)n, 0.0, Gb, (int)n);
             pool.b0 = b0;

@@ -20,7 +20,7 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
  *   tol:      a sample stops when its optimality violation (in the units of
  *             ovica_model_optimality) is at most tol / b (floored near the
  *             rounding level of its gradient).
- *   max_rounds: limit on verification rounds (two GEMMs each).
+ *   max_rounds: limit on verification rounds (one GEMM each).
  *   threads:  threads for the per-sample work (the caller and threads - 1
  *             workers started for the call; fewer if the system refuses).
  *   work:     ovica__active_work_len(N, m, n, Bk, threads) doubles.
