@@ -1,8 +1,10 @@
-/* libFuzzer target: the .npy file reader against the buffer reader. The
+/* libFuzzer target: the .npy file readers against the buffer reader. The
  * input is written to a file (in /dev/shm when there is one) and read with
- * ovica_npy_info, ovica_npy_read and ovica_npy_read_into; the results must
- * agree with ovica_npy_read_buffer on the same bytes (status and, on
- * success, shape and every bit of the data). Arrays that are read are then
+ * ovica_npy_info, ovica_npy_read, ovica_npy_read_into and the opened-file
+ * reader (ovica_npy_open + ovica_npy_read_rows: all rows at once, then in
+ * two ranges split where the input says); the results must agree with
+ * ovica_npy_read_buffer on the same bytes (status and, on success, shape
+ * and every bit of the data). Arrays that are read are then
  * written with ovica_npy_write and read back, which must reproduce them
  * bit for bit. Any disagreement aborts. Seeds: tests/corpus/npy_file/. */
 #include <stdint.h>
@@ -59,8 +61,31 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
                                    &br, &bc);
     int sf = ovica_npy_read(in, &f, &fr, &fc);
     int si = ovica_npy_info(in, &ir, &ic);
-    if (sb == OVICA_ENOMEM || sf == OVICA_ENOMEM || si == OVICA_ENOMEM) goto done;
-    if (sb != sf || sb != si) abort();
+    ovica_npy_file *h = NULL;
+    int so = ovica_npy_open(&h, in);
+    if (sb == OVICA_ENOMEM || sf == OVICA_ENOMEM || si == OVICA_ENOMEM || so == OVICA_ENOMEM)
+        goto done;
+    if (sb != sf || sb != si || sb != so) abort();
+    if (so != OVICA_OK && h != NULL) abort();
+    if (so == OVICA_OK) {
+        size_t hr = 0, hc = 0;
+        if (ovica_npy_file_shape(h, &hr, &hc) != OVICA_OK || hr != br || hc != bc) abort();
+        if (br > 0 && bc > 0) {
+            double *g = malloc(br * bc * sizeof(double));
+            if (g == NULL) goto done;
+            if (ovica_npy_read_rows(h, 0, br, g, bc) != OVICA_OK) abort();
+            if (memcmp(b, g, br * bc * sizeof(double)) != 0) abort();
+            size_t cut = size ? 1 + data[size - 1] % br : 1; /* in [1, br] */
+            memset(g, 0, br * bc * sizeof(double));
+            if (ovica_npy_read_rows(h, 0, cut, g, bc) != OVICA_OK) abort();
+            if (cut < br && ovica_npy_read_rows(h, cut, br, g + cut * bc, bc) != OVICA_OK) abort();
+            if (memcmp(b, g, br * bc * sizeof(double)) != 0) abort();
+            /* out of range, wrong width: refused */
+            if (ovica_npy_read_rows(h, 0, br + 1, g, bc) != OVICA_EINVAL) abort();
+            if (ovica_npy_read_rows(h, 0, 1, g, bc + 1) != OVICA_ESIZE) abort();
+            free(g);
+        }
+    }
     if (sb == OVICA_OK) {
         if (br != fr || bc != fc || br != ir || bc != ic) abort();
         if (memcmp(b, f, br * bc * sizeof(double)) != 0) abort();
@@ -80,6 +105,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         if (f != NULL || fr != 0 || fc != 0) abort();
     }
 done:
+    ovica_npy_close(h);
     ovica_free(b);
     ovica_free(f);
     return 0;
