@@ -58,8 +58,9 @@ def make_data(rng, m, n, N, activity, prior, noise):
     return A, S, X
 
 
-def run_c(args):
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
+def run_c(args, env=None):
+    out = subprocess.run(args, check=True, capture_output=True, text=True,
+                         env=None if env is None else dict(os.environ, **env))
     return out.stdout.splitlines()
 
 
@@ -79,9 +80,9 @@ def parse_kv(line):
 SETTINGS = {"sparse": 0.01, "dense": 0.05}
 
 
-def run_encode(binp, xp, ap, prior, sigma, b, sp, threads, fista):
+def run_encode(binp, xp, ap, prior, sigma, b, sp, threads, fista, blas1=False):
     lines = run_c([binp, "encode", xp, ap, prior, repr(sigma), repr(b), sp, str(threads),
-                   "1" if fista else "0"])
+                   "1" if fista else "0"], {"OPENBLAS_NUM_THREADS": "1"} if blas1 else None)
     return [parse_kv(ln) for ln in lines]
 
 
@@ -110,12 +111,14 @@ def bench_inference(binp, tmp, prior, setting, sigma, b, N, quick, reps):
             rows[name] = (t, obj, note)
 
     exact, support = None, None
-    # Alternate: libovica (1 and 2 threads) and scikit-learn's lasso_cd
-    # (n_jobs 1 and 2), `reps` times; best of each.
+    # Alternate: libovica (1 and 2 threads; OpenBLAS with its default
+    # threads, and with one, since its idle threads spin after a GEMM and
+    # compete with the solver's own) and scikit-learn's lasso_cd (n_jobs 1
+    # and 2), `reps` times; best of each.
     for rep in range(reps):
-        for threads in (1, 2):
+        for threads, blas1 in ((1, False), (2, False), (1, True), (2, True)):
             for kv in run_encode(binp, xp, ap, prior, sigma, b, sp, threads,
-                                 rep == 0 and threads == 1):
+                                 rep == 0 and threads == 1 and not blas1, blas1):
                 t, obj = float(kv["seconds"]), float(kv["objective"])
                 if kv["solver"] == "active":
                     if exact is None:
@@ -124,7 +127,9 @@ def bench_inference(binp, tmp, prior, setting, sigma, b, N, quick, reps):
                         check = lasso_obj(X, A, S, mu)
                         assert abs(check - obj) <= 1e-9 * abs(obj), (check, obj)
                         support = float(kv["support"])
-                    keep("libovica active-set, %d thread%s" % (threads, "s" if threads > 1 else ""),
+                    keep("libovica active-set, %d thread%s%s"
+                         % (threads, "s" if threads > 1 else "",
+                            ", OPENBLAS_NUM_THREADS=1" if blas1 else ""),
                          t, obj, "support %.1f, %s rounds" % (float(kv["support"]), kv["rounds"]))
                 else:
                     keep("libovica FISTA " + kv["solver"].split("_")[1], t, obj,

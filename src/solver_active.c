@@ -343,12 +343,15 @@ OVICA_SIMD
 static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr, size_t q)
 {
     viol_t *vl = c->vl;
+    const size_t n = c->n;
+    const double mu = c->mu;
+    const int nonneg = c->nonneg;
     size_t cnt = 0;
-    double lo = thr; /* a value must exceed this to enter */
-    for (size_t j = 0; j < c->n; j++) {
-        if (s[j] != 0.0) continue;
-        double v = c->nonneg ? gc[j] - c->mu : fabs(gc[j]) - c->mu;
-        if (!(v > lo)) continue;
+    double lo = thr + mu; /* |g_j| (g_j) must exceed this to enter */
+    for (size_t j = 0; j < n; j++) {
+        double a = nonneg ? gc[j] : fabs(gc[j]);
+        if (!(a > lo) || s[j] != 0.0) continue;
+        double v = a - mu;
         size_t p = cnt < q ? cnt++ : q - 1;
         while (p > 0 && vl[p - 1].v < v) {
             vl[p] = vl[p - 1];
@@ -356,7 +359,7 @@ static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr
         }
         vl[p].v = v;
         vl[p].j = j;
-        if (cnt == q) lo = vl[q - 1].v > thr ? vl[q - 1].v : thr;
+        if (cnt == q) lo = (vl[q - 1].v > thr ? vl[q - 1].v : thr) + mu;
     }
     return cnt;
 }
