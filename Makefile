@@ -282,17 +282,44 @@ DEMO_DIR ?= $(BUILD)/demo
 .PHONY: cli demo check-cli
 cli: $(CLI_BIN)
 
-$(CLI_BIN): $(CLI_SRCS) $(CLI_HDRS) $(HEADERS) lib | deps
+# `ovica separate` reads and writes audio with libsndfile and takes STFTs with
+# FFTW3: dependencies of the program only (the library links neither);
+# deps-cli installs them, and espeak-ng for the separation test, with apt-get.
+CLI_APT_PKGS := libsndfile1-dev libfftw3-dev espeak-ng
+CLI_DEP_CFLAGS = $(shell pkg-config --cflags sndfile fftw3)
+CLI_DEP_LIBS   = $(shell pkg-config --libs sndfile fftw3)
+.PHONY: deps-cli
+deps-cli: | deps
+	@missing=""; \
+	for p in sndfile fftw3; do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-cli: missing:$$missing; installing $(CLI_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(CLI_APT_PKGS) || \
+	  { echo "deps-cli: apt-get failed; install $(CLI_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+$(CLI_BIN): $(CLI_SRCS) $(CLI_HDRS) $(HEADERS) lib | deps deps-cli
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iinclude $(CLI_SRCS) -o $@ \
-	    $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica -lm
+	$(CC) $(CFLAGS_ALL) -Iinclude $(CLI_DEP_CFLAGS) $(CLI_SRCS) -o $@ \
+	    $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica $(CLI_DEP_LIBS) -lm
 
 # (the demo's matrices are tiny: BLAS threads only cost time, unless asked for)
 demo: $(CLI_BIN)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(CLI_BIN) demo --out $(DEMO_DIR)
 
-check-cli: $(CLI_BIN)
+# tests/cli/separate.sh: `ovica separate` on three espeak-ng voices mixed by
+# tests/cli/mixwav.c (libsndfile), which also scores the separated sources.
+CLI_MIXWAV := $(BUILD)/cli-test/mixwav
+$(CLI_MIXWAV): tests/cli/mixwav.c | deps-cli
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CLI_DEP_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CLI_DEP_LIBS) -lm
+
+check-cli: $(CLI_BIN) $(CLI_MIXWAV)
 	@sh tests/cli/run.sh $(CLI_BIN)
+	@sh tests/cli/separate.sh $(CLI_BIN) $(CLI_MIXWAV)
 
 # --- examples, the Python binding, the API reference -----------------------------
 #   make check-examples  build every examples/*.c (C11) and examples/*.cpp (C++11)

@@ -30,6 +30,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_separate(int argc, char **argv); /* cmd_separate.c: libsndfile, FFTW3 */
 
 /* Prints "ovica CMD: " + message + a hint to use --help to stderr; returns
  * CLI_EXIT_USAGE. */

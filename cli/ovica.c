@@ -1,7 +1,8 @@
 /*
  * ovica: the command-line program of libovica.
  *
- *   ovica demo | synth | train | encode | basis | eval | plot | score | cluster | scan [options]
+ *   ovica demo | synth | train | encode | basis | eval | plot | score | cluster | scan |
+ *         separate [options]
  *
  * Each subcommand has --help. Exit codes: 0 success, 1 runtime failure,
  * 2 usage error, 130 interrupted by SIGINT (train saves the model first).
@@ -39,6 +40,7 @@ static const char main_help[] =
     "  score    log-likelihood and bits per dimension of data under a model\n"
     "  cluster  merge the atoms of an over-provisioned model (weighted k-means)\n"
     "  scan     choose the number of atoms by held-out log-likelihood\n"
+    "  separate separate the sources of a multichannel recording (WAV)\n"
     "  version  print the program's and the library's version\n"
     "\n"
     "Run 'ovica <command> --help' for a command's options.\n"
@@ -161,6 +163,7 @@ int main(int argc, char **argv)
         {"demo", cmd_demo},   {"synth", cmd_synth}, {"train", cmd_train}, {"encode", cmd_encode},
         {"basis", cmd_basis}, {"eval", cmd_eval},   {"plot", cmd_plot},   {"version", cmd_version},
         {"score", cmd_score}, {"cluster", cmd_cluster}, {"scan", cmd_scan},
+        {"separate", cmd_separate},
     };
     if (argc < 2) {
         fputs(main_help, stderr);
