@@ -235,8 +235,10 @@ check-valgrind: | deps-tools
 	@$(MAKE) --no-print-directory BUILD=build/vg LIBOUT=build/vg/lib OPT="$(VG_OPT)" SAN= tests
 	@$(VG_ENV) sh tests/run_tool.sh check-valgrind $(TOOL_JOBS) "$(VALGRIND)" $(TOOL_TESTS:%=build/vg/tests/%)
 
-# TSan runs the suites that use threads (TSAN_TESTS="$(TOOL_TESTS)": all).
-TSAN_TESTS ?= check_core check_threads
+# TSan runs the suites that use threads: the threaded-handles suite, and the
+# solver suite (the active-set solver's OVICA_SOLVER_THREADS workers);
+# TSAN_TESTS="$(TOOL_TESTS)" runs all.
+TSAN_TESTS ?= check_core check_threads check_solver
 tsan check-tsan: | deps-tools
 	@$(MAKE) --no-print-directory BUILD=build/tsan LIBOUT=build/tsan/lib OPT="$(TOOL_OPT)" SAN="$(TSAN_SAN)" tests
 	@$(TSAN_ENV) sh tests/run_tool.sh check-tsan $(TOOL_JOBS) "" $(TSAN_TESTS:%=build/tsan/tests/%)
