@@ -174,7 +174,9 @@ int main(int argc, char **argv)
     int quick = 0;
     const char *dir = OVICA_IMAGE_DIR, *out = ".";
     size_t steps = 600, n_train = 30000, n_test = 5000, batch = 1000;
-    double sigma = 0.3;
+    double sigma = 0.3, anneal = -1;
+    const char *rule = "auto";
+    int init_pca = 0; /* start from the PCA axes (identity) instead of data samples */
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -187,11 +189,15 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--batch") == 0 && v) batch = strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--sigma") == 0 && v) sigma = strtod(argv[++i], NULL);
         else if (strcmp(a, "--seed") == 0 && v) seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--rule") == 0 && v) rule = argv[++i];
+        else if (strcmp(a, "--init-pca") == 0) init_pca = 1;
+        else if (strcmp(a, "--anneal") == 0 && v) anneal = strtod(argv[++i], NULL);
         else {
             fprintf(stderr,
                     "usage: image_features [--quick] [--images DIR] [--out DIR] [--steps K]\n"
                     "                      [--train N] [--test N] [--batch B] [--sigma S] "
-                    "[--seed S]\n");
+                    "[--seed S]\n"
+                    "                      [--rule NAME] [--anneal F] [--init-pca]\n");
             return 2;
         }
     }
@@ -283,9 +289,28 @@ int main(int argc, char **argv)
         const size_t n = atoms[b];
         double t0 = now();
         CHECK(ovica_model_new(&model, M, n, prior, sigma));
-        CHECK(ovica_trainer_new(&t, model, ovica_rule_auto, seed + 100 * (uint64_t)b));
+        const ovica_rule_type *rt = ovica_rule_type_find(rule);
+        if (rt == NULL) {
+            fprintf(stderr, "image_features: unknown rule '%s'\n", rule);
+            goto fail;
+        }
+        CHECK(ovica_trainer_new(&t, model, rt, seed + 100 * (uint64_t)b));
+        if (anneal > 0) CHECK(ovica_trainer_set_param(t, OVICA_TRAIN_ANNEAL, anneal));
         CHECK(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps));
         CHECK(ovica_trainer_init_basis(t, OVICA_INIT_DATA, Ytr, n_train, M));
+        if (init_pca) {
+            /* the PCA axes (the identity in whitened space), then for the
+             * second half of an overcomplete basis the axes rotated by 45
+             * degrees in pairs (i, i + 1) */
+            memset(A, 0, M * n * sizeof *A);
+            for (size_t i = 0; i < M; i++) A[i * n + i] = 1.0;
+            for (size_t j = M; j < n; j++) {
+                size_t i = j - M, i2 = (i + 1) % M;
+                A[i * n + j] = sqrt(0.5);
+                A[i2 * n + j] = (i % 2 ? -1.0 : 1.0) * sqrt(0.5);
+            }
+            CHECK(ovica_trainer_set_basis(t, A, M, n));
+        }
         CHECK(ovica_trainer_set_monitor(t, Ytr, n_train < 2000 ? n_train : 2000, M));
         ovica_step_stats s = OVICA_STEP_STATS_INIT;
         for (size_t k = 0; k < steps; k++) {
