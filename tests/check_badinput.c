@@ -292,7 +292,7 @@ R(s_set_stepbig, OVICA_EINVAL, return ovica_solver_set_param(F.solver, OVICA_SOL
 R(s_set_form, OVICA_EINVAL, return ovica_solver_set_param(F.solver, OVICA_SOLVER_FORM, 3);)
 R(s_get_null_out, OVICA_EINVAL, return ovica_solver_get_param(F.solver, OVICA_SOLVER_TOL, NULL);)
 R(s_get_unknown, OVICA_EINVAL, double v; return ovica_solver_get_param(F.solver, 42, &v);)
-R(s_bounds_unknown, OVICA_EINVAL, double lo, hi; return ovica_solver_param_bounds(6, &lo, &hi);)
+R(s_bounds_unknown, OVICA_EINVAL, double lo, hi; return ovica_solver_param_bounds(OVICA_SOLVER_THREADS + 1, &lo, &hi);)
 R(s_bounds_null, OVICA_EINVAL, double hi; return ovica_solver_param_bounds(0, NULL, &hi);)
 R(s_infer_null, OVICA_EINVAL, return ovica_solver_infer(NULL, F.model, F.X, NS, M, F.out, NA, NULL);)
 R(s_infer_model, OVICA_EINVAL, return ovica_solver_infer(F.solver, NULL, F.X, NS, M, F.out, NA, NULL);)

@@ -12,7 +12,7 @@
 #include "common.h"
 
 #define OVICA_VERSION_MAJOR 0
-#define OVICA_VERSION_MINOR 1
+#define OVICA_VERSION_MINOR 2
 #define OVICA_VERSION_PATCH 0
 
 /** MAJOR*10000 + MINOR*100 + PATCH, e.g. 100 for 0.1.0. */
