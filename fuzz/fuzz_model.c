@@ -63,10 +63,7 @@ static void fz_checkpoint(const uint8_t *in, size_t len)
     int st = ovica_checkpoint_load_buffer(&t, len ? (const void *)in : (const void *)empty, len);
     if (st != OVICA_OK) {
         if (t != sentinel) abort();
-        /* ENUMERIC: see the model loader below */
-        if (st != OVICA_EFORMAT && st != OVICA_EVERSION && st != OVICA_ENOMEM &&
-            st != OVICA_ENUMERIC)
-            abort();
+        if (st != OVICA_EFORMAT && st != OVICA_EVERSION && st != OVICA_ENOMEM) abort();
         if (ovica_error_message()[0] == '\0') abort();
         return;
     }
@@ -116,14 +113,10 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     int st = ovica_model_load_buffer(&md, len ? (const void *)in : (const void *)empty, len);
     if (st != OVICA_OK) {
         if (md != sentinel) abort();
-        /* ENUMERIC is not among the documented statuses (ovica/modelio.h):
-         * a finite basis whose squared norm overflows (entries ~1e160 and
-         * up) makes ovica_model_set_basis fail with it. Reported; accepted
-         * here until the loader maps it to EFORMAT. Regression input:
-         * tests/corpus/model/crash-basis-norm-overflow. */
-        if (st != OVICA_EFORMAT && st != OVICA_EVERSION && st != OVICA_ENOMEM &&
-            st != OVICA_ENUMERIC)
-            abort();
+        /* only the documented statuses (ovica/modelio.h): a basis whose
+         * squared norm overflows (tests/corpus/model/crash-basis-norm-overflow)
+         * or a sigma the model refuses is EFORMAT */
+        if (st != OVICA_EFORMAT && st != OVICA_EVERSION && st != OVICA_ENOMEM) abort();
         if (ovica_error_message()[0] == '\0') abort();
         free(img);
         return 0;

@@ -456,11 +456,21 @@ int ovica__decode_model(const ovica__image *img, ovica_model **out)
     ovica_model *model = NULL;
     st = kind == OVICA_PRIOR_LAPLACE ? ovica_prior_laplace_new(&prior, b)
                                      : ovica_prior_exponential_new(&prior, b);
-    if (st == OVICA_OK) st = ovica_model_new(&model, m, n, prior, sigma);
+    if (st == OVICA_OK) {
+        st = ovica_model_new(&model, m, n, prior, sigma);
+        /* a value the file's own checks let through but the model refuses
+         * (sigma outside [1e-150, 1e150]) makes the file unusable, not the
+         * call invalid */
+        if (st != OVICA_OK && st != OVICA_ENOMEM) {
+            char why[200]; /* the message buffer cannot be its own argument */
+            snprintf(why, sizeof why, "%s", ovica_error_message());
+            st = ovica__error(OVICA_EFORMAT, "%s: invalid sigma %g (%s)", origin, sigma, why);
+        }
+    }
     if (st == OVICA_OK) {
         st = ovica_model_set_basis(model, A, m, n);
-        if (st == OVICA_ENUMERIC) {
-            char why[200]; /* the message buffer cannot be its own argument */
+        if (st != OVICA_OK && st != OVICA_ENOMEM) {
+            char why[200];
             snprintf(why, sizeof why, "%s", ovica_error_message());
             st = ovica__error(OVICA_EFORMAT, "%s: the basis is unusable (%s)", origin, why);
         }

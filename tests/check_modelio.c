@@ -505,6 +505,8 @@ START_TEST(test_invalid_contents)
         {2, 3, -1.0, 0, 0, 1.0, 0, "sigma"},
         {2, 3, NAN, 0, 0, 1.0, 0, "sigma"},
         {2, 3, INFINITY, 0, 0, 1.0, 0, "sigma"},
+        {2, 3, 1e-200, 0, 0, 1.0, 0, "sigma"}, /* finite, positive, refused by the model */
+        {2, 3, 1e200, 1, 0, 1.0, 0, "sigma"},
         {2, 3, 0.1, 2, 0, 1.0, 0, "prior family"},
         {2, 3, 0.1, 77, 0, 1.0, 0, "prior family"},
         {2, 3, 0.1, 1, 5, 1.0, 0, "reserved"},

@@ -49,7 +49,8 @@
  * message); the checksum (any corruption: OVICA_EFORMAT); the format version
  * (OVICA_EVERSION); then every section, with bounds checks on every field
  * (never trusting a length) and validity checks on every value (sizes >= 1,
- * sigma and b finite and > 0, a known prior family, finite A): OVICA_EFORMAT
+ * sigma in [1e-150, 1e150], b finite and > 0, a known prior family, finite A
+ * whose norm does not overflow): OVICA_EFORMAT
  * with a message naming the field. Every byte sequence is safe to pass to
  * ovica_model_load_buffer(); on any failure *out is left untouched.
  *

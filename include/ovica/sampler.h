@@ -174,7 +174,9 @@ typedef struct ovica_posterior_accum {
  *         OVICA_ENOMEM. On these errors S and acc are unchanged and the
  *         sampler stays usable. OVICA_ENUMERIC is also returned, after the
  *         sweeps (S and acc then hold their results), if a draw came out
- *         non-finite, which the guards make unreachable in practice.
+ *         non-finite, which the guards make unreachable in practice, or if
+ *         an entry of acc overflowed to Inf or NaN (extreme scales, e.g.
+ *         b near 1e308): acc is then not to be used.
  */
 OVICA_API int ovica_sampler_run(ovica_sampler *s, const ovica_model *model, double sigma_t,
                                 const double *X, size_t N, size_t x_dim, double *S,
