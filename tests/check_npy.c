@@ -1,5 +1,7 @@
 /* Tests of .npy reading and writing (ovica/io.h). Every .npy image that is
- * not written by the library is built byte by byte here. */
+ * not written by the library is built byte by byte here, except the files
+ * written by numpy itself in tests/data/npy/ (test_numpy_fixtures; made by
+ * tests/data/npy/make_fixtures.py). */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -1145,6 +1147,147 @@ START_TEST(test_rows_bad_input)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Files written by numpy (tests/data/npy/, made by make_fixtures.py there)  */
+
+/* The fixtures' directory: $OVICA_NPY_FIXTURES, else tests/data/npy relative
+ * to the working directory (make check runs the suites from the repository
+ * root, as check_corpus does for its corpora). */
+static const char *fixture_dir(void)
+{
+    const char *e = getenv("OVICA_NPY_FIXTURES");
+    return e != NULL && e[0] != '\0' ? e : "tests/data/npy";
+}
+
+/* Element (i, j) of every accepted fixture, computed in double in the order
+ * make_fixtures.py computes it; a float32 file holds it rounded to float. */
+static double fixture_value(size_t i, size_t j, int f32)
+{
+    double v = (double)i * 0.5 - (double)j * 0.25 + 1.0 / 3.0;
+    return f32 ? (double)(float)v : v;
+}
+
+/* Rows [r0, r1) of a fixture, row-major in y, compared exactly. */
+static void check_fixture(const char *name, const char *how, const double *y, size_t r0,
+                          size_t r1, size_t cols, int f32)
+{
+    for (size_t i = r0; i < r1; i++)
+        for (size_t j = 0; j < cols; j++) {
+            double got = y[(i - r0) * cols + j], want = fixture_value(i, j, f32);
+            ck_assert_msg(got == want, "%s (%s): element (%zu, %zu) is %.17g, wanted %.17g", name,
+                          how, i, j, got, want);
+        }
+}
+
+START_TEST(test_numpy_fixtures)
+{
+    static const struct {
+        const char *name;
+        size_t rows, cols;
+        int f32, fortran, big;
+    } ok[] = {
+        {"f8_c.npy", 4, 3, 0, 0, 0},       {"f4_c.npy", 4, 3, 1, 0, 0},
+        {"f8_be.npy", 4, 3, 0, 0, 1},      {"f4_be.npy", 4, 3, 1, 0, 1},
+        {"f8_fortran.npy", 4, 3, 0, 1, 0}, {"f4_fortran.npy", 4, 3, 1, 1, 0},
+        {"f8_v2.npy", 4, 3, 0, 0, 0},      {"f8_v3.npy", 4, 3, 0, 0, 0},
+        {"f8_row.npy", 1, 5, 0, 0, 0},     {"f8_col.npy", 5, 1, 0, 0, 0},
+    };
+    static const struct {
+        const char *name, *sub;
+    } bad[] = {
+        {"bad_i8.npy", "integers"},
+        {"bad_f2.npy", "unsupported dtype '<f2'"},
+        {"bad_object.npy", "Python objects"},
+        {"bad_1d.npy", "rank 1"},
+        {"bad_3d.npy", "rank 3"},
+        {"bad_empty.npy", "empty array"},
+    };
+    char p[1024];
+    DIR *d = opendir(fixture_dir());
+    ck_assert_msg(d != NULL, "cannot open %s (run the tests from the repository root or set "
+                  "OVICA_NPY_FIXTURES)", fixture_dir());
+    closedir(d);
+
+    for (size_t t = 0; t < sizeof ok / sizeof *ok; t++) {
+        const char *name = ok[t].name;
+        const size_t R = ok[t].rows, C = ok[t].cols;
+        const int f32 = ok[t].f32;
+        snprintf(p, sizeof p, "%s/%s", fixture_dir(), name);
+
+        size_t r = 0, c = 0;
+        ck_assert_status(ovica_npy_info(p, &r, &c), OVICA_OK);
+        ck_assert_uint_eq(r, R);
+        ck_assert_uint_eq(c, C);
+
+        double *y = NULL;
+        ck_assert_status(ovica_npy_read(p, &y, &r, &c), OVICA_OK);
+        ck_assert_uint_eq(r, R);
+        ck_assert_uint_eq(c, C);
+        check_fixture(name, "ovica_npy_read", y, 0, R, C, f32);
+        ovica_free(y);
+
+        double buf[16];
+        ck_assert_uint_le(R * C, 16);
+        ck_assert_status(ovica_npy_read_into(p, buf, R, C), OVICA_OK);
+        check_fixture(name, "ovica_npy_read_into", buf, 0, R, C, f32);
+
+        bytes b = read_file(p);
+        y = NULL;
+        ck_assert_status(parse_exact(b.p, b.n, &y, &r, &c), OVICA_OK);
+        ck_assert_uint_eq(r, R);
+        ck_assert_uint_eq(c, C);
+        check_fixture(name, "ovica_npy_read_buffer", y, 0, R, C, f32);
+        ovica_free(y);
+        b_free(&b);
+
+        ovica_npy_file *f = NULL;
+        int dt = -1, fo = -1, be = -1;
+        ck_assert_status(ovica_npy_open(&f, p), OVICA_OK);
+        ck_assert_status(ovica_npy_file_shape(f, &r, &c), OVICA_OK);
+        ck_assert_uint_eq(r, R);
+        ck_assert_uint_eq(c, C);
+        ck_assert_status(ovica_npy_file_format(f, &dt, &fo, &be), OVICA_OK);
+        ck_assert_int_eq(dt, f32 ? OVICA_NPY_FLOAT32 : OVICA_NPY_FLOAT64);
+        ck_assert_int_eq(fo, ok[t].fortran);
+        ck_assert_int_eq(be, ok[t].big);
+        memset(buf, 0, sizeof buf);
+        ck_assert_status(ovica_npy_read_rows(f, 0, R, buf, C), OVICA_OK);
+        check_fixture(name, "ovica_npy_read_rows, all rows", buf, 0, R, C, f32);
+        for (size_t i = 0; i < R; i++) {
+            memset(buf, 0, sizeof buf);
+            ck_assert_status(ovica_npy_read_rows(f, i, i + 1, buf, C), OVICA_OK);
+            check_fixture(name, "ovica_npy_read_rows, one row", buf, i, i + 1, C, f32);
+        }
+        if (R > 2) {
+            ck_assert_status(ovica_npy_read_rows(f, 1, R - 1, buf, C), OVICA_OK);
+            check_fixture(name, "ovica_npy_read_rows, inner rows", buf, 1, R - 1, C, f32);
+        }
+        ovica_npy_close(f);
+    }
+
+    /* refused by every reader with OVICA_EFORMAT and a message naming why */
+    for (size_t t = 0; t < sizeof bad / sizeof *bad; t++) {
+        const char *name = bad[t].name, *sub = bad[t].sub;
+        snprintf(p, sizeof p, "%s/%s", fixture_dir(), name);
+        double *y = (double *)&y; /* poison: must be reset to NULL */
+        size_t r = 7, c = 7;
+        ck_assert_error(ovica_npy_read(p, &y, &r, &c), OVICA_EFORMAT);
+        ck_assert_msg(strstr(ovica_error_message(), sub) != NULL, "%s: message '%s' lacks '%s'",
+                      name, ovica_error_message(), sub);
+        ck_assert_ptr_null(y);
+        ck_assert_uint_eq(r, 0);
+        ck_assert_uint_eq(c, 0);
+        ck_assert_error(ovica_npy_info(p, &r, &c), OVICA_EFORMAT);
+        ck_assert_msg(strstr(ovica_error_message(), sub) != NULL, "%s: message '%s' lacks '%s'",
+                      name, ovica_error_message(), sub);
+        expect_open_fails(p, OVICA_EFORMAT, sub);
+        bytes b = read_file(p);
+        expect_reject(&b, OVICA_EFORMAT, sub, name);
+        b_free(&b);
+    }
+}
+END_TEST
+
 static Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
@@ -1169,6 +1312,7 @@ static Suite *npy_suite(void)
     tcase_add_test(tc, test_large_chunked);
     tcase_add_test(tc, test_rows_layouts);
     tcase_add_test(tc, test_rows_bad_input);
+    tcase_add_test(tc, test_numpy_fixtures);
     suite_add_tcase(s, tc);
     return s;
 }
