@@ -71,7 +71,7 @@ int cli_commit(const char *cmd, FILE *fp, const char *tmp, const char *path);
 
 /* Names of choices shared by several subcommands (NULL-terminated). */
 extern const char *const cli_prior_names[];  /* "laplace", "exponential" */
-extern const char *const cli_solver_names[]; /* "pg", "ista", "fista" */
+extern const char *const cli_solver_names[]; /* "pg", "ista", "fista", "active", "auto" */
 
 /* Codes the data with MAP inference (chunks of 4096 rows). S is N x n,
  * allocated here (free()). Returns a libovica status; *converged counts the

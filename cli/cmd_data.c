@@ -167,7 +167,8 @@ static const char encode_help[] =
     "options:\n"
     "  --data X.npy      the data, N x m (required)\n"
     "  --out S.npy       the codes, N x n (required)\n"
-    "  --solver NAME     pg, ista or fista; default fista\n"
+    "  --solver NAME     pg, ista, fista, active (exact active-set, built-in priors)\n"
+    "                    or auto (active for the built-in priors); default fista\n"
     "  --max-iter K      iteration limit per sample, >= 1; default 1000\n"
     "  --tol T           relative step tolerance, in [0, 1]; default 1e-6\n"
     "  --quiet           print nothing on success\n";

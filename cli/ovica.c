@@ -21,7 +21,7 @@
 #include "cli.h"
 
 const char *const cli_prior_names[] = {"laplace", "exponential", NULL};
-const char *const cli_solver_names[] = {"pg", "ista", "fista", NULL};
+const char *const cli_solver_names[] = {"pg", "ista", "fista", "active", "auto", NULL};
 
 static const char main_help[] =
     "usage: ovica <command> [options]\n"

@@ -126,6 +126,7 @@ if [ -s err.txt ] || [ -s out.txt ]; then bad "train --quiet printed something";
 expect 1 train --data X.npy --atoms 3 --steps 5 --out no/such/dir/m.ovm --quiet
 expect 0 encode m.ovm --data X.npy --out S.npy;   has err.txt "600 samples"
 size S.npy $((128 + 600 * 3 * 8))
+for s in active auto; do expect 0 encode m.ovm --data X.npy --out Sa.npy --solver $s; has err.txt "($s): 600 converged"; size Sa.npy $((128 + 600 * 3 * 8)); done
 expect 1 encode m.ovm --data R.npy --out S.npy;   has err.txt "columns"
 expect 0 basis m.ovm --out B.npy;                 size B.npy $((128 + 2 * 3 * 8))
 expect 0 basis m.ovm;                             has out.txt "# model m.ovm: m = 2, n = 3"
