@@ -170,11 +170,19 @@ START_TEST(test_regular3_laplace)
 END_TEST
 
 /* 2x overcomplete in 16 dimensions, 5% active exponential sources, N=10000.
- * NOT MET: the issue asks MMCS >= 0.98; the defaults reach 0.89-0.93 in 600
- * steps (still climbing when the schedule ends: each atom is active in only
- * ~500 samples, so the gradient is noisy and the steps small). The test
- * asserts the figure reached, not the bar; docs/LEARNING.md. */
+ * NOT MET by the defaults: the issue asks MMCS >= 0.98; the default rule
+ * reaches 0.94 (0.9355) in its 600 steps: the exponential prior has no mass
+ * at 0, so the rules from draws explain the 95% of zeros by shrinking the
+ * atoms, and some collapse (docs/LEARNING.md). The test asserts the figure
+ * reached, not the bar.
+ * The MAP rule with z = the optimality subgradient (a residual-driven rule,
+ * like dictionary learning's) does meet the bar on this seed: 0.9998; on
+ * seeds 2 and 3 of the same experiment it reached 0.951 and 0.992 (one or
+ * two atoms lost), so it is asserted on this seed only, and it is not the
+ * default (on the article's dense 2-D sets its fixed point is off:
+ * docs/ABLATION.md). */
 #define MMCS_REACHED 0.88
+#define MMCS_MAP_SUBGRADIENT 0.98
 START_TEST(test_overcomplete_16x32)
 {
     const experiment e = {"m=16, n=32, 5% active exponential sources", -1,
@@ -182,15 +190,24 @@ START_TEST(test_overcomplete_16x32)
     double *X = malloc(e.N * e.m * sizeof *X), *A_true = malloc(e.m * e.n * sizeof *A_true);
     ck_assert(X && A_true);
     make_data(&e, 1, X, A_true);
-    outcome o = {0};
+    outcome o = {0}, om = {0};
     double t0 = now();
     ck_assert_status(train(&e, ovica_rule_auto, -1, 1, X, A_true, NULL, &o), OVICA_OK);
-    printf("%s: MMCS %.4f (the issue's bar: 0.98; asserted: %.2f), max angle %.2f, mean angle "
-           "%.2f degrees (%.1f s)\n",
+    printf("%s, defaults: MMCS %.4f (the issue's bar: 0.98; asserted: %.2f), max angle %.2f, "
+           "mean angle %.2f degrees (%.1f s)\n",
            e.name, o.mmcs, MMCS_REACHED, o.max_angle, o.mean_angle, now() - t0);
+    t0 = now();
+    ck_assert_status(train(&e, ovica_rule_type_find("natural"), OVICA_Z_SUBGRADIENT, 1, X, A_true,
+                           NULL, &om),
+                     OVICA_OK);
+    printf("%s, MAP natural rule, z = subgradient: MMCS %.4f (asserted: %.2f), max angle %.2f, "
+           "mean angle %.2f degrees (%.1f s)\n",
+           e.name, om.mmcs, MMCS_MAP_SUBGRADIENT, om.max_angle, om.mean_angle, now() - t0);
     fflush(stdout);
     ck_assert_msg(o.mmcs >= MMCS_REACHED, "MMCS %.4f (reached before: %.2f; the issue's bar: 0.98)",
                   o.mmcs, MMCS_REACHED);
+    ck_assert_msg(om.mmcs >= MMCS_MAP_SUBGRADIENT, "MAP z=subgradient: MMCS %.4f (bar %.2f)",
+                  om.mmcs, MMCS_MAP_SUBGRADIENT);
     free(X);
     free(A_true);
 }
