@@ -364,7 +364,7 @@ static void test_draws_rule(void)
             CHECK(md < 3.0 && ms < 3.0 && mds < 3.0,
                   "auto rule: largest angle to the truth %d ranks %.2f, one process %.2f deg; "
                   "between them %.2f deg", P, md, ms, mds);
-            printf("ok - rule auto (EM, then exact; posterior draws), %zu steps: %d ranks "
+            printf("ok - rule auto (annealed exact gradient from posterior draws), %zu steps: %d ranks "
                    "bit-identical; largest angle to the true atoms: %d ranks %.2f deg, one "
                    "process %.2f deg; between the two %.2f deg\n",
                    o.steps, P, P, md, ms, mds);
