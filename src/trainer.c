@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-#define N_PARAMS 26
+#define N_PARAMS 27
 
 static const struct {
     const char *name;
@@ -42,6 +42,7 @@ static const struct {
     [OVICA_TRAIN_ADAM] = {"adam", 0.0, 1.0, 0.03, 0, 0},
     [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, 0, 0},
     [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, 1, 0},
+    [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.5, 0, 0},
 };
 
 /* Offsets into the flat statistics array. */
@@ -1118,10 +1119,21 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     const double window = t->param[OVICA_TRAIN_DEAD_WINDOW];
     const double a = 2.0 / ((window > 0.0 ? window : 40.0) + 1.0);
     size_t dead = 0, reseed = n;
+    /* An atom counts as alive in this step if some code used it and its
+     * norm has not collapsed below COLLAPSE times the mean atom norm: the
+     * rules from draws use every atom (draws are never exactly 0), so for
+     * them a collapsed norm is what marks an atom the data no longer want. */
+    const double *Acur = t->model->A;
+    double collapse = 0.0;
+    if (t->param[OVICA_TRAIN_COLLAPSE] > 0.0) {
+        for (size_t j = 0; j < n; j++) collapse += col_norm(Acur, m, n, j);
+        collapse *= t->param[OVICA_TRAIN_COLLAPSE] / (double)n;
+    }
     for (size_t j = 0; j < n; j++) {
         double frac = t->act[j] / samples;
         t->usage[j] = k == 0 ? frac : (1.0 - a) * t->usage[j] + a * frac;
-        if (t->act[j] > 0.0) t->last_active[j] = k + 1;
+        if (t->act[j] > 0.0 && !(collapse > 0.0 && col_norm(Acur, m, n, j) < collapse))
+            t->last_active[j] = k + 1;
         if (window > 0.0 && (double)(k + 1 - t->last_active[j]) >= window) {
             if (reseed == n && t->param[OVICA_TRAIN_RESEED] != 0.0 && t->have_worst)
                 reseed = j;

@@ -60,7 +60,7 @@ START_TEST(test_params_and_rules)
     ck_assert_int_eq(ovica_rule_type_uses_draws(NULL), -1);
     ck_assert_ptr_null(ovica_rule_type_find("sgd"));
     double v, lo, hi;
-    for (int q = 0; q <= OVICA_TRAIN_MIN_DRAWS; q++) {
+    for (int q = 0; q <= OVICA_TRAIN_COLLAPSE; q++) {
         ck_assert_status(ovica_trainer_get_param(t, q, &v), OVICA_OK);
         ck_assert_status(ovica_trainer_param_bounds(q, &lo, &hi), OVICA_OK);
         ck_assert_msg(v >= lo && v <= hi, "param %d default %g outside [%g, %g]", q, v, lo, hi);
@@ -70,6 +70,7 @@ START_TEST(test_params_and_rules)
     ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_LR, NAN), OVICA_ENONFINITE);
     ck_assert_error(ovica_trainer_set_param(t, 999, 1.0), OVICA_EINVAL);
     ck_assert_error(ovica_trainer_param_bounds(-1, &lo, &hi), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_COLLAPSE + 1, &lo, &hi), OVICA_EINVAL);
     ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_LR, &v), OVICA_OK);
     ck_assert_double_eq(v, 0.3);
     ovica_trainer_free(t);
@@ -355,6 +356,59 @@ START_TEST(test_usage_and_dead_atoms)
 }
 END_TEST
 
+/* The rules from draws use every atom (draws are never exactly 0), so an
+ * atom whose norm has collapsed is what the dead-atom guard looks for:
+ * below OVICA_TRAIN_COLLAPSE times the mean norm for DEAD_WINDOW steps it
+ * is dead, and re-seeded at the mean norm. With COLLAPSE 0 it is not. */
+static double atom_norm(const ovica_model *md, size_t j)
+{
+    const double *A = ovica_model_basis(md);
+    const size_t n = ovica_model_atoms(md);
+    return hypot(A[j], A[n + j]);
+}
+
+START_TEST(test_collapsed_atom_reseeded)
+{
+    problem p = make_problem(OVICA_PRIOR_EXPONENTIAL, 400, 7);
+    /* the true basis with atom 2 shrunk to 2% of its length */
+    double A[6];
+    memcpy(A, p.A_true, sizeof A);
+    A[2] *= 0.02;
+    A[5] *= 0.02;
+    for (int collapse_on = 0; collapse_on <= 1; collapse_on++) {
+        ovica_trainer *t = NULL;
+        ck_assert_status(ovica_trainer_new(&t, p.model, ovica_rule_exact, 3), OVICA_OK);
+        ck_assert_status(ovica_trainer_set_basis(t, A, 2, 3), OVICA_OK);
+        ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_ANNEAL, 1.0), OVICA_OK);
+        ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_DEAD_WINDOW, 4), OVICA_OK);
+        ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_LR, 1e-6), OVICA_OK);
+        ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_ADAM, 0.0), OVICA_OK);
+        if (!collapse_on)
+            ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_COLLAPSE, 0.0), OVICA_OK);
+        int reseeded_at = -1;
+        ovica_step_stats st = OVICA_STEP_STATS_INIT;
+        for (int k = 0; k < 8; k++) {
+            ck_assert_status(ovica_trainer_step(t, p.X, p.N, 2, &st), OVICA_OK);
+            if ((st.guard & OVICA_GUARD_RESEED) && reseeded_at < 0) reseeded_at = k;
+        }
+        const ovica_model *tm = ovica_trainer_model(t);
+        double mean = (atom_norm(tm, 0) + atom_norm(tm, 1)) / 2.0;
+        if (collapse_on) {
+            /* dead after 4 steps below the bar: re-seeded at step index 3 */
+            ck_assert_int_eq(reseeded_at, 3);
+            ck_assert_double_gt(atom_norm(tm, 2), 0.5 * mean);
+        } else {
+            ck_assert_int_eq(reseeded_at, -1);
+            ck_assert_uint_eq(st.dead, 0);
+            ck_assert_double_lt(atom_norm(tm, 2), 0.05 * mean);
+        }
+        ck_assert(all_finite(ovica_model_basis(tm), 6));
+        ovica_trainer_free(t);
+    }
+    free_problem(&p);
+}
+END_TEST
+
 static int u_neglogp(const double *s, size_t k, double *out, void *user)
 {
     (void)user;
@@ -426,6 +480,7 @@ int main(void)
     tcase_add_test(tc, test_divergence_guard);
     tcase_add_test(tc, test_schedules);
     tcase_add_test(tc, test_usage_and_dead_atoms);
+    tcase_add_test(tc, test_collapsed_atom_reseeded);
     tcase_add_test(tc, test_user_prior_rules);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -47,7 +47,11 @@
  *     symmetrically by OVICA_TRAIN_SPLIT_APART degrees each;
  *   - dead atoms: an atom never active for OVICA_TRAIN_DEAD_WINDOW steps is
  *     dead; with OVICA_TRAIN_RESEED it is re-seeded from the worst
- *     reconstructed sample of the last accumulated batch.
+ *     reconstructed sample of the last accumulated batch (at the mean atom
+ *     norm). Active means used by some code of the step's batch and, with
+ *     OVICA_TRAIN_COLLAPSE > 0, a norm of at least that fraction of the mean
+ *     atom norm: posterior draws are never exactly 0, so for the rules from
+ *     draws an atom the data no longer want shows as a collapsed norm.
  *
  * Ownership: the trainer copies the model given to ovica_trainer_new();
  * ovica_trainer_model() lends the trainer's current model (valid until the
@@ -95,7 +99,8 @@ enum ovica_train_param {
     OVICA_TRAIN_SPLIT_APART = 22,    /**< degrees by which each atom of a split pair is turned away from their mean, (0, 45]; default 10 */
     OVICA_TRAIN_ADAM = 23,           /**< exact rule (and auto's gradient phase): Adam-normalised steps; the largest move of an entry of A per step, as a fraction of the RMS entry of A, times the schedule's factor lr_t / LR, [0, 1] (0: the plain update lr_t * dA); default 0.03 */
     OVICA_TRAIN_MOMENTUM = 24,       /**< Adam's first-moment factor (its second moment uses 0.99), [0, 0.999]; default 0.9 */
-    OVICA_TRAIN_MIN_DRAWS = 25       /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
+    OVICA_TRAIN_MIN_DRAWS = 25,      /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
+    OVICA_TRAIN_COLLAPSE = 26        /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0.5 (added in 0.2) */
 };
 
 /** Initialisation methods of ovica_trainer_init_basis(). */

@@ -517,7 +517,7 @@ _TRAIN_PARAM_NAMES = (
     "lr", "steps", "schedule", "warmup", "z", "anneal", "anneal_fraction", "em_fraction",
     "sweeps", "burnin", "step_cap", "dead_window", "reseed", "monitor_every",
     "monitor_size", "diverge", "backoff", "solver_iter", "solver_tol", "beta", "damping",
-    "split", "split_apart", "adam", "momentum",
+    "split", "split_apart", "adam", "momentum", "min_draws", "collapse",
 )
 
 
