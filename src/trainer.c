@@ -42,7 +42,7 @@ static const struct {
     [OVICA_TRAIN_ADAM] = {"adam", 0.0, 1.0, 0.03, 0, 0},
     [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, 0, 0},
     [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, 1, 0},
-    [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.5, 0, 0},
+    [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.0, 0, 0},
 };
 
 /* Offsets into the flat statistics array. */

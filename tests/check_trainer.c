@@ -359,7 +359,8 @@ END_TEST
 /* The rules from draws use every atom (draws are never exactly 0), so an
  * atom whose norm has collapsed is what the dead-atom guard looks for:
  * below OVICA_TRAIN_COLLAPSE times the mean norm for DEAD_WINDOW steps it
- * is dead, and re-seeded at the mean norm. With COLLAPSE 0 it is not. */
+ * is dead, and re-seeded at the mean norm. With COLLAPSE 0 (the default)
+ * it is not. */
 static double atom_norm(const ovica_model *md, size_t j)
 {
     const double *A = ovica_model_basis(md);
@@ -383,8 +384,11 @@ START_TEST(test_collapsed_atom_reseeded)
         ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_DEAD_WINDOW, 4), OVICA_OK);
         ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_LR, 1e-6), OVICA_OK);
         ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_ADAM, 0.0), OVICA_OK);
-        if (!collapse_on)
-            ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_COLLAPSE, 0.0), OVICA_OK);
+        double def = -1.0;
+        ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_COLLAPSE, &def), OVICA_OK);
+        ck_assert_double_eq(def, 0.0); /* off by default */
+        if (collapse_on)
+            ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_COLLAPSE, 0.5), OVICA_OK);
         int reseeded_at = -1;
         ovica_step_stats st = OVICA_STEP_STATS_INIT;
         for (int k = 0; k < 8; k++) {

@@ -100,7 +100,7 @@ enum ovica_train_param {
     OVICA_TRAIN_ADAM = 23,           /**< exact rule (and auto's gradient phase): Adam-normalised steps; the largest move of an entry of A per step, as a fraction of the RMS entry of A, times the schedule's factor lr_t / LR, [0, 1] (0: the plain update lr_t * dA); default 0.03 */
     OVICA_TRAIN_MOMENTUM = 24,       /**< Adam's first-moment factor (its second moment uses 0.99), [0, 0.999]; default 0.9 */
     OVICA_TRAIN_MIN_DRAWS = 25,      /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
-    OVICA_TRAIN_COLLAPSE = 26        /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0.5 (added in 0.2) */
+    OVICA_TRAIN_COLLAPSE = 26        /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0 (off: over-provisioned bases need their spare atoms to shrink; docs/LEARNING.md) (added in 0.2) */
 };
 
 /** Initialisation methods of ovica_trainer_init_basis(). */
