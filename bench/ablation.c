@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_check.h"
 #include "ovica.h"
 
 #define MAX_SEEDS 100
@@ -84,14 +85,6 @@ static const dataset sets[] = {
     {"3 Laplace", OVICA_SYNTH_REGULAR3, OVICA_PRIOR_LAPLACE, 3, 20000, 5000, 3.0},
 };
 
-#define CK(x)                                                                       \
-    do {                                                                            \
-        int s_ = (x);                                                               \
-        if (s_ < 0) {                                                               \
-            fprintf(stderr, "%s: %s\n", #x, ovica_error_message());                 \
-            exit(1);                                                                \
-        }                                                                           \
-    } while (0)
 
 static double now(void)
 {

@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_check.h"
 #include "ovica.h"
 
-#define CK(x)                                                                       \
-    do {                                                                            \
-        int s_ = (x);                                                               \
-        if (s_ < 0) {                                                               \
-            fprintf(stderr, "%s: %s\n", #x, ovica_error_message());                 \
-            exit(1);                                                                \
-        }                                                                           \
-    } while (0)
 
 enum { N = 20000, BATCH = 5000, SEEDS = 3, MAX_ATOMS = 8 };
 
