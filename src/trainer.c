@@ -422,6 +422,14 @@ static double col_norm(const double *A, size_t m, size_t n, size_t j)
     return sqrt(s);
 }
 
+/* Mean length of the n atoms (columns) of A. */
+static double mean_col_norm(const double *A, size_t m, size_t n)
+{
+    double mean = 0.0;
+    for (size_t j = 0; j < n; j++) mean += col_norm(A, m, n, j) / (double)n;
+    return mean;
+}
+
 static void normalise_columns(double *A, size_t m, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
@@ -1124,11 +1132,8 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
      * rules from draws use every atom (draws are never exactly 0), so for
      * them a collapsed norm is what marks an atom the data no longer want. */
     const double *Acur = t->model->A;
-    double collapse = 0.0;
-    if (t->param[OVICA_TRAIN_COLLAPSE] > 0.0) {
-        for (size_t j = 0; j < n; j++) collapse += col_norm(Acur, m, n, j);
-        collapse *= t->param[OVICA_TRAIN_COLLAPSE] / (double)n;
-    }
+    const double mean_norm = mean_col_norm(Acur, m, n); /* also the re-seeded atom's length */
+    const double collapse = t->param[OVICA_TRAIN_COLLAPSE] * mean_norm;
     for (size_t j = 0; j < n; j++) {
         double frac = t->act[j] / samples;
         t->usage[j] = k == 0 ? frac : (1.0 - a) * t->usage[j] + a * frac;
@@ -1143,9 +1148,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     }
     double wn = frob(t->worst, m);
     if (reseed < n && wn > 0.0) {
-        double mean_norm = 0.0;
         memcpy(A1, t->model->A, mn * sizeof(double));
-        for (size_t j = 0; j < n; j++) mean_norm += col_norm(A1, m, n, j) / (double)n;
         for (size_t r = 0; r < m; r++) A1[r * n + reseed] = t->worst[r] / wn * mean_norm;
         st = ovica_model_set_basis(t->model, A1, m, n);
         if (st) return st;
