@@ -404,6 +404,18 @@ int ovica__parse_image(const unsigned char *buf, size_t len, const char *origin,
     return OVICA_OK;
 }
 
+/* A stored value that passed the file's own checks but that the model
+ * refuses (status st, its message pending) makes the file unusable: turns st
+ * into OVICA_EFORMAT naming the file and `what`, keeping the model's reason.
+ * OK and ENOMEM pass through. */
+static int refused_as_format(int st, const char *origin, const char *what)
+{
+    if (st == OVICA_OK || st == OVICA_ENOMEM) return st;
+    char why[200]; /* the message buffer cannot be its own argument */
+    snprintf(why, sizeof why, "%s", ovica_error_message());
+    return ovica__error(OVICA_EFORMAT, "%s: %s (%s)", origin, what, why);
+}
+
 int ovica__decode_model(const ovica__image *img, ovica_model **out)
 {
     ovica__rbuf r = img->modl;
@@ -456,25 +468,13 @@ int ovica__decode_model(const ovica__image *img, ovica_model **out)
     ovica_model *model = NULL;
     st = kind == OVICA_PRIOR_LAPLACE ? ovica_prior_laplace_new(&prior, b)
                                      : ovica_prior_exponential_new(&prior, b);
-    if (st == OVICA_OK) {
-        st = ovica_model_new(&model, m, n, prior, sigma);
-        /* a value the file's own checks let through but the model refuses
-         * (sigma outside [1e-150, 1e150]) makes the file unusable, not the
-         * call invalid */
-        if (st != OVICA_OK && st != OVICA_ENOMEM) {
-            char why[200]; /* the message buffer cannot be its own argument */
-            snprintf(why, sizeof why, "%s", ovica_error_message());
-            st = ovica__error(OVICA_EFORMAT, "%s: invalid sigma %g (%s)", origin, sigma, why);
-        }
-    }
-    if (st == OVICA_OK) {
-        st = ovica_model_set_basis(model, A, m, n);
-        if (st != OVICA_OK && st != OVICA_ENOMEM) {
-            char why[200];
-            snprintf(why, sizeof why, "%s", ovica_error_message());
-            st = ovica__error(OVICA_EFORMAT, "%s: the basis is unusable (%s)", origin, why);
-        }
-    }
+    /* sigma outside [1e-150, 1e150], or a basis whose norm overflows */
+    if (st == OVICA_OK)
+        st = refused_as_format(ovica_model_new(&model, m, n, prior, sigma), origin,
+                               "invalid sigma");
+    if (st == OVICA_OK)
+        st = refused_as_format(ovica_model_set_basis(model, A, m, n), origin,
+                               "the basis is unusable");
     ovica_prior_free(prior);
     ovica__free(A);
     if (st) {
