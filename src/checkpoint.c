@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
 #include "modelio_internal.h"
+#include "trainer_internal.h"
 #include "ovica/modelio.h"
 #include "ovica/trainer.h"
 
@@ -21,8 +21,13 @@
  *   u32 flags (bit 0: a best basis follows)
  *   f64 best monitor objective (NaN if none)
  *   [m x n f64: the best basis, row-major, if flag bit 0]
+ *   [if flag bit 1 (since 0.3): u32 regime (enum ovica_regime), u64 the step
+ *    at which auto's dense route started, f64 the sparse route's noise
+ *    variance estimate (-1: none), f64 its unexplained fraction (NaN: none),
+ *    f64 its mean square data entry, f64 the host's sigma, f64 the host's
+ *    prior scale]
  */
-enum { TRST_HAS_BEST = 1 };
+enum { TRST_HAS_BEST = 1, TRST_HAS_REGIME = 2 };
 
 int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len)
 {
@@ -66,9 +71,18 @@ int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len
         ovica__wb_u32(&w, p);
         ovica__wb_f64(&w, v);
     }
-    ovica__wb_u32(&w, has_best ? TRST_HAS_BEST : 0);
+    ovica__wb_u32(&w, (has_best ? TRST_HAS_BEST : 0) | TRST_HAS_REGIME);
     ovica__wb_f64(&w, has_best ? best_obj : NAN);
     if (has_best) ovica__wb_f64s(&w, best, m * n);
+    ovica__regime_state rs;
+    ovica__regime_get(t, &rs);
+    ovica__wb_u32(&w, (uint32_t)rs.regime);
+    ovica__wb_u64(&w, rs.phase0);
+    ovica__wb_f64(&w, rs.sig2);
+    ovica__wb_f64(&w, rs.unexpl);
+    ovica__wb_f64(&w, rs.data_ms);
+    ovica__wb_f64(&w, rs.sigma0);
+    ovica__wb_f64(&w, rs.b0);
     ovica__wb_section_end(&w, at);
     ovica__free(best);
     if (st) {
@@ -164,7 +178,7 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
                               "value %g", origin, (unsigned long)id, v);
     }
     if (st == OVICA_OK) st = ovica__rb_u32(&r, &flags, "the flags");
-    if (st == OVICA_OK && (flags & ~(uint32_t)TRST_HAS_BEST) != 0)
+    if (st == OVICA_OK && (flags & ~(uint32_t)(TRST_HAS_BEST | TRST_HAS_REGIME)) != 0)
         st = ovica__error(OVICA_EFORMAT, "%s: section 'TRST': unknown flags %#lx", origin,
                           (unsigned long)flags);
     if (st == OVICA_OK) st = ovica__rb_f64(&r, &best_obj, "the best objective");
@@ -183,6 +197,23 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
             if (!isfinite(best[k]))
                 st = ovica__error(OVICA_EFORMAT, "%s: section 'TRST': the best basis holds %g",
                                   origin, best[k]);
+    }
+    if (st == OVICA_OK && (flags & TRST_HAS_REGIME)) {
+        ovica__regime_state rs;
+        uint32_t regime = 0;
+        st = ovica__rb_u32(&r, &regime, "the regime");
+        if (st == OVICA_OK) st = ovica__rb_u64(&r, &rs.phase0, "the dense route's first step");
+        if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.sig2, "the noise estimate");
+        if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.unexpl, "the unexplained fraction");
+        if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.data_ms, "the data's mean square");
+        if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.sigma0, "the host's sigma");
+        if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.b0, "the host's prior scale");
+        if (st == OVICA_OK) {
+            rs.regime = regime > 3 ? -1 : (int)regime;
+            if (ovica__regime_set(t, &rs) != OVICA_OK)
+                st = ovica__error(OVICA_EFORMAT, "%s: section 'TRST': %s", origin,
+                                  ovica_error_message());
+        }
     }
     if (st == OVICA_OK) st = ovica__rb_end(&r);
     if (st == OVICA_OK) st = ovica_trainer_set_step_index(t, (size_t)step);

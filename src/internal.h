@@ -108,7 +108,8 @@ enum {
     OVICA__RULE_RECON,
     OVICA__RULE_EXACT,
     OVICA__RULE_EM,
-    OVICA__RULE_AUTO
+    OVICA__RULE_AUTO,
+    OVICA__RULE_DICT
 };
 struct ovica_rule_type {
     const char *name;

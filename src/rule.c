@@ -10,6 +10,7 @@ static const ovica_rule_type rules[] = {
     {"exact", OVICA__RULE_EXACT, 1},
     {"em", OVICA__RULE_EM, 1},
     {"auto", OVICA__RULE_AUTO, 1},
+    {"dictionary", OVICA__RULE_DICT, 0},
 };
 
 const ovica_rule_type *const ovica_rule_natural = &rules[0];
@@ -18,6 +19,7 @@ const ovica_rule_type *const ovica_rule_reconstruction = &rules[2];
 const ovica_rule_type *const ovica_rule_exact = &rules[3];
 const ovica_rule_type *const ovica_rule_em = &rules[4];
 const ovica_rule_type *const ovica_rule_auto = &rules[5];
+const ovica_rule_type *const ovica_rule_dictionary = &rules[6];
 
 const ovica_rule_type *ovica_rule_type_find(const char *name)
 {
@@ -28,7 +30,7 @@ const ovica_rule_type *ovica_rule_type_find(const char *name)
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (strcmp(rules[i].name, name) == 0) return &rules[i];
     ovica__error(OVICA_EINVAL,
-                 "unknown rule '%s' (known: natural, plain, reconstruction, exact, em, auto)", name);
+                 "unknown rule '%s' (known: natural, plain, reconstruction, exact, em, auto, dictionary)", name);
     return NULL;
 }
 

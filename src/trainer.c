@@ -6,9 +6,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
-#include "internal.h"
-
-#define N_PARAMS 27
+#include "trainer_internal.h"
 
 static const struct {
     const char *name;
@@ -17,7 +15,7 @@ static const struct {
     int open_lo; /* lower bound excluded */
 } param_info[N_PARAMS] = {
     [OVICA_TRAIN_LR] = {"lr", 0.0, 100.0, 0.3, 0, 1},
-    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 600.0, 1, 0},
+    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 650.0, 1, 0},
     [OVICA_TRAIN_SCHEDULE] = {"schedule", 0.0, 1.0, 1.0, 1, 0},
     [OVICA_TRAIN_WARMUP] = {"warmup", 0.0, 1.0, 0.1, 0, 0},
     [OVICA_TRAIN_Z] = {"z", 0.0, 1.0, OVICA_Z_PRIOR, 1, 0},
@@ -43,57 +41,15 @@ static const struct {
     [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, 0, 0},
     [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, 1, 0},
     [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.0, 0, 0},
+    [OVICA_TRAIN_BATCH] = {"batch", 0.0, 1e9, 0.0, 1, 0},
+    [OVICA_TRAIN_PROBE] = {"probe", 1.0, 1e12, 50.0, 1, 0},
+    [OVICA_TRAIN_REGIME_AT] = {"regime_at", 0.0, 1.0, 0.28, 0, 0},
+    [OVICA_TRAIN_THRESHOLD] = {"threshold", 0.0, 100.0, 0.0, 0, 0},
+    [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, 1, 0},
+    [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, 0, 0},
 };
-
-/* Offsets into the flat statistics array. */
-enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_HEAD };
-
-struct ovica_trainer {
-    ovica_model *model;
-    const ovica_rule_type *rule;
-    ovica_solver *solver;      /* MAP codes of the training batches */
-    ovica_solver *mon_solver;  /* MAP codes of the monitor batch (warm-started) */
-    ovica_sampler *sampler;
-    ovica_rng *rng;
-    double param[N_PARAMS];
-    ovica_schedule_fn lr_fn, sigma_fn;
-    void *lr_user, *sigma_user;
-    size_t m, n;
-    size_t step;
-    double lr_scale;           /* product of back-offs after rollbacks */
-
-    double *stats;             /* flat statistics, stats_len doubles */
-    size_t stats_len;
-    double *zs, *xs, *ss, *act; /* views into stats */
-    int have_stats;
-
-    double *S;                 /* N x n codes of the last batch (chains) */
-    double *R;                 /* N x m residual of the last batch */
-    double *Z;                 /* N x n scores */
-    double *bnd;               /* n x n boundary term of one accumulate */
-    size_t cap;                /* rows S, R, Z can hold */
-    size_t last_N;             /* rows of the last batch (warm start) */
-    uint64_t last_hash;        /* content hash of the last batch */
-
-    double *worst;             /* m: worst-reconstructed sample of the last batch (for re-seeding) */
-    int have_worst;
-    size_t *last_active;       /* n: last step each atom was active */
-    double *usage;             /* n: moving average of activity */
-
-    double *mon_X, *mon_S;     /* monitor batch and its codes */
-    size_t mon_N;
-    int mon_fresh;             /* mon_S holds no codes yet */
-    double *best_A;            /* m x n */
-    double best;               /* best monitor objective; NAN if none */
-
-    double *A1, *prev;         /* m x n work: new basis, basis before the update */
-    double *last_dir;          /* m x n: direction of the last gradient update */
-    int have_last_dir, last_kind;
-    double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
-    double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
-    double adam_n;             /* Adam steps since the moments were reset */
-    int strikes;               /* monitor evaluations in a row above the divergence threshold */
-};
+_Static_assert(sizeof param_info / sizeof param_info[0] == OVICA_TRAIN_SWAP + 1,
+               "one entry of param_info per trainer parameter");
 
 /* ---------------------------------------------------------------- params */
 
@@ -168,6 +124,10 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->W2);
     ovica__free(t->mom);
     ovica__free(t->var);
+    ovica__free(t->dC);
+    ovica__free(t->dB);
+    ovica__free(t->Xsub);
+    ovica__free(t->probe_A);
     ovica__free(t);
 }
 
@@ -192,6 +152,11 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
                             "%s: rule '%s' needs posterior draws, which a user prior does not "
                             "support; use natural, plain or reconstruction",
                             __func__, rule->name);
+    if (rule->kind == OVICA__RULE_DICT && model->prior->kind == OVICA_PRIOR_USER)
+        return ovica__error(OVICA_ENOTSUP,
+                            "%s: rule 'dictionary' tunes the prior's scale, which a user prior "
+                            "does not have; use natural, plain or reconstruction",
+                            __func__);
     ovica_trainer *t = ovica__calloc(1, sizeof *t);
     if (t == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a trainer");
     const size_t m = model->m, n = model->n, big = m > n ? m : n;
@@ -200,10 +165,21 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     t->rule = rule;
     t->lr_scale = 1.0;
     t->best = NAN;
+    t->sig2 = -1.0;
+    t->unexpl = NAN;
+    t->sigma0 = model->sigma;
+    t->b0 = model->prior->b;
+    switch (rule->kind) {
+    case OVICA__RULE_AUTO: t->regime = OVICA_REGIME_UNDECIDED; break;
+    case OVICA__RULE_DICT: t->regime = OVICA_REGIME_SPARSE; break;
+    case OVICA__RULE_EXACT:
+    case OVICA__RULE_EM: t->regime = OVICA_REGIME_DENSE; break;
+    default: t->regime = OVICA_REGIME_MAP; break;
+    }
     for (int i = 0; i < N_PARAMS; i++) t->param[i] = param_info[i].def;
     t->stats_len = ST_HEAD + n + 2 * n * n + m * n;
     int st = ovica_model_clone(&t->model, model);
-    if (st == OVICA_OK) st = ovica_solver_new(&t->solver, ovica_solver_fista);
+    if (st == OVICA_OK) st = ovica_solver_new(&t->solver, ovica_solver_auto);
     if (st == OVICA_OK) st = ovica_solver_new(&t->mon_solver, ovica_solver_fista);
     if (st == OVICA_OK) st = ovica_sampler_new(&t->sampler, seed ^ 0x5DEECE66DULL);
     if (st == OVICA_OK) st = ovica_rng_new(&t->rng, seed);
@@ -225,8 +201,12 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->W2 = ovica__calloc(big * big, sizeof(double));
         t->mom = ovica__calloc(m * n, sizeof(double));
         t->var = ovica__calloc(m * n, sizeof(double));
+        t->dC = ovica__calloc(n * n, sizeof(double));
+        t->dB = ovica__calloc(m * n, sizeof(double));
+        t->probe_A = ovica__calloc(m * n, sizeof(double));
         if (!t->stats || !t->bnd || !t->worst || !t->last_active || !t->usage || !t->best_A ||
-            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->mom || !t->var)
+            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->mom || !t->var ||
+            !t->dC || !t->dB || !t->probe_A)
             st = ovica__error(OVICA_ENOMEM, "cannot allocate the trainer's work memory");
     }
     if (st) {
@@ -294,6 +274,8 @@ int ovica_trainer_set_basis(ovica_trainer *t, const double *A, size_t rows, size
         t->mon_fresh = 1;
         t->adam_n = 0.0;
         t->have_last_dir = 0;
+        t->reinit = 0;
+        ovica__dict_reset(t);
     }
     return st;
 }
@@ -351,11 +333,23 @@ int ovica_trainer_atom_usage(const ovica_trainer *t, double *out, size_t n)
 
 /* ------------------------------------------------------------- schedules */
 
+/* Step k and the planned steps as the schedules see them: auto's dense
+ * route starts its schedules where the probe ended. */
+static void schedule_clock(const ovica_trainer *t, size_t k, size_t *kk, size_t *TT)
+{
+    size_t T = (size_t)t->param[OVICA_TRAIN_STEPS], p = 0;
+    if (t->rule->kind == OVICA__RULE_AUTO && t->regime == OVICA_REGIME_DENSE) p = t->phase0;
+    *kk = k >= p ? k - p : 0;
+    *TT = T > p + 1 ? T - p : 1;
+}
+
 static double builtin_lr(const ovica_trainer *t, size_t k)
 {
     double base = t->param[OVICA_TRAIN_LR];
     if (t->param[OVICA_TRAIN_SCHEDULE] == 0.0) return base;
-    double T = t->param[OVICA_TRAIN_STEPS], x = (double)k + 0.5;
+    size_t kk, TT;
+    schedule_clock(t, k, &kk, &TT);
+    double T = (double)TT, x = (double)kk + 0.5;
     /* ovica_rule_auto: the gradient phase has its own warm-up and decay */
     if (t->rule->kind == OVICA__RULE_AUTO && t->param[OVICA_TRAIN_ADAM] > 0.0) {
         double T0 = floor(T * t->param[OVICA_TRAIN_EM_FRACTION]);
@@ -375,15 +369,18 @@ static double builtin_lr(const ovica_trainer *t, size_t k)
 static double builtin_sigma(const ovica_trainer *t, size_t k)
 {
     double sigma = t->model->sigma, f = t->param[OVICA_TRAIN_ANNEAL];
-    double T = t->param[OVICA_TRAIN_STEPS] * t->param[OVICA_TRAIN_ANNEAL_FRACTION];
-    if (f <= 1.0 || (double)k >= T) return sigma;
-    return sigma * pow(f, 1.0 - (double)k / T);
+    size_t kk, TT;
+    schedule_clock(t, k, &kk, &TT);
+    double T = (double)TT * t->param[OVICA_TRAIN_ANNEAL_FRACTION];
+    if (f <= 1.0 || (double)kk >= T) return sigma;
+    return sigma * pow(f, 1.0 - (double)kk / T);
 }
 
 static int current_lr(const ovica_trainer *t, size_t k, double *lr)
 {
-    double v = t->lr_fn ? t->lr_fn(k, (size_t)t->param[OVICA_TRAIN_STEPS], t->lr_user)
-                        : builtin_lr(t, k);
+    size_t kk, TT;
+    schedule_clock(t, k, &kk, &TT);
+    double v = t->lr_fn ? t->lr_fn(kk, TT, t->lr_user) : builtin_lr(t, k);
     if (t->lr_fn && !(isfinite(v) && v >= 0.0))
         return ovica__error(OVICA_EUSER, "learning-rate schedule returned %g at step %zu", v, k);
     *lr = v * t->lr_scale;
@@ -392,8 +389,9 @@ static int current_lr(const ovica_trainer *t, size_t k, double *lr)
 
 static int current_sigma(const ovica_trainer *t, size_t k, double *sigma)
 {
-    double v = t->sigma_fn ? t->sigma_fn(k, (size_t)t->param[OVICA_TRAIN_STEPS], t->sigma_user)
-                           : builtin_sigma(t, k);
+    size_t kk, TT;
+    schedule_clock(t, k, &kk, &TT);
+    double v = t->sigma_fn ? t->sigma_fn(kk, TT, t->sigma_user) : builtin_sigma(t, k);
     if (!(isfinite(v) && v > 0.0))
         return ovica__error(OVICA_EUSER, "noise schedule returned %g at step %zu", v, k);
     *sigma = v;
@@ -404,8 +402,11 @@ static int current_sigma(const ovica_trainer *t, size_t k, double *sigma)
 static int rule_at(const ovica_trainer *t, size_t k)
 {
     if (t->rule->kind != OVICA__RULE_AUTO) return t->rule->kind;
-    double T = t->param[OVICA_TRAIN_STEPS] * t->param[OVICA_TRAIN_EM_FRACTION];
-    return (double)k < T ? OVICA__RULE_EM : OVICA__RULE_EXACT;
+    if (t->regime != OVICA_REGIME_DENSE) return OVICA__RULE_DICT; /* probe, or sparse */
+    size_t kk, TT;
+    schedule_clock(t, k, &kk, &TT);
+    double T = (double)TT * t->param[OVICA_TRAIN_EM_FRACTION];
+    return (double)kk < T ? OVICA__RULE_EM : OVICA__RULE_EXACT;
 }
 
 static int rule_uses_draws(int kind)
@@ -414,30 +415,6 @@ static int rule_uses_draws(int kind)
 }
 
 /* ---------------------------------------------------------- initialisation */
-
-static double col_norm(const double *A, size_t m, size_t n, size_t j)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < m; i++) s += A[i * n + j] * A[i * n + j];
-    return sqrt(s);
-}
-
-/* Mean length of the n atoms (columns) of A. */
-static double mean_col_norm(const double *A, size_t m, size_t n)
-{
-    double mean = 0.0;
-    for (size_t j = 0; j < n; j++) mean += col_norm(A, m, n, j) / (double)n;
-    return mean;
-}
-
-static void normalise_columns(double *A, size_t m, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        double c = col_norm(A, m, n, j);
-        if (c > 0.0)
-            for (size_t i = 0; i < m; i++) A[i * n + j] /= c;
-    }
-}
 
 static void random_unit_columns(ovica_rng *r, double *A, size_t m, size_t n)
 {
@@ -621,6 +598,7 @@ int ovica_trainer_init_basis(ovica_trainer *t, int method, const double *X, size
     t->best = NAN;
     t->mon_fresh = 1;
     t->last_N = 0;
+    ovica__dict_reset(t);
     return OVICA_OK;
 }
 
@@ -745,19 +723,37 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
     int st = check_batch(__func__, t, X, N, x_dim);
     if (st) return st;
     const size_t m = t->m, n = t->n, k = t->step;
-    st = ensure_rows(t, N);
-    if (st) return st;
-    if (!(t->model->norm2 > 0.0)) { /* no basis yet: the default initialisation */
-        st = ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, X, N, x_dim);
-        if (st) return st;
-    }
+    const int kind = rule_at(t, k);
+    const int draws = rule_uses_draws(kind);
     if (t->mon_N == 0) {
         size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
         st = ovica_trainer_set_monitor(t, X, N < keep ? N : keep, x_dim);
         if (st) return st;
     }
-    const int kind = rule_at(t, k);
-    const int draws = rule_uses_draws(kind);
+    /* A batch larger than the route's step size: rows drawn at random. */
+    const size_t rows = ovica__step_rows(t, draws);
+    if (N > rows) {
+        st = ovica__draw_rows(t, X, N, rows, draws);
+        if (st) return st;
+        X = t->Xsub;
+        N = rows;
+    }
+    st = ensure_rows(t, N);
+    if (st) return st;
+    if (t->regime == OVICA_REGIME_UNDECIDED && !t->probe_started) ovica__auto_start(t);
+    if (t->reinit || !(t->model->norm2 > 0.0)) {
+        /* no basis yet, or auto turned dense: the default initialisation
+         * (atoms drawn from the data on the sparse route, spread otherwise) */
+        st = ovica_trainer_init_basis(t, kind == OVICA__RULE_DICT ? OVICA_INIT_DATA
+                                                                  : OVICA_INIT_SPREAD,
+                                      X, N, x_dim);
+        if (st) return st;
+        t->reinit = 0;
+    }
+    if (kind == OVICA__RULE_DICT) {
+        st = ovica__dict_prepare(t, X, N);
+        if (st) return st;
+    }
     double sigma_t = t->model->sigma;
     if (draws) {
         st = current_sigma(t, k, &sigma_t);
@@ -785,11 +781,12 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, t->S,
                 (int)n, t->model->A, (int)n, 1.0, t->R, (int)m);
     const double half_lam = 0.5 / (t->model->sigma * t->model->sigma);
-    double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, worst = -1.0;
+    double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0, worst = -1.0;
     size_t worst_k = 0;
     for (size_t i = 0; i < N; i++) {
         double r2 = 0.0, nl = 0.0;
         for (size_t r = 0; r < m; r++) r2 += t->R[i * m + r] * t->R[i * m + r];
+        for (size_t r = 0; r < m; r++) sum_xx += X[i * m + r] * X[i * m + r];
         st = ovica__prior_neglogp(t->model->prior, t->S + i * n, n, &nl);
         if (st) return st;
         sum_obj += half_lam * r2 + nl;
@@ -825,10 +822,12 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
         for (size_t i = 0; i < n * n; i++) t->zs[i] += t->bnd[i];
         ndraws = acc.draws;
     } else {
-        st = map_scores(t, N, (int)t->param[OVICA_TRAIN_Z]);
-        if (st) return st;
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0, t->Z,
-                    (int)n, t->S, (int)n, 1.0, t->zs, (int)n);
+        if (kind != OVICA__RULE_DICT) { /* the dictionary update needs no scores */
+            st = map_scores(t, N, (int)t->param[OVICA_TRAIN_Z]);
+            if (st) return st;
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
+                        t->Z, (int)n, t->S, (int)n, 1.0, t->zs, (int)n);
+        }
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)N, 1.0, X,
                     (int)m, t->S, (int)n, 1.0, t->xs, (int)n);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0, t->S,
@@ -840,6 +839,7 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
     t->stats[ST_OBJ] += sum_obj;
     t->stats[ST_SQ] += sum_sq;
     t->stats[ST_ACTIVE] += sum_act;
+    t->stats[ST_XX] += sum_xx;
     if (worst > 0.0) {
         memcpy(t->worst, t->R + worst_k * m, m * sizeof(double));
         t->have_worst = 1;
@@ -847,6 +847,7 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
     t->have_stats = 1;
     t->last_N = N;
     t->last_hash = hash;
+    t->sub_N = N;
     return OVICA_OK;
 }
 
@@ -866,13 +867,6 @@ static int chol_ridge(double *W, double *copy, size_t n)
         ridge *= 100.0;
     }
     return ovica__error(OVICA_ENUMERIC, "Cholesky factorisation failed (matrix not positive definite)");
-}
-
-static double frob(const double *A, size_t len)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < len; i++) s += A[i] * A[i];
-    return sqrt(s);
 }
 
 /* Computes the direction dA (into D, m x n) of rule `kind`; for EM the new
@@ -1032,14 +1026,18 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
 
     double anorm = frob(A, mn), unorm = 0.0;
     int bad = 0;
-    st = rule_direction(t, kind, A1);
+    /* the sparse route computes the new basis itself; the others a direction */
+    st = kind == OVICA__RULE_DICT ? ovica__dict_apply(t, A1, &guard)
+                                  : rule_direction(t, kind, A1);
     if (st == OVICA_ENUMERIC) {
         bad = 1;
         st = OVICA_OK;
     }
     if (st) return st;
     if (!bad) {
-        if (kind == OVICA__RULE_EM) {
+        if (kind == OVICA__RULE_DICT) {
+            /* A1 holds the new basis */
+        } else if (kind == OVICA__RULE_EM) {
             /* EM mixes in the new basis at the schedule's relative rate (peak 1) */
             double rate = t->lr_fn ? lr : lr / t->param[OVICA_TRAIN_LR];
             if (rate > 1.0) rate = 1.0;
@@ -1154,12 +1152,17 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         if (st) return st;
         t->last_active[reseed] = k + 1;
         t->usage[reseed] = 0.0;
+        ovica__dict_forget_atom(t, reseed);
         t->mon_fresh = 1;
         t->last_N = 0;
         t->adam_n = 0.0;
         guard |= OVICA_GUARD_RESEED;
     } else if (reseed < n) {
         dead++;
+    }
+    if (kind == OVICA__RULE_DICT && !(guard & OVICA_GUARD_RESEED)) {
+        st = ovica__dict_swap(t, A1, &guard);
+        if (st) return st;
     }
 
     /* Duplicate atoms: two atoms within SPLIT degrees of each other code one
@@ -1168,7 +1171,8 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
      * gradient escapes quickly). Once the noise is annealed down, the pair is
      * split apart symmetrically, along a random direction orthogonal to
      * their mean, by SPLIT_APART degrees each; one pair per step. */
-    if (t->param[OVICA_TRAIN_SPLIT] > 0.0 && sigma_t <= t->model->sigma * (1.0 + 1e-12)) {
+    if (kind != OVICA__RULE_DICT && t->param[OVICA_TRAIN_SPLIT] > 0.0 &&
+        sigma_t <= t->model->sigma * (1.0 + 1e-12)) {
         size_t pi = n, pj = n;
         if (find_duplicate(t, &pi, &pj)) {
             split_pair(t, pi, pj);
@@ -1183,7 +1187,9 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
 
     /* monitor: best basis and divergence */
     double mon = NAN;
-    double every = t->param[OVICA_TRAIN_MONITOR_EVERY];
+    /* (not on the sparse route: its sigma and prior scale move every step,
+     * so the objective of one step is not comparable with another's) */
+    double every = kind == OVICA__RULE_DICT ? 0.0 : t->param[OVICA_TRAIN_MONITOR_EVERY];
     if (every > 0.0 && t->mon_N > 0 && (k + 1) % (size_t)every == 0) {
         st = monitor_objective(t, &mon);
         if (st < 0) return st;
@@ -1227,6 +1233,8 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     }
     ovica_trainer_clear_stats(t);
     t->step = k + 1;
+    if (t->regime == OVICA_REGIME_UNDECIDED && (double)t->step >= t->param[OVICA_TRAIN_PROBE])
+        return ovica__auto_decide(t);
     return OVICA_OK;
 }
 

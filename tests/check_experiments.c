@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "testutil.h"
 
 #define SEEDS 20
@@ -27,12 +29,27 @@ typedef struct {
     double activity;
     size_t N;       /* samples */
     size_t batch;   /* samples per step (N: full batch) */
+    double noise;   /* the data's noise (0: SIGMA); the model's sigma is always SIGMA, a hint */
 } experiment;
 
 typedef struct {
     double max_angle, mean_angle, mmcs;
     double seconds;
+    size_t c99;     /* true atoms matched at cos >= 0.99 */
 } outcome;
+
+#define MAX_N 128
+/* True atoms matched (Hungarian) by a learned one at cos >= 0.99. */
+static size_t count_c99(const double *A, size_t m, size_t n, const double *A_true, size_t nt,
+                        int use_sign)
+{
+    double ang[MAX_N];
+    ck_assert_uint_le(nt, MAX_N);
+    ck_assert_status(ovica_match_atoms(A, m, n, A_true, nt, use_sign, NULL, ang), OVICA_OK);
+    size_t c = 0;
+    for (size_t i = 0; i < nt; i++) c += cos(ang[i] * 3.14159265358979323846 / 180.0) >= 0.99;
+    return c;
+}
 
 static const double SIGMA = 0.05;
 
@@ -57,7 +74,9 @@ static void make_data(const experiment *e, uint64_t seed, double *X, double *A_t
     double *S = malloc(e->N * e->n * sizeof *S);
     ck_assert_ptr_nonnull(S);
     ck_assert_status(ovica_synth_sources(r, e->prior, 1.0, e->activity, S, e->N, e->n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A_true, e->m, e->n, S, e->N, SIGMA, X), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A_true, e->m, e->n, S, e->N, e->noise > 0.0 ? e->noise : SIGMA,
+                                     X),
+                     OVICA_OK);
     free(S);
     ovica_rng_free(r);
 }
@@ -93,6 +112,8 @@ static int train(const experiment *e, const ovica_rule_type *rule, int z_choice,
         out->max_angle = rec.max_angle_deg;
         out->mean_angle = rec.mean_angle_deg;
         out->mmcs = rec.mmcs;
+        out->c99 = count_c99(ovica_model_basis(ovica_trainer_model(t)), e->m, e->n, A_true, e->n,
+                             e->prior == OVICA_PRIOR_EXPONENTIAL);
     }
     ovica_trainer_free(t);
     ovica_model_free(md);
@@ -140,7 +161,7 @@ static int run_seeds(const experiment *e, double bar)
 START_TEST(test_regular3_exponential)
 {
     const experiment e = {"2-D, 3 exponential sources", OVICA_SYNTH_REGULAR3,
-                          OVICA_PRIOR_EXPONENTIAL, 2, 3, 1.0, 10000, 10000};
+                          OVICA_PRIOR_EXPONENTIAL, 2, 3, 1.0, 10000, 10000, 0.0};
     int within = run_seeds(&e, 2.0);
     ck_assert_msg(within >= 19, "%d/20 within 2 degrees (bar: 19)", within);
 }
@@ -151,7 +172,7 @@ END_TEST
 START_TEST(test_irregular4_exponential)
 {
     const experiment e = {"2-D, 4 irregular exponential sources", OVICA_SYNTH_IRREGULAR4,
-                          OVICA_PRIOR_EXPONENTIAL, 2, 4, 1.0, 20000, 20000};
+                          OVICA_PRIOR_EXPONENTIAL, 2, 4, 1.0, 20000, 20000, 0.0};
     int within = run_seeds(&e, 3.0);
     ck_assert_msg(within >= 18, "%d/20 within 3 degrees (bar: 18)", within);
 }
@@ -163,53 +184,247 @@ END_TEST
 START_TEST(test_regular3_laplace)
 {
     const experiment e = {"2-D, 3 Laplace sources", OVICA_SYNTH_REGULAR3, OVICA_PRIOR_LAPLACE,
-                          2, 3, 1.0, 50000, 5000};
+                          2, 3, 1.0, 50000, 5000, 0.0};
     int within = run_seeds(&e, 3.0);
     ck_assert_msg(within >= 18, "%d/20 within 3 degrees (bar: 18)", within);
 }
 END_TEST
 
-/* 2x overcomplete in 16 dimensions, 5% active exponential sources, N=10000.
- * NOT MET by the defaults: the issue asks MMCS >= 0.98; the default rule
- * reaches 0.94 (0.9355) in its 600 steps: the exponential prior has no mass
- * at 0, so the rules from draws explain the 95% of zeros by shrinking the
- * atoms, and some collapse (docs/LEARNING.md). The test asserts the figure
- * reached, not the bar.
- * The MAP rule with z = the optimality subgradient (a residual-driven rule,
- * like dictionary learning's) does meet the bar on this seed: 0.9998; on
- * seeds 2 and 3 of the same experiment it reached 0.951 and 0.992 (one or
- * two atoms lost), so it is asserted on this seed only, and it is not the
- * default (on the article's dense 2-D sets its fixed point is off:
- * docs/ABLATION.md). */
-#define MMCS_REACHED 0.88
-#define MMCS_MAP_SUBGRADIENT 0.98
-START_TEST(test_overcomplete_16x32)
+/* Sparse sources in many atoms (the sparse-autoencoder regime), each over
+ * SPARSE_SEEDS seeds with the library's defaults: the host passes the whole
+ * data set at every step and gives the model sigma 0.05 as its only hint
+ * (the data's noise is 0.01 in two of the cases: the trainer estimates it).
+ * Bar (issue #14): MMCS >= mmcs_bar and at least frac_bar of the true atoms
+ * matched at cos >= 0.99, in every seed. */
+#define SPARSE_SEEDS 5
+static void run_sparse(const experiment *e, double mmcs_bar, double frac_bar)
 {
-    const experiment e = {"m=16, n=32, 5% active exponential sources", -1,
-                          OVICA_PRIOR_EXPONENTIAL, 16, 32, 0.05, 10000, 10000};
-    double *X = malloc(e.N * e.m * sizeof *X), *A_true = malloc(e.m * e.n * sizeof *A_true);
+    double *X = malloc(e->N * e->m * sizeof *X), *A_true = malloc(e->m * e->n * sizeof *A_true);
     ck_assert(X && A_true);
-    make_data(&e, 1, X, A_true);
-    outcome o = {0}, om = {0};
-    double t0 = now();
-    ck_assert_status(train(&e, ovica_rule_auto, -1, 1, X, A_true, NULL, &o), OVICA_OK);
-    printf("%s, defaults: MMCS %.4f (the issue's bar: 0.98; asserted: %.2f), max angle %.2f, "
-           "mean angle %.2f degrees (%.1f s)\n",
-           e.name, o.mmcs, MMCS_REACHED, o.max_angle, o.mean_angle, now() - t0);
-    t0 = now();
-    ck_assert_status(train(&e, ovica_rule_type_find("natural"), OVICA_Z_SUBGRADIENT, 1, X, A_true,
-                           NULL, &om),
-                     OVICA_OK);
-    printf("%s, MAP natural rule, z = subgradient: MMCS %.4f (asserted: %.2f), max angle %.2f, "
-           "mean angle %.2f degrees (%.1f s)\n",
-           e.name, om.mmcs, MMCS_MAP_SUBGRADIENT, om.max_angle, om.mean_angle, now() - t0);
+    int met = 0, failed = 0;
+    double worst = 1.0, t0 = now();
+    size_t worst_c = e->n;
+    char line[SPARSE_SEEDS * 24 + 1] = "", *p = line;
+    for (int seed = 1; seed <= SPARSE_SEEDS; seed++) {
+        make_data(e, (uint64_t)(100 + seed), X, A_true);
+        outcome o = {0};
+        if (train(e, ovica_rule_auto, -1, (uint64_t)seed, X, A_true, NULL, &o) != OVICA_OK) {
+            failed++;
+            continue;
+        }
+        met += o.mmcs >= mmcs_bar && (double)o.c99 >= frac_bar * (double)e->n;
+        if (o.mmcs < worst) worst = o.mmcs;
+        if (o.c99 < worst_c) worst_c = o.c99;
+        p += snprintf(p, (size_t)(line + sizeof line - p), " %.4f/%zu", o.mmcs, o.c99);
+    }
+    printf("%s: %d/%d seeds with MMCS >= %.2f and >= %.0f%% of the atoms at cos >= 0.99 "
+           "(worst MMCS %.4f, worst %zu/%zu atoms; %.1f s per run)\n  MMCS/atoms per seed:%s\n",
+           e->name, met, SPARSE_SEEDS, mmcs_bar, 100.0 * frac_bar, worst, worst_c, e->n,
+           (now() - t0) / SPARSE_SEEDS, line);
     fflush(stdout);
-    ck_assert_msg(o.mmcs >= MMCS_REACHED, "MMCS %.4f (reached before: %.2f; the issue's bar: 0.98)",
-                  o.mmcs, MMCS_REACHED);
-    ck_assert_msg(om.mmcs >= MMCS_MAP_SUBGRADIENT, "MAP z=subgradient: MMCS %.4f (bar %.2f)",
-                  om.mmcs, MMCS_MAP_SUBGRADIENT);
+    ck_assert_msg(failed == 0, "%s: %d runs failed: %s", e->name, failed, ovica_error_message());
+    ck_assert_msg(met == SPARSE_SEEDS, "%s: %d/%d seeds met the bar", e->name, met, SPARSE_SEEDS);
     free(X);
     free(A_true);
+}
+
+START_TEST(test_sparse_exponential_32x64)
+{
+    const experiment e = {"32 x 64, 5% active exponential sources, noise 0.01", -1,
+                          OVICA_PRIOR_EXPONENTIAL, 32, 64, 0.05, 20000, 20000, 0.01};
+    run_sparse(&e, 0.99, 0.9);
+}
+END_TEST
+
+START_TEST(test_sparse_laplace_32x96)
+{
+    const experiment e = {"32 x 96, 4% active Laplace sources, noise 0.01", -1,
+                          OVICA_PRIOR_LAPLACE, 32, 96, 0.04, 30000, 30000, 0.01};
+    run_sparse(&e, 0.99, 0.9);
+}
+END_TEST
+
+/* 2x overcomplete in 16 dimensions, 5% active exponential sources, noise
+ * 0.05, N = 10000: the bar issue #4 left open (the rules from draws reached
+ * MMCS 0.94: the exponential prior has no mass at 0, docs/LEARNING.md). The
+ * defaults now take the sparse route here. */
+START_TEST(test_overcomplete_16x32)
+{
+    const experiment e = {"16 x 32, 5% active exponential sources, noise 0.05", -1,
+                          OVICA_PRIOR_EXPONENTIAL, 16, 32, 0.05, 10000, 10000, 0.0};
+    run_sparse(&e, 0.98, 0.0);
+}
+END_TEST
+
+/* A toy model of superposition (Elhage et al. 2022) trained here: NF sparse
+ * features (each active with probability P, uniform in [0, 1], importance
+ * 0.9^i) squeezed into NH hidden units, h = W x, x_hat = ReLU(W^T h + b),
+ * trained by Adam on the importance-weighted squared error. Fills W (NH x
+ * NF row-major): the features' directions in the hidden space. */
+enum { NH = 8, NF = 20, TOY_BATCH = 512, TOY_STEPS = 3000 };
+#define TOY_P 0.05
+
+static void toy_features(ovica_rng *r, double *x, size_t rows)
+{
+    for (size_t i = 0; i < rows * NF; i++) {
+        double on = ovica_rng_uniform(r) < TOY_P;
+        double u = ovica_rng_uniform(r);
+        x[i] = on ? u : 0.0;
+    }
+}
+
+static void train_toy_model(uint64_t seed, double *W)
+{
+    static double x[TOY_BATCH * NF], h[TOY_BATCH * NH], y[TOY_BATCH * NF];
+    double b[NF] = {0}, gW[NH * NF], gb[NF], gh[TOY_BATCH * NH], imp[NF];
+    double mW[NH * NF] = {0}, vW[NH * NF] = {0}, mb[NF] = {0}, vb[NF] = {0};
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 7000 + seed), OVICA_OK);
+    for (size_t i = 0; i < NH * NF; i++) W[i] = 0.3 * ovica_rng_normal(r);
+    for (size_t j = 0; j < NF; j++) imp[j] = pow(0.9, (double)j);
+    const double lr = 1e-2, b1 = 0.9, b2 = 0.999;
+    for (int step = 1; step <= TOY_STEPS; step++) {
+        toy_features(r, x, TOY_BATCH);
+        /* h = x W^T, y = h W + b */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TOY_BATCH, NH, NF, 1.0, x, NF, W, NF,
+                    0.0, h, NH);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TOY_BATCH, NF, NH, 1.0, h, NH, W,
+                    NF, 0.0, y, NF);
+        /* dL/dy for L = mean imp_j (ReLU(y) - x)^2, into y */
+        memset(gb, 0, sizeof gb);
+        for (size_t i = 0; i < TOY_BATCH; i++)
+            for (size_t j = 0; j < NF; j++) {
+                double v = y[i * NF + j] + b[j];
+                double g = v > 0.0 ? 2.0 * imp[j] * (v - x[i * NF + j]) / (TOY_BATCH * NF) : 0.0;
+                y[i * NF + j] = g;
+                gb[j] += g;
+            }
+        /* dW = h^T G + (G W^T)^T x */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NH, NF, TOY_BATCH, 1.0, h, NH, y, NF,
+                    0.0, gW, NF);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TOY_BATCH, NH, NF, 1.0, y, NF, W, NF,
+                    0.0, gh, NH);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NH, NF, TOY_BATCH, 1.0, gh, NH, x, NF,
+                    1.0, gW, NF);
+        const double c1 = 1.0 - pow(b1, step), c2 = 1.0 - pow(b2, step);
+        for (size_t i = 0; i < NH * NF; i++) {
+            mW[i] = b1 * mW[i] + (1.0 - b1) * gW[i];
+            vW[i] = b2 * vW[i] + (1.0 - b2) * gW[i] * gW[i];
+            W[i] -= lr * (mW[i] / c1) / (sqrt(vW[i] / c2) + 1e-8);
+        }
+        for (size_t j = 0; j < NF; j++) {
+            mb[j] = b1 * mb[j] + (1.0 - b1) * gb[j];
+            vb[j] = b2 * vb[j] + (1.0 - b2) * gb[j] * gb[j];
+            b[j] -= lr * (mb[j] / c1) / (sqrt(vb[j] / c2) + 1e-8);
+        }
+    }
+    ovica_rng_free(r);
+}
+
+/* The features the toy model represents (|w_j| >= 0.5) recovered at cos >=
+ * 0.99 from its hidden activations h = W x (noise-free), NF atoms, the
+ * exponential prior (features are non-negative), defaults otherwise. Bar:
+ * >= 90% of the represented features in each of SPARSE_SEEDS toy models. */
+START_TEST(test_superposition)
+{
+    enum { TOY_N = 20000 };
+    double W[NH * NF], *x = malloc((size_t)TOY_N * NF * sizeof *x),
+                      *H = malloc((size_t)TOY_N * NH * sizeof *H);
+    ck_assert(x && H);
+    int met = 0;
+    char line[SPARSE_SEEDS * 16 + 1] = "", *p = line;
+    double t0 = now();
+    for (int seed = 1; seed <= SPARSE_SEEDS; seed++) {
+        train_toy_model((uint64_t)seed, W);
+        ovica_rng *r = NULL;
+        ck_assert_status(ovica_rng_new(&r, 9000 + (uint64_t)seed), OVICA_OK);
+        toy_features(r, x, TOY_N);
+        ovica_rng_free(r);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TOY_N, NH, NF, 1.0, x, NF, W, NF, 0.0,
+                    H, NH);
+        /* the represented features: the columns of W with length >= 0.5 */
+        double Wr[NH * NF];
+        size_t nr = 0;
+        for (size_t j = 0; j < NF; j++) {
+            double c = 0.0;
+            for (size_t i = 0; i < NH; i++) c += W[i * NF + j] * W[i * NF + j];
+            if (sqrt(c) < 0.5) continue;
+            for (size_t i = 0; i < NH; i++) Wr[i * NF + nr] = W[i * NF + j];
+            nr++;
+        }
+        /* Wr holds nr columns with row length NF: compact it to NH x nr */
+        double Wc[NH * NF];
+        for (size_t i = 0; i < NH; i++)
+            for (size_t j = 0; j < nr; j++) Wc[i * nr + j] = Wr[i * NF + j];
+        ovica_model *md = new_model(OVICA_PRIOR_EXPONENTIAL, NH, NF);
+        ovica_trainer *t = NULL;
+        ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, (uint64_t)seed), OVICA_OK);
+        double steps = 0.0;
+        ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps), OVICA_OK);
+        for (size_t k = 0; k < (size_t)steps; k++)
+            ck_assert_status(ovica_trainer_step(t, H, TOY_N, NH, NULL), OVICA_OK);
+        size_t c = count_c99(ovica_model_basis(ovica_trainer_model(t)), NH, NF, Wc, nr, 1);
+        met += nr > 0 && (double)c >= 0.9 * (double)nr;
+        p += snprintf(p, (size_t)(line + sizeof line - p), " %zu/%zu", c, nr);
+        ovica_trainer_free(t);
+        ovica_model_free(md);
+    }
+    printf("toy model of superposition (%d features in %d hidden units, p = %.2f): %d/%d models "
+           "with >= 90%% of the represented features at cos >= 0.99 (%.1f s per model)\n"
+           "  recovered/represented per model:%s\n",
+           NF, NH, TOY_P, met, SPARSE_SEEDS, (now() - t0) / SPARSE_SEEDS, line);
+    fflush(stdout);
+    ck_assert_msg(met == SPARSE_SEEDS, "superposition: %d/%d models met the bar", met,
+                  SPARSE_SEEDS);
+    free(x);
+    free(H);
+}
+END_TEST
+
+/* The article's E6.3 on sparse sources: the 3 regular atoms learned with 6
+ * and 8 atoms (3 seeds each) from Laplace sources of activity 0.3, merged
+ * back to 3 by usage-weighted clustering; bar: >= 5/6 runs within 3
+ * degrees. */
+START_TEST(test_overprovisioned_sparse)
+{
+    const experiment e = {"2-D, 3 Laplace sources, activity 0.3", OVICA_SYNTH_REGULAR3,
+                          OVICA_PRIOR_LAPLACE, 2, 3, 0.3, 20000, 20000, 0.0};
+    double *X = malloc(e.N * 2 * sizeof *X), A_true[6];
+    ck_assert_ptr_nonnull(X);
+    make_data(&e, 11, X, A_true);
+    static const size_t atoms[] = {6, 8};
+    int within = 0;
+    char line[6 * 16 + 1] = "", *p = line;
+    for (size_t a = 0; a < 2; a++)
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            const size_t n = atoms[a];
+            ovica_model *md = new_model(OVICA_PRIOR_LAPLACE, 2, n);
+            ovica_trainer *t = NULL;
+            ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, seed), OVICA_OK);
+            double steps = 0.0;
+            ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps), OVICA_OK);
+            for (size_t k = 0; k < (size_t)steps; k++)
+                ck_assert_status(ovica_trainer_step(t, X, e.N, 2, NULL), OVICA_OK);
+            double B[16], usage[8], merged[6], ang[3];
+            size_t assign[8];
+            const ovica_model *tm = ovica_trainer_model(t);
+            ck_assert_status(ovica_model_get_basis(tm, B, 2, n), OVICA_OK);
+            ck_assert_status(ovica_atom_usage(tm, X, e.N, 2, usage, n), OVICA_OK);
+            ck_assert_status(ovica_cluster_atoms(B, 2, n, usage, 3, 0, seed, merged, assign),
+                             OVICA_OK);
+            ck_assert_status(ovica_match_atoms(merged, 2, 3, A_true, 3, 0, NULL, ang), OVICA_OK);
+            double worst = fmax(ang[0], fmax(ang[1], ang[2]));
+            within += worst <= 3.0;
+            p += snprintf(p, (size_t)(line + sizeof line - p), " %zu:%.2f", n, worst);
+            ovica_trainer_free(t);
+            ovica_model_free(md);
+        }
+    printf("over-provisioned, sparse Laplace sources: %d/6 runs merged to 3 within 3 degrees\n"
+           "  atoms:worst angle per run:%s\n",
+           within, line);
+    fflush(stdout);
+    ck_assert_msg(within >= 5, "%d/6 runs within 3 degrees (bar: 5)", within);
+    free(X);
 }
 END_TEST
 
@@ -233,7 +448,7 @@ START_TEST(test_drift_from_truth)
         {"auto", "auto", -1},
     };
     const experiment e = {"drift", OVICA_SYNTH_IRREGULAR4, OVICA_PRIOR_EXPONENTIAL, 2, 4, 1.0,
-                          10000, 10000};
+                          10000, 10000, 0.0};
     double *X = malloc(e.N * e.m * sizeof *X), A_true[8];
     ck_assert_ptr_nonnull(X);
     make_data(&e, 1, X, A_true);
@@ -274,6 +489,10 @@ int main(void)
     tcase_add_test(tc, test_irregular4_exponential);
     tcase_add_test(tc, test_regular3_laplace);
     tcase_add_test(tc, test_overcomplete_16x32);
+    tcase_add_test(tc, test_sparse_exponential_32x64);
+    tcase_add_test(tc, test_sparse_laplace_32x96);
+    tcase_add_test(tc, test_superposition);
+    tcase_add_test(tc, test_overprovisioned_sparse);
     tcase_add_test(tc, test_drift_from_truth);
     suite_add_tcase(s, tc);
     return tu_run(s);

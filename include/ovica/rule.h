@@ -18,13 +18,30 @@
  *     exponential prior's boundary term (0 for Laplace).
  *   - ovica_rule_em: Monte Carlo EM from posterior draws: A_new = <x s^T>
  *     <s s^T>^{-1} (Cholesky solve), applied as A + rate (A_new - A).
- *   - ovica_rule_auto: the default; the exact gradient with Adam-normalised
- *     steps (OVICA_TRAIN_ADAM), the noise of the draws annealed from 30
- *     sigma down to sigma over the first 60% of the steps (to reach the
- *     right basin from a random start); optionally Monte Carlo EM for the
- *     first OVICA_TRAIN_EM_FRACTION of the steps (default 0: EM's rate
- *     tends to 1 at low noise, and the annealed gradient reaches the basin
- *     as well; docs/LEARNING.md, docs/ABLATION.md). Needs a built-in prior.
+ *   - ovica_rule_dictionary: the sparse route (docs/LEARNING.md): exact MAP
+ *     codes of the batch at a sparsity threshold that tunes itself (the
+ *     model's sigma follows the residual, the prior's scale is set so that
+ *     the codes threshold at OVICA_TRAIN_THRESHOLD times sigma), unit atoms
+ *     updated by a Newton-scaled block step on running statistics
+ *     <x s^T>, <s s^T> (online dictionary learning), unused atoms
+ *     re-seeded and the least useful atom swapped for a direction the
+ *     codes leave unexplained. Right when few sources are active per
+ *     sample; biased when many are (the MAP codes then misrepresent the
+ *     posterior). Needs a built-in prior. (added in 0.3)
+ *   - ovica_rule_auto: the default. It starts on the sparse route (the
+ *     probe, OVICA_TRAIN_PROBE steps from atoms drawn from the data), then
+ *     measures how much of the data's energy the sparse codes leave
+ *     unexplained: at most OVICA_TRAIN_REGIME_AT, it stays on the sparse
+ *     route; above, the sources are dense (many active per sample) and it
+ *     starts again from spread atoms with the exact gradient from posterior
+ *     draws, Adam-normalised steps (OVICA_TRAIN_ADAM), the noise of the
+ *     draws annealed from 30 sigma down to sigma over the first 60% of the
+ *     remaining steps (to reach the right basin from a random start);
+ *     optionally Monte Carlo EM for the first OVICA_TRAIN_EM_FRACTION of
+ *     them (default 0: EM's rate tends to 1 at low noise, and the annealed
+ *     gradient reaches the basin as well; docs/LEARNING.md,
+ *     docs/ABLATION.md). ovica_trainer_regime() tells which route it took.
+ *     Needs a built-in prior.
  * The rules from draws need a built-in prior (ovica_trainer_new refuses
  * them with a user prior: OVICA_ENOTSUP).
  */
@@ -44,10 +61,11 @@ OVICA_API extern const ovica_rule_type *const ovica_rule_reconstruction;
 OVICA_API extern const ovica_rule_type *const ovica_rule_exact;
 OVICA_API extern const ovica_rule_type *const ovica_rule_em;
 OVICA_API extern const ovica_rule_type *const ovica_rule_auto;
+OVICA_API extern const ovica_rule_type *const ovica_rule_dictionary;
 
 /**
  * @brief Looks a rule up by name: "natural", "plain", "reconstruction",
- * "exact", "em", "auto".
+ * "exact", "em", "auto", "dictionary".
  * @return the type, or NULL (message set) for an unknown name.
  */
 OVICA_API const ovica_rule_type *ovica_rule_type_find(const char *name);
@@ -55,8 +73,9 @@ OVICA_API const ovica_rule_type *ovica_rule_type_find(const char *name);
 /** @brief The rule's name; "" for NULL. */
 OVICA_API const char *ovica_rule_type_name(const ovica_rule_type *type);
 
-/** @brief 1 if the rule works from posterior draws (exact, em, auto), 0 if
- * from MAP codes, -1 for NULL. */
+/** @brief 1 if the rule works from posterior draws (exact, em, auto: auto may
+ * also stay on MAP codes, see ovica_trainer_regime), 0 if from MAP codes
+ * (natural, plain, reconstruction, dictionary), -1 for NULL. */
 OVICA_API int ovica_rule_type_uses_draws(const ovica_rule_type *type);
 
 /** Choice of z on inactive coordinates (s_hat_i = 0) for the MAP rules. */

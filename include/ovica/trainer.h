@@ -75,7 +75,7 @@ typedef struct ovica_trainer ovica_trainer;
 /** Trainer parameters (values frozen). Set with ovica_trainer_set_param(). */
 enum ovica_train_param {
     OVICA_TRAIN_LR = 0,              /**< base learning rate, (0, 100]; default 0.3 (EM: the mixing rate, clipped to 1) */
-    OVICA_TRAIN_STEPS = 1,           /**< planned number of steps, for the schedules, [1, 1e12]; default 600 */
+    OVICA_TRAIN_STEPS = 1,           /**< planned number of steps, for the schedules, [1, 1e12]; default 650 (ovica_rule_auto: a probe of 50, then 600 on the route it chose) */
     OVICA_TRAIN_SCHEDULE = 2,        /**< 0 constant, 1 linear warm-up then cosine decay to 0; default 1 */
     OVICA_TRAIN_WARMUP = 3,          /**< warm-up fraction of the steps, [0, 1]; default 0.1 */
     OVICA_TRAIN_Z = 4,               /**< enum ovica_z_choice for the MAP rules; default OVICA_Z_PRIOR */
@@ -100,7 +100,13 @@ enum ovica_train_param {
     OVICA_TRAIN_ADAM = 23,           /**< exact rule (and auto's gradient phase): Adam-normalised steps; the largest move of an entry of A per step, as a fraction of the RMS entry of A, times the schedule's factor lr_t / LR, [0, 1] (0: the plain update lr_t * dA); default 0.03 */
     OVICA_TRAIN_MOMENTUM = 24,       /**< Adam's first-moment factor (its second moment uses 0.99), [0, 0.999]; default 0.9 */
     OVICA_TRAIN_MIN_DRAWS = 25,      /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
-    OVICA_TRAIN_COLLAPSE = 26        /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0 (off: over-provisioned bases need their spare atoms to shrink; docs/LEARNING.md) (added in 0.2) */
+    OVICA_TRAIN_COLLAPSE = 26,       /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0 (off: over-provisioned bases need their spare atoms to shrink; docs/LEARNING.md) (added in 0.2) */
+    OVICA_TRAIN_BATCH = 27,          /**< rows a step uses when the host passes more: the trainer draws that many rows of the batch at random (with replacement), afresh at every step on the sparse route, once per batch for the rules from draws (whose posterior chains persist only while the same rows come back), [0, 1e9]; default 0: automatic, clamp(8 n, 1024, 8192) on the sparse route, 20000 for the rules from draws, the host's batch as it is for the other MAP rules (added in 0.3) */
+    OVICA_TRAIN_PROBE = 28,          /**< ovica_rule_auto: steps on the sparse route before the regime is decided, [1, 1e12]; default 50 (added in 0.3) */
+    OVICA_TRAIN_REGIME_AT = 29,      /**< ovica_rule_auto: the sources count as dense when the probe's sparse codes leave more than this fraction of the data's energy unexplained, [0, 1]; default 0.28 (docs/LEARNING.md) (added in 0.3) */
+    OVICA_TRAIN_THRESHOLD = 30,      /**< sparse route: the codes' threshold mu = sigma^2 / b in units of the estimated noise sigma, [0, 100] (0: sqrt(2 ln n), the largest of n Gaussian noise projections); default 0 (added in 0.3) */
+    OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
+    OVICA_TRAIN_SWAP = 32            /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
 };
 
 /** Initialisation methods of ovica_trainer_init_basis(). */
@@ -117,7 +123,16 @@ enum ovica_guard_flag {
     OVICA_GUARD_RESEED = 4,   /**< dead atoms were re-seeded */
     OVICA_GUARD_BEST = 8,     /**< the monitor objective reached a new best */
     OVICA_GUARD_DAMPED = 16,  /**< the update reversed the previous one: the rate was reduced (OVICA_TRAIN_DAMPING) */
-    OVICA_GUARD_SPLIT = 32    /**< two duplicate atoms were split apart (OVICA_TRAIN_SPLIT) */
+    OVICA_GUARD_SPLIT = 32,   /**< two duplicate atoms were split apart (OVICA_TRAIN_SPLIT) */
+    OVICA_GUARD_SWAP = 64     /**< sparse route: the least used atom was swapped for an unexplained direction (OVICA_TRAIN_SWAP) (added in 0.3) */
+};
+
+/** Which route a trainer takes (ovica_trainer_regime()). */
+enum ovica_regime {
+    OVICA_REGIME_UNDECIDED = 0, /**< ovica_rule_auto during its probe (on the sparse route) */
+    OVICA_REGIME_SPARSE = 1,    /**< MAP codes, self-tuned threshold, dictionary update (ovica_rule_dictionary) */
+    OVICA_REGIME_DENSE = 2,     /**< posterior draws (the rules from draws) */
+    OVICA_REGIME_MAP = 3        /**< one of the article's MAP rules (natural, plain, reconstruction) */
 };
 
 /** Version of struct ovica_step_stats understood by this library. */
@@ -172,7 +187,8 @@ OVICA_API int ovica_trainer_param_bounds(int param, double *lo, double *hi);
 /** @brief The trainer's rule. */
 OVICA_API const ovica_rule_type *ovica_trainer_rule(const ovica_trainer *t);
 
-/** @brief The solver type used for s_hat (default FISTA with restart). */
+/** @brief The solver type used for s_hat (default ovica_solver_auto: the
+ *  exact active-set solver for the built-in priors, FISTA for a user prior). */
 OVICA_API int ovica_trainer_set_solver(ovica_trainer *t, const ovica_solver_type *type);
 
 /**
@@ -306,6 +322,30 @@ OVICA_API int ovica_trainer_set_step_index(ovica_trainer *t, size_t step);
  *  active, averaged over the steps so far (exponential moving average over
  *  about DEAD_WINDOW steps). out has n entries. */
 OVICA_API int ovica_trainer_atom_usage(const ovica_trainer *t, double *out, size_t n);
+
+/**
+ * @brief The route the trainer is on (enum ovica_regime): for
+ * ovica_rule_auto OVICA_REGIME_UNDECIDED during its probe, then
+ * OVICA_REGIME_SPARSE or OVICA_REGIME_DENSE; fixed for the other rules
+ * (dictionary: sparse; exact, em: dense; natural, plain, reconstruction:
+ * OVICA_REGIME_MAP). -1 for NULL. (added in 0.3)
+ */
+OVICA_API int ovica_trainer_regime(const ovica_trainer *t);
+
+/**
+ * @brief Decides the regime of ovica_rule_auto now, as at the end of its
+ * probe, or forces it (to resume a run from a checkpoint of a decided
+ * trainer, or to skip the probe when the host knows its data).
+ * @param regime OVICA_REGIME_SPARSE or OVICA_REGIME_DENSE; the dense route
+ *        starts its schedules (annealing, learning rate) at the current step
+ *        and starts again from the basis the host had set before the first
+ *        step (ovica_trainer_set_basis, ovica_trainer_init_basis), else
+ *        from spread atoms drawn at the next batch; with `keep_basis`
+ *        non-zero it continues from the current basis instead.
+ * @return OVICA_OK; OVICA_EINVAL (NULL, another regime); OVICA_ESTATE (the
+ *         trainer's rule is not ovica_rule_auto). (added in 0.3)
+ */
+OVICA_API int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_basis);
 
 OVICA_END_DECLS
 

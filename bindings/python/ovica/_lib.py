@@ -188,6 +188,8 @@ _PROTOS = [
     ("ovica_trainer_step_index", _Z, [_V]),
     ("ovica_trainer_set_step_index", _I, [_V, _Z]),
     ("ovica_trainer_atom_usage", _I, [_V, _DP, _Z]),
+    ("ovica_trainer_regime", _I, [_V]),
+    ("ovica_trainer_set_regime", _I, [_V, _I, _I]),
     # model files and checkpoints
     ("ovica_model_save", _I, [_V, _S]),
     ("ovica_model_load", _I, [c_void_pp, _S]),

@@ -517,7 +517,8 @@ _TRAIN_PARAM_NAMES = (
     "lr", "steps", "schedule", "warmup", "z", "anneal", "anneal_fraction", "em_fraction",
     "sweeps", "burnin", "step_cap", "dead_window", "reseed", "monitor_every",
     "monitor_size", "diverge", "backoff", "solver_iter", "solver_tol", "beta", "damping",
-    "split", "split_apart", "adam", "momentum", "min_draws", "collapse",
+    "split", "split_apart", "adam", "momentum", "min_draws", "collapse", "batch", "probe",
+    "regime_at", "threshold", "window", "swap",
 )
 
 
@@ -529,8 +530,10 @@ def _known_train_params():
 
 TRAIN_PARAMS = _known_train_params()
 INIT_METHODS = {"random": 0, "spread": 1, "data": 2}
-RULES = ("natural", "plain", "reconstruction", "exact", "em", "auto")
-GUARD_FLAGS = {1: "capped", 2: "rollback", 4: "reseed", 8: "best", 16: "damped", 32: "split"}
+REGIMES = {0: "undecided", 1: "sparse", 2: "dense", 3: "map"}
+RULES = ("natural", "plain", "reconstruction", "exact", "em", "auto", "dictionary")
+GUARD_FLAGS = {1: "capped", 2: "rollback", 4: "reseed", 8: "best", 16: "damped", 32: "split",
+               64: "swap"}
 
 
 class StepStats(ctypes.Structure):
@@ -759,6 +762,20 @@ class Trainer(_Handle):
         out = np.empty(n)
         check(F.ovica_trainer_atom_usage(self._ptr(), ptr(out), n), "ovica_trainer_atom_usage")
         return out
+
+    @property
+    def regime(self):
+        """The route the trainer is on: "undecided" (auto's probe), "sparse",
+        "dense" or "map" (ovica_trainer_regime)."""
+        return REGIMES[F.ovica_trainer_regime(self._ptr())]
+
+    def set_regime(self, regime, keep_basis=False):
+        """Decides auto's regime now: "sparse" or "dense"."""
+        ids = {v: k for k, v in REGIMES.items()}
+        if regime not in ("sparse", "dense"):
+            raise ValueError("regime must be 'sparse' or 'dense', got %r" % (regime,))
+        check(F.ovica_trainer_set_regime(self._ptr(), ids[regime], int(bool(keep_basis))),
+              "ovica_trainer_set_regime")
 
 
 # --- rng, synthetic data, metrics ------------------------------------------------

@@ -45,32 +45,46 @@ class OvercompleteICA:
     n_components : int or None
         Number of atoms n (None: n_features). Overcomplete when larger than
         the number of features.
-    prior : "laplace", "exponential" or an ovica.Prior
-        Prior of the sources; "exponential" for non-negative features.
+    prior : "exponential", "laplace" or an ovica.Prior
+        Prior of the sources: "exponential" (the default, as in ``ovica
+        train``) for non-negative feature activations along signed atoms,
+        as a sparse autoencoder's; "laplace" for signed sources.
     noise_sigma : float
-        Noise standard deviation sigma of the model x = A s + e.
+        Noise standard deviation sigma of the model x = A s + e: a hint.
+        With rule="auto" the trainer estimates the noise itself when the
+        sources are sparse (see ``regime_``) and uses this value only when
+        they are dense.
     prior_scale : float
-        Scale b of a built-in prior (E|s| = b).
-    solver : "fista", "ista" or "pg"
-        MAP solver used in training and by transform/score.
+        Scale b of a built-in prior (E|s| = b); tuned by the trainer on the
+        sparse route, as noise_sigma.
+    solver : "auto", "active", "fista", "ista" or "pg"
+        MAP solver used in training and by transform/score ("auto": the
+        exact active-set solver for the built-in priors).
     rule : str
-        Update rule: "auto" (annealed Monte Carlo EM, then the exact
-        gradient), "exact", "em", "natural", "plain", "reconstruction".
-    max_steps : int
-        Training steps of fit() (also the length of the schedules).
+        Update rule: "auto" (the library's default: a short probe on the
+        sparse route decides between the sparse route and the annealed
+        exact gradient from posterior draws), "dictionary" (the sparse
+        route), "exact", "em", "natural", "plain", "reconstruction".
+    max_steps : int or None
+        Training steps of fit() (also the length of the schedules); None:
+        the library's default (trainer parameter "steps").
     batch_size : int or None
-        Rows per step (None: all of X every step). Batches are consecutive
-        slices of a shuffled copy of X, cycled.
+        Rows per step (None: all of X every step; the trainer then draws the
+        rows each step uses, trainer parameter "batch"). Batches are
+        consecutive slices of a shuffled copy of X, cycled.
     learning_rate : float or None
         Base learning rate (None: the trainer's default).
     schedule : "cosine" or "constant"
         Learning-rate schedule (cosine: linear warm-up then cosine decay).
-    init : "spread", "random", "data" or an array (n_components, n_features)
-        Initial basis.
+    init : None, "spread", "random", "data" or an array (n_components, n_features)
+        Initial basis (None: the trainer's choice, atoms drawn from the data
+        on the sparse route and spread atoms for the rules from draws).
     random_state : None, int or numpy generator
         Seeds the trainer and the batch shuffling.
-    keep : "best" or "final"
-        After fit(), keep the best basis the monitor saw, or the last one.
+    keep : "final" or "best"
+        After fit(), keep the last basis, or the best one the monitor saw
+        (the Laplace-approximation monitor does not rank bases reliably for
+        the exponential prior, and does not run on the sparse route).
     max_iter, tol : int, float
         Iteration limit and relative tolerance of the MAP solver in
         transform() (the library's defaults: 1000, 1e-6).
@@ -92,15 +106,19 @@ class OvercompleteICA:
     components_ : (n_components, n_features) array, one atom per row.
     n_features_in_ : int
     n_steps_ : int, training steps done.
+    regime_ : str, the route the trainer took: "sparse" (MAP codes, the
+        noise and the sparsity weight estimated from the data), "dense"
+        (posterior draws), "undecided" (stopped during auto's probe) or
+        "map" (one of the article's MAP rules).
     history_ : list of dicts, the stats of every step of fit()/partial_fit().
     model_ : ovica.Model, the fitted model (basis, sigma, prior).
     trainer_ : ovica.Trainer, the trainer (for more partial_fit() steps).
     """
 
-    def __init__(self, n_components=None, *, prior="laplace", noise_sigma=0.05,
-                 prior_scale=1.0, solver="fista", rule="auto", max_steps=300,
-                 batch_size=None, learning_rate=None, schedule="cosine", init="spread",
-                 random_state=None, keep="best", max_iter=1000, tol=1e-6, beta=None,
+    def __init__(self, n_components=None, *, prior="exponential", noise_sigma=0.05,
+                 prior_scale=1.0, solver="auto", rule="auto", max_steps=None,
+                 batch_size=None, learning_rate=None, schedule="cosine", init=None,
+                 random_state=None, keep="final", max_iter=1000, tol=1e-6, beta=None,
                  trainer_params=None, callback=None, verbose=0):
         self.n_components = n_components
         self.prior = prior
@@ -174,7 +192,9 @@ class OvercompleteICA:
         model = Model(m, n, prior, self.noise_sigma)
         seed = _seed(self.random_state)
         t = Trainer(model, self.rule, seed)
-        t.set_param("steps", max(1, int(self.max_steps)))
+        if self.max_steps is not None:
+            t.set_param("steps", max(1, int(self.max_steps)))
+        self._total_steps = int(t.get_param("steps"))
         t.set_param("schedule", _SCHEDULES[self.schedule])
         if self.learning_rate is not None:
             t.set_param("lr", self.learning_rate)
@@ -184,7 +204,9 @@ class OvercompleteICA:
                                  % (k, ", ".join(sorted(TRAIN_PARAMS))))
             t.set_param(k, v)
         t.set_solver(self.solver)
-        if isinstance(self.init, str):
+        if self.init is None:
+            pass  # the trainer initialises at its first step
+        elif isinstance(self.init, str):
             t.init_basis(self.init, x)
         else:
             init = np.asarray(self.init, dtype=np.float64)
@@ -203,6 +225,7 @@ class OvercompleteICA:
     def _update_components(self):
         self.model_ = self.trainer_.model
         self.components_ = np.ascontiguousarray(self.model_.basis.T)
+        self.regime_ = self.trainer_.regime
 
     def _one_step(self, batch, total):
         st = self.trainer_.step(batch)
@@ -233,7 +256,7 @@ class OvercompleteICA:
             rs = np.random.RandomState(self._shuffle_seed & 0x7FFFFFFF)
             data = np.ascontiguousarray(x[rs.permutation(N)])
         nb = N // B
-        total = max(1, int(self.max_steps))
+        total = self._total_steps
         for k in range(total):
             batch = data if B == N else data[(k % nb) * B:(k % nb + 1) * B]
             if self._one_step(batch, total):
@@ -254,7 +277,7 @@ class OvercompleteICA:
             self._setup(x)
         else:
             x = self._check_X(X)
-        self._one_step(x, max(1, int(self.max_steps)))
+        self._one_step(x, self._total_steps)
         self._update_components()
         return self
 
@@ -290,8 +313,8 @@ class OvercompleteICA:
         return float(np.mean(self.score_samples(X)))
 
 
-def sparse_encode(X, dictionary, *, prior="laplace", noise_sigma=0.05, prior_scale=1.0,
-                  solver="fista", max_iter=1000, tol=1e-6, init=None, return_stats=False):
+def sparse_encode(X, dictionary, *, prior="exponential", noise_sigma=0.05, prior_scale=1.0,
+                  solver="auto", max_iter=1000, tol=1e-6, init=None, return_stats=False):
     """MAP codes of the rows of X with a fixed dictionary.
 
     dictionary is shaped like components_: (n_components, n_features), one

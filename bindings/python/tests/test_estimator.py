@@ -67,7 +67,7 @@ class TestBitForBit(unittest.TestCase):
         est = self.est
         model = ovica.Model(2, 3, ovica.Prior("exponential", 1.0), 0.05,
                             basis=est.components_.T)
-        S = ovica.Solver("fista", max_iter=400, tol=1e-7).infer(model, self.X)
+        S = ovica.Solver("auto", max_iter=400, tol=1e-7).infer(model, self.X)
         self.assertTrue(np.array_equal(est.transform(self.X), S))
         enc = ovica.sparse_encode(self.X, est.components_, prior="exponential",
                                   noise_sigma=0.05, max_iter=400, tol=1e-7)
@@ -81,7 +81,7 @@ class TestBitForBit(unittest.TestCase):
             self.est.model_.save(os.path.join(d, "m.ovm"))
             np.save(os.path.join(d, "x.npy"), self.X)
             subprocess.run([exe, os.path.join(d, "m.ovm"), os.path.join(d, "x.npy"),
-                            os.path.join(d, "s.npy"), "fista", "400", "1e-7"], check=True,
+                            os.path.join(d, "s.npy"), "auto", "400", "1e-7"], check=True,
                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
             S_c = np.load(os.path.join(d, "s.npy"))
         S_py = self.est.transform(self.X)
@@ -171,7 +171,7 @@ class TestProtocol(unittest.TestCase):
         self.assertEqual(stats["converged"], 2)
         with self.assertWarns(ovica.ConvergenceWarning):
             S2 = ovica.sparse_encode(X, D, prior="laplace", noise_sigma=0.1, max_iter=2,
-                                     tol=0)
+                                     tol=0, solver="fista")
         self.assertEqual(S2.shape, (2, 3))
 
 

@@ -1,0 +1,153 @@
+/* The trainer's state, shared by src/trainer.c (parameters, lifecycle,
+ * statistics, the gradient and EM rules, guards) and src/trainer_sparse.c
+ * (the sparse route and auto's choice of regime). Private. */
+#ifndef OVICA_TRAINER_INTERNAL_H
+#define OVICA_TRAINER_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ovica/trainer.h"
+
+#define N_PARAMS 33
+
+/* Offsets into the flat statistics array. */
+enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
+
+struct ovica_trainer {
+    ovica_model *model;
+    const ovica_rule_type *rule;
+    ovica_solver *solver;      /* MAP codes of the training batches */
+    ovica_solver *mon_solver;  /* MAP codes of the monitor batch (warm-started) */
+    ovica_sampler *sampler;
+    ovica_rng *rng;
+    double param[N_PARAMS];
+    ovica_schedule_fn lr_fn, sigma_fn;
+    void *lr_user, *sigma_user;
+    size_t m, n;
+    size_t step;
+    double lr_scale;           /* product of back-offs after rollbacks */
+
+    double *stats;             /* flat statistics, stats_len doubles */
+    size_t stats_len;
+    double *zs, *xs, *ss, *act; /* views into stats */
+    int have_stats;
+
+    double *S;                 /* N x n codes of the last batch (chains) */
+    double *R;                 /* N x m residual of the last batch */
+    double *Z;                 /* N x n scores */
+    double *bnd;               /* n x n boundary term of one accumulate */
+    size_t cap;                /* rows S, R, Z can hold */
+    size_t last_N;             /* rows of the last batch (warm start) */
+    uint64_t last_hash;        /* content hash of the last batch */
+
+    double *worst;             /* m: worst-reconstructed sample of the last batch (for re-seeding) */
+    int have_worst;
+    size_t *last_active;       /* n: last step each atom was active */
+    double *usage;             /* n: moving average of activity */
+
+    double *mon_X, *mon_S;     /* monitor batch and its codes */
+    size_t mon_N;
+    int mon_fresh;             /* mon_S holds no codes yet */
+    double *best_A;            /* m x n */
+    double best;               /* best monitor objective; NAN if none */
+
+    double *A1, *prev;         /* m x n work: new basis, basis before the update */
+    double *last_dir;          /* m x n: direction of the last gradient update */
+    int have_last_dir, last_kind;
+    double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
+    double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
+    double adam_n;             /* Adam steps since the moments were reset */
+    int strikes;               /* monitor evaluations in a row above the divergence threshold */
+
+    /* the sparse route and auto's regime (src/trainer_sparse.c) */
+    int regime;                /* enum ovica_regime */
+    int reinit;                /* auto turned dense: spread atoms at the next batch */
+    size_t phase0;             /* step at which auto's dense route started */
+    size_t dict_steps;         /* sparse steps since the running statistics were reset */
+    double sig2;               /* running noise variance estimate (< 0: none yet) */
+    double unexpl;             /* running fraction of the data's energy left unexplained */
+    double data_ms;            /* running mean square entry of the data */
+    double sigma0, b0;         /* the host's sigma and prior scale */
+    double *dC, *dB;           /* n x n, m x n: running <s s^T>, <x s^T> */
+    double *Xsub;              /* rows drawn from a large batch, cap_sub x m */
+    size_t cap_sub;
+    size_t sub_N;              /* rows of the last batch as used (drawn or all) */
+    uint64_t sub_from;         /* fingerprint of the batch Xsub was kept from (0: none) */
+    double *probe_A;           /* m x n: the host's basis at the start of auto's probe */
+    int probe_started, host_basis;
+};
+
+
+/* Column helpers on a row-major m x n matrix. */
+static inline double col_norm(const double *A, size_t m, size_t n, size_t j)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < m; i++) s += A[i * n + j] * A[i * n + j];
+    return sqrt(s);
+}
+
+/* Mean length of the n atoms (columns) of A. */
+static inline double mean_col_norm(const double *A, size_t m, size_t n)
+{
+    double mean = 0.0;
+    for (size_t j = 0; j < n; j++) mean += col_norm(A, m, n, j) / (double)n;
+    return mean;
+}
+
+static inline void normalise_columns(double *A, size_t m, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double c = col_norm(A, m, n, j);
+        if (c > 0.0)
+            for (size_t i = 0; i < m; i++) A[i * n + j] /= c;
+    }
+}
+
+static inline double frob(const double *A, size_t len)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < len; i++) s += A[i] * A[i];
+    return sqrt(s);
+}
+
+
+/* ---- src/trainer_sparse.c ---- */
+
+/* The threshold mu / sigma of the sparse route. */
+double ovica__dict_kappa(const ovica_trainer *t);
+/* Rows a step uses when the host passes more (by route). */
+size_t ovica__step_rows(const ovica_trainer *t, int draws);
+/* Draws `rows` rows of X (N x m) with replacement into t->Xsub; with `keep`
+ * the rows drawn from the same batch (by a fingerprint) are kept, so that
+ * the posterior chains on them persist from step to step. */
+int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, int keep);
+/* Before a sparse step's codes: the model's sigma and prior scale from the
+ * running noise estimate (the first batch X starts it). */
+int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N);
+/* The sparse route's update of t->model (statistics in t->xs, t->ss,
+ * t->stats); sets *guard flags. Returns a status; OVICA_ENUMERIC for a
+ * non-finite update (the caller rolls back). */
+int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard);
+/* The swap move after a sparse step (needs the last batch's R and S). */
+int ovica__dict_swap(ovica_trainer *t, double *A1, int *guard);
+/* auto: decides the regime at the end of the probe. */
+int ovica__auto_decide(ovica_trainer *t);
+/* auto at its first batch: remembers a basis the host set before it. */
+void ovica__auto_start(ovica_trainer *t);
+/* Checkpoints: the regime state (src/checkpoint.c). */
+typedef struct {
+    int regime;
+    uint64_t phase0;
+    double sig2, unexpl, data_ms, sigma0, b0;
+} ovica__regime_state;
+void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs);
+int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs);
+/* Resets the sparse route's running statistics (a new basis). */
+void ovica__dict_reset(ovica_trainer *t);
+/* Drops atom j from the running statistics (re-seeded or swapped). */
+void ovica__dict_forget_atom(ovica_trainer *t, size_t j);
+
+#endif /* OVICA_TRAINER_INTERNAL_H */

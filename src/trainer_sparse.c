@@ -1,0 +1,316 @@
+/* The sparse route (ovica_rule_dictionary, and ovica_rule_auto's probe) and
+ * auto's choice of regime. See include/ovica/rule.h and docs/LEARNING.md.
+ *
+ * A step on the sparse route: exact MAP codes of the batch at the threshold
+ * mu = kappa * sigma_hat (the model's sigma is the running noise estimate
+ * sigma_hat, its prior's scale b = sigma_hat / kappa, so that sigma^2 / b =
+ * mu); running statistics C = <s s^T>, B = <x s^T> with forgetting factor
+ * 1 - 1/window; every atom moved to the least-squares optimum given the
+ * others' current values, a_j += (B - A C)_j / C_jj (one GEMM for all atoms,
+ * a Jacobi sweep of the block-coordinate method of online dictionary
+ * learning), then normalised to unit length. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "trainer_internal.h"
+
+double ovica__dict_kappa(const ovica_trainer *t)
+{
+    double k = t->param[OVICA_TRAIN_THRESHOLD];
+    if (k > 0.0) return k;
+    double n = (double)t->n;
+    return sqrt(2.0 * log(n > 2.0 ? n : 2.0));
+}
+
+size_t ovica__step_rows(const ovica_trainer *t, int draws)
+{
+    size_t b = (size_t)t->param[OVICA_TRAIN_BATCH];
+    if (b > 0) return b;
+    if (draws) return 20000;
+    if (t->rule->kind != OVICA__RULE_DICT && t->rule->kind != OVICA__RULE_AUTO)
+        return SIZE_MAX; /* the article's MAP rules: the host's batch as it is */
+    size_t r = 8 * t->n;
+    return r < 1024 ? 1024 : (r > 8192 ? 8192 : r);
+}
+
+/* A cheap fingerprint of a batch: its size and a few rows (first, last and
+ * 16 at fixed strides), FNV-1a over their bytes. */
+static uint64_t fingerprint(const double *X, size_t N, size_t m)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)N;
+    for (size_t k = 0; k < 18; k++) {
+        size_t row = k == 0 ? 0 : (k == 17 ? N - 1 : (N / 17) * k);
+        const unsigned char *p = (const unsigned char *)(X + row * m);
+        for (size_t i = 0; i < m * sizeof(double); i++) {
+            h ^= p[i];
+            h *= 0x100000001b3ULL;
+        }
+    }
+    return h | 1; /* never 0 */
+}
+
+int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, int keep)
+{
+    const size_t m = t->m;
+    const uint64_t fp = keep ? fingerprint(X, N, m) : 0;
+    if (keep && fp == t->sub_from && rows <= t->cap_sub) return OVICA_OK;
+    if (rows > t->cap_sub) {
+        double *p = ovica__alloc_doubles(rows * m, "the rows drawn from the batch");
+        if (p == NULL) return OVICA_ENOMEM;
+        ovica__free(t->Xsub);
+        t->Xsub = p;
+        t->cap_sub = rows;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        size_t r = (size_t)(ovica_rng_u64(t->rng) % (uint64_t)N);
+        memcpy(t->Xsub + i * m, X + r * m, m * sizeof(double));
+    }
+    t->sub_from = fp;
+    return OVICA_OK;
+}
+
+void ovica__dict_reset(ovica_trainer *t)
+{
+    memset(t->dC, 0, t->n * t->n * sizeof(double));
+    memset(t->dB, 0, t->m * t->n * sizeof(double));
+    t->dict_steps = 0;
+}
+
+void ovica__dict_forget_atom(ovica_trainer *t, size_t j)
+{
+    const size_t m = t->m, n = t->n;
+    for (size_t i = 0; i < n; i++) {
+        t->dC[i * n + j] = 0.0;
+        t->dC[j * n + i] = 0.0;
+    }
+    for (size_t r = 0; r < m; r++) t->dB[r * n + j] = 0.0;
+}
+
+/* The model's sigma and prior scale for a noise estimate sigma_hat. */
+static int set_threshold(ovica_trainer *t, double sigma)
+{
+    if (!(sigma >= 1e-150)) sigma = 1e-150;
+    if (sigma > 1e150) sigma = 1e150;
+    int st = ovica_model_set_sigma(t->model, sigma);
+    if (st) return st;
+    double b = sigma / ovica__dict_kappa(t);
+    t->model->prior->b = b > 1e-300 ? b : 1e-300; /* a built-in prior (checked at creation) */
+    return OVICA_OK;
+}
+
+int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N)
+{
+    if (!(t->sig2 >= 0.0)) {
+        /* the first batch: start at 0.3 times the RMS entry of the data, so
+         * the first codes are very sparse (coarse to fine) */
+        double ss = 0.0;
+        for (size_t i = 0; i < N * t->m; i++) ss += X[i] * X[i];
+        t->data_ms = ss / ((double)N * (double)t->m);
+        t->sig2 = 0.09 * t->data_ms;
+    }
+    double sigma = sqrt(t->sig2), lo = 1e-3 * sqrt(t->data_ms);
+    if (sigma < lo) sigma = lo; /* noise-free data: codes stay sparse */
+    if (!(sigma > 0.0)) sigma = t->sigma0; /* all-zero data */
+    return set_threshold(t, sigma);
+}
+
+int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard)
+{
+    (void)guard;
+    const size_t m = t->m, n = t->n;
+    const double samples = t->stats[ST_SAMPLES];
+    const double *A = t->model->A;
+    t->dict_steps++;
+    const double w = t->param[OVICA_TRAIN_WINDOW];
+    const double a = 1.0 / fmin((double)t->dict_steps, w), rho = 1.0 - a;
+
+    /* running estimates: noise variance, unexplained energy, data energy */
+    const double sq = t->stats[ST_SQ], xx = t->stats[ST_XX];
+    const double mse = sq / (samples * (double)m);
+    t->sig2 = t->sig2 >= 0.0 ? rho * t->sig2 + a * mse : mse;
+    const double un = xx > 0.0 ? sq / xx : 0.0;
+    t->unexpl = isnan(t->unexpl) ? un : rho * t->unexpl + a * un;
+    t->data_ms = rho * t->data_ms + a * xx / (samples * (double)m);
+
+    /* running statistics C = <s s^T>, B = <x s^T> */
+    for (size_t i = 0; i < n * n; i++) t->dC[i] = rho * t->dC[i] + a * t->ss[i] / samples;
+    for (size_t i = 0; i < m * n; i++) t->dB[i] = rho * t->dB[i] + a * t->xs[i] / samples;
+
+    /* A1 = A + (B - A C) diag(C)^{-1}, atoms no code uses left alone */
+    memcpy(A1, t->dB, m * n * sizeof(double));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0, A,
+                (int)n, t->dC, (int)n, 1.0, A1, (int)n);
+    double dmax = 0.0;
+    for (size_t j = 0; j < n; j++) dmax = fmax(dmax, t->dC[j * n + j]);
+    for (size_t j = 0; j < n; j++) {
+        const double d = t->dC[j * n + j];
+        const int moves = d > 1e-12 * dmax && d > 0.0;
+        for (size_t r = 0; r < m; r++)
+            A1[r * n + j] = moves ? A[r * n + j] + A1[r * n + j] / d : A[r * n + j];
+        double c = col_norm(A1, m, n, j);
+        if (!(c > 0.0) || !isfinite(c)) {
+            if (!isfinite(c)) return OVICA_ENUMERIC;
+            for (size_t r = 0; r < m; r++) A1[r * n + j] = A[r * n + j];
+            c = col_norm(A1, m, n, j);
+        }
+        for (size_t r = 0; r < m; r++) A1[r * n + j] /= c;
+    }
+    return OVICA_OK;
+}
+
+int ovica__dict_swap(ovica_trainer *t, double *A1, int *guard)
+{
+    const size_t m = t->m, n = t->n, N = t->sub_N;
+    const double f = t->param[OVICA_TRAIN_SWAP];
+    if (!(f > 0.0) || !t->have_worst || N == 0 || n < 2) return OVICA_OK;
+    const int rays = t->model->prior->domain == OVICA_DOMAIN_NONNEG;
+    const double *R = t->R;     /* the last batch's residuals (at the basis before the update) */
+    double *p = t->Z, *e = t->Z + N; /* N projections, N residual norms (Z is N x n, n >= 2) */
+    double *v = t->W2, *u = t->W2 + m;
+
+    for (size_t i = 0; i < N; i++) {
+        double s = 0.0;
+        for (size_t r = 0; r < m; r++) s += R[i * m + r] * R[i * m + r];
+        e[i] = sqrt(s);
+    }
+    double wn = frob(t->worst, m);
+    if (!(wn > 0.0)) return OVICA_OK;
+    for (size_t r = 0; r < m; r++) v[r] = t->worst[r] / wn;
+    /* a few mean-shift steps: the mean of the residuals that point along v */
+    for (int it = 0; it < 3; it++) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)m, 1.0, R, (int)m, v, 1, 0.0, p, 1);
+        memset(u, 0, m * sizeof(double));
+        size_t sel = 0;
+        for (size_t i = 0; i < N; i++) {
+            double q = rays ? p[i] : fabs(p[i]);
+            if (q > 0.8 * e[i] && e[i] > 0.0) {
+                double sg = p[i] < 0.0 ? -1.0 : 1.0;
+                for (size_t r = 0; r < m; r++) u[r] += sg * R[i * m + r];
+                sel++;
+            }
+        }
+        double un = frob(u, m);
+        if (sel == 0 || !(un > 0.0)) break;
+        for (size_t r = 0; r < m; r++) v[r] = u[r] / un;
+    }
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)m, 1.0, R, (int)m, v, 1, 0.0, p, 1);
+    double gain = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        double q = rays ? fmax(p[i], 0.0) : p[i];
+        gain += q * q;
+    }
+    gain /= (double)N;
+    /* the atom carrying the least energy per sample, sum s_j^2 / samples */
+    const double samples = t->stats[ST_SAMPLES];
+    size_t jmin = 0;
+    double lmin = INFINITY;
+    for (size_t j = 0; j < n; j++) {
+        double l = t->ss[j * n + j] / samples;
+        if (l < lmin) {
+            lmin = l;
+            jmin = j;
+        }
+    }
+    if (!(gain > f * lmin)) return OVICA_OK;
+    memcpy(A1, t->model->A, m * n * sizeof(double));
+    for (size_t r = 0; r < m; r++) A1[r * n + jmin] = v[r];
+    int st = ovica_model_set_basis(t->model, A1, m, n);
+    if (st) return st;
+    ovica__dict_forget_atom(t, jmin);
+    t->last_active[jmin] = t->step + 1;
+    t->usage[jmin] = 0.0;
+    *guard |= OVICA_GUARD_SWAP;
+    return OVICA_OK;
+}
+
+void ovica__auto_start(ovica_trainer *t)
+{
+    t->probe_started = 1;
+    t->host_basis = t->model->norm2 > 0.0;
+    if (t->host_basis) memcpy(t->probe_A, t->model->A, t->m * t->n * sizeof(double));
+}
+
+void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs)
+{
+    rs->regime = t->regime;
+    rs->phase0 = (uint64_t)t->phase0;
+    rs->sig2 = t->sig2;
+    rs->unexpl = t->unexpl;
+    rs->data_ms = t->data_ms;
+    rs->sigma0 = t->sigma0;
+    rs->b0 = t->b0;
+}
+
+int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
+{
+    const int auto_rule = t->rule->kind == OVICA__RULE_AUTO;
+    if (rs->regime != t->regime &&
+        !(auto_rule && (rs->regime == OVICA_REGIME_SPARSE || rs->regime == OVICA_REGIME_DENSE ||
+                        rs->regime == OVICA_REGIME_UNDECIDED)))
+        return ovica__error(OVICA_EFORMAT, "regime %d does not fit rule '%s'", rs->regime,
+                            t->rule->name);
+    if (!(rs->sigma0 >= 1e-150 && rs->sigma0 <= 1e150) || !(rs->b0 > 0.0 && isfinite(rs->b0)) ||
+        !(rs->data_ms >= 0.0 && isfinite(rs->data_ms)) || isinf(rs->sig2) || isinf(rs->unexpl) ||
+        rs->phase0 > (uint64_t)1e12)
+        return ovica__error(OVICA_EFORMAT, "invalid regime state (sigma %g, scale %g)",
+                            rs->sigma0, rs->b0);
+    t->regime = rs->regime;
+    t->phase0 = (size_t)rs->phase0;
+    t->sig2 = rs->sig2 >= 0.0 ? rs->sig2 : -1.0;
+    t->unexpl = rs->unexpl;
+    t->data_ms = rs->data_ms;
+    t->sigma0 = rs->sigma0;
+    t->b0 = rs->b0;
+    t->probe_started = 1; /* a resumed probe does not know the host's first basis */
+    return OVICA_OK;
+}
+
+int ovica__auto_decide(ovica_trainer *t)
+{
+    const int dense = t->unexpl > t->param[OVICA_TRAIN_REGIME_AT];
+    return ovica_trainer_set_regime(t, dense ? OVICA_REGIME_DENSE : OVICA_REGIME_SPARSE, 0);
+}
+
+int ovica_trainer_regime(const ovica_trainer *t) { return t ? t->regime : -1; }
+
+int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_basis)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    if (t->rule->kind != OVICA__RULE_AUTO)
+        return ovica__error(OVICA_ESTATE, "%s: rule '%s' has a fixed regime (only auto chooses)",
+                            __func__, t->rule->name);
+    if (regime != OVICA_REGIME_SPARSE && regime != OVICA_REGIME_DENSE)
+        return ovica__error(OVICA_EINVAL,
+                            "%s: regime must be OVICA_REGIME_SPARSE (1) or OVICA_REGIME_DENSE (2), "
+                            "got %d",
+                            __func__, regime);
+    if (regime == OVICA_REGIME_DENSE && t->regime != OVICA_REGIME_DENSE) {
+        /* the rules from draws: the host's sigma and scale, schedules from
+         * this step, spread atoms at the next batch, nothing carried over */
+        int st = ovica_model_set_sigma(t->model, t->sigma0);
+        if (st) return st;
+        t->model->prior->b = t->b0;
+        t->phase0 = t->step;
+        t->reinit = 0;
+        if (!keep_basis && t->host_basis) {
+            /* the host's own start, not the probe's MAP-biased basis */
+            st = ovica_model_set_basis(t->model, t->probe_A, t->m, t->n);
+            if (st) return st;
+        } else if (!keep_basis) {
+            t->reinit = 1;
+        }
+        t->best = NAN;
+        t->strikes = 0;
+        t->adam_n = 0.0;
+        t->have_last_dir = 0;
+        t->lr_scale = 1.0;
+        t->mon_fresh = 1;
+        t->last_N = 0;
+        for (size_t j = 0; j < t->n; j++) t->last_active[j] = t->step;
+    }
+    t->regime = regime;
+    return OVICA_OK;
+}
