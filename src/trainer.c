@@ -718,9 +718,25 @@ static int map_scores(ovica_trainer *t, size_t N, int choice)
     return OVICA_OK;
 }
 
+static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim);
+
 int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
 {
-    int st = check_batch(__func__, t, X, N, x_dim);
+    if (t == NULL) return check_batch(__func__, t, X, N, x_dim);
+    /* the sparse route sets the model's sigma and prior scale before its
+     * codes: a step that fails leaves them as they were */
+    const double sigma = t->model->sigma, b = t->model->prior->b;
+    int st = accumulate(t, X, N, x_dim);
+    if (st) {
+        t->model->sigma = sigma;
+        t->model->prior->b = b;
+    }
+    return st;
+}
+
+static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+{
+    int st = check_batch("ovica_trainer_accumulate", t, X, N, x_dim);
     if (st) return st;
     const size_t m = t->m, n = t->n, k = t->step;
     const int kind = rule_at(t, k);
@@ -1159,10 +1175,6 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         guard |= OVICA_GUARD_RESEED;
     } else if (reseed < n) {
         dead++;
-    }
-    if (kind == OVICA__RULE_DICT && !(guard & OVICA_GUARD_RESEED)) {
-        st = ovica__dict_swap(t, A1, &guard);
-        if (st) return st;
     }
 
     /* Duplicate atoms: two atoms within SPLIT degrees of each other code one

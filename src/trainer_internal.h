@@ -127,12 +127,11 @@ int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, i
 /* Before a sparse step's codes: the model's sigma and prior scale from the
  * running noise estimate (the first batch X starts it). */
 int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N);
-/* The sparse route's update of t->model (statistics in t->xs, t->ss,
- * t->stats); sets *guard flags. Returns a status; OVICA_ENUMERIC for a
- * non-finite update (the caller rolls back). */
+/* The sparse route's new basis into A1 (statistics in t->xs, t->ss,
+ * t->stats; the swap move from the last batch's R and S); sets *guard
+ * flags. Returns a status; OVICA_ENUMERIC for a non-finite update (the
+ * caller rolls back). */
 int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard);
-/* The swap move after a sparse step (needs the last batch's R and S). */
-int ovica__dict_swap(ovica_trainer *t, double *A1, int *guard);
 /* auto: decides the regime at the end of the probe. */
 int ovica__auto_decide(ovica_trainer *t);
 /* auto at its first batch: remembers a basis the host set before it. */

@@ -117,51 +117,11 @@ int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N)
     return set_threshold(t, sigma);
 }
 
-int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard)
-{
-    (void)guard;
-    const size_t m = t->m, n = t->n;
-    const double samples = t->stats[ST_SAMPLES];
-    const double *A = t->model->A;
-    t->dict_steps++;
-    const double w = t->param[OVICA_TRAIN_WINDOW];
-    const double a = 1.0 / fmin((double)t->dict_steps, w), rho = 1.0 - a;
-
-    /* running estimates: noise variance, unexplained energy, data energy */
-    const double sq = t->stats[ST_SQ], xx = t->stats[ST_XX];
-    const double mse = sq / (samples * (double)m);
-    t->sig2 = t->sig2 >= 0.0 ? rho * t->sig2 + a * mse : mse;
-    const double un = xx > 0.0 ? sq / xx : 0.0;
-    t->unexpl = isnan(t->unexpl) ? un : rho * t->unexpl + a * un;
-    t->data_ms = rho * t->data_ms + a * xx / (samples * (double)m);
-
-    /* running statistics C = <s s^T>, B = <x s^T> */
-    for (size_t i = 0; i < n * n; i++) t->dC[i] = rho * t->dC[i] + a * t->ss[i] / samples;
-    for (size_t i = 0; i < m * n; i++) t->dB[i] = rho * t->dB[i] + a * t->xs[i] / samples;
-
-    /* A1 = A + (B - A C) diag(C)^{-1}, atoms no code uses left alone */
-    memcpy(A1, t->dB, m * n * sizeof(double));
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0, A,
-                (int)n, t->dC, (int)n, 1.0, A1, (int)n);
-    double dmax = 0.0;
-    for (size_t j = 0; j < n; j++) dmax = fmax(dmax, t->dC[j * n + j]);
-    for (size_t j = 0; j < n; j++) {
-        const double d = t->dC[j * n + j];
-        const int moves = d > 1e-12 * dmax && d > 0.0;
-        for (size_t r = 0; r < m; r++)
-            A1[r * n + j] = moves ? A[r * n + j] + A1[r * n + j] / d : A[r * n + j];
-        double c = col_norm(A1, m, n, j);
-        if (!(c > 0.0) || !isfinite(c)) {
-            if (!isfinite(c)) return OVICA_ENUMERIC;
-            for (size_t r = 0; r < m; r++) A1[r * n + j] = A[r * n + j];
-            c = col_norm(A1, m, n, j);
-        }
-        for (size_t r = 0; r < m; r++) A1[r * n + j] /= c;
-    }
-    return OVICA_OK;
-}
-
-int ovica__dict_swap(ovica_trainer *t, double *A1, int *guard)
+/* The swap move: the atom carrying the least energy is replaced, in the new
+ * basis A1, by the direction the last batch's codes leave most unexplained
+ * (a few mean-shift steps from the worst-reconstructed sample's residual)
+ * when that direction carries more than SWAP times its energy. */
+static int dict_swap(ovica_trainer *t, double *A1, int *guard)
 {
     const size_t m = t->m, n = t->n, N = t->sub_N;
     const double f = t->param[OVICA_TRAIN_SWAP];
@@ -215,15 +175,56 @@ int ovica__dict_swap(ovica_trainer *t, double *A1, int *guard)
         }
     }
     if (!(gain > f * lmin)) return OVICA_OK;
-    memcpy(A1, t->model->A, m * n * sizeof(double));
     for (size_t r = 0; r < m; r++) A1[r * n + jmin] = v[r];
-    int st = ovica_model_set_basis(t->model, A1, m, n);
-    if (st) return st;
     ovica__dict_forget_atom(t, jmin);
     t->last_active[jmin] = t->step + 1;
     t->usage[jmin] = 0.0;
     *guard |= OVICA_GUARD_SWAP;
     return OVICA_OK;
+}
+
+int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard)
+{
+    (void)guard;
+    const size_t m = t->m, n = t->n;
+    const double samples = t->stats[ST_SAMPLES];
+    const double *A = t->model->A;
+    t->dict_steps++;
+    const double w = t->param[OVICA_TRAIN_WINDOW];
+    const double a = 1.0 / fmin((double)t->dict_steps, w), rho = 1.0 - a;
+
+    /* running estimates: noise variance, unexplained energy, data energy */
+    const double sq = t->stats[ST_SQ], xx = t->stats[ST_XX];
+    const double mse = sq / (samples * (double)m);
+    t->sig2 = t->sig2 >= 0.0 ? rho * t->sig2 + a * mse : mse;
+    const double un = xx > 0.0 ? sq / xx : 0.0;
+    t->unexpl = isnan(t->unexpl) ? un : rho * t->unexpl + a * un;
+    t->data_ms = rho * t->data_ms + a * xx / (samples * (double)m);
+
+    /* running statistics C = <s s^T>, B = <x s^T> */
+    for (size_t i = 0; i < n * n; i++) t->dC[i] = rho * t->dC[i] + a * t->ss[i] / samples;
+    for (size_t i = 0; i < m * n; i++) t->dB[i] = rho * t->dB[i] + a * t->xs[i] / samples;
+
+    /* A1 = A + (B - A C) diag(C)^{-1}, atoms no code uses left alone */
+    memcpy(A1, t->dB, m * n * sizeof(double));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0, A,
+                (int)n, t->dC, (int)n, 1.0, A1, (int)n);
+    double dmax = 0.0;
+    for (size_t j = 0; j < n; j++) dmax = fmax(dmax, t->dC[j * n + j]);
+    for (size_t j = 0; j < n; j++) {
+        const double d = t->dC[j * n + j];
+        const int moves = d > 1e-12 * dmax && d > 0.0;
+        for (size_t r = 0; r < m; r++)
+            A1[r * n + j] = moves ? A[r * n + j] + A1[r * n + j] / d : A[r * n + j];
+        double c = col_norm(A1, m, n, j);
+        if (!(c > 0.0) || !isfinite(c)) {
+            if (!isfinite(c)) return OVICA_ENUMERIC;
+            for (size_t r = 0; r < m; r++) A1[r * n + j] = A[r * n + j];
+            c = col_norm(A1, m, n, j);
+        }
+        for (size_t r = 0; r < m; r++) A1[r * n + j] /= c;
+    }
+    return dict_swap(t, A1, guard);
 }
 
 void ovica__auto_start(ovica_trainer *t)

@@ -12,6 +12,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* The regime block at the end of a checkpoint's TRST section (since 0.3):
+ * u32 regime, u64 first dense step, five f64. */
+#define REGIME_BYTES (4 + 8 + 5 * 8)
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -897,13 +901,13 @@ START_TEST(test_checkpoint_roundtrip)
     double best[6], objective = 0;
     ck_assert_status(ovica_trainer_best_basis(t, best, m, n, &objective), OVICA_OK);
     const unsigned char *b = buf;
-    ck_assert_uint_eq(get_u32(b + len - 8 - 48 - 8 - 4), 1);
+    ck_assert_uint_eq(get_u32(b + len - 8 - REGIME_BYTES - 48 - 8 - 4), 3); /* best + regime */
     unsigned char want[8];
     put_f64(want, objective);
-    ck_assert_mem_eq(b + len - 8 - 48 - 8, want, 8);
+    ck_assert_mem_eq(b + len - 8 - REGIME_BYTES - 48 - 8, want, 8);
     for (int i = 0; i < 6; i++) {
         put_f64(want, best[i]);
-        ck_assert_mem_eq(b + len - 8 - 48 + 8 * i, want, 8);
+        ck_assert_mem_eq(b + len - 8 - REGIME_BYTES - 48 + 8 * i, want, 8);
     }
 
     /* the best basis comes back with its objective */
@@ -994,7 +998,7 @@ START_TEST(test_checkpoint_damage)
     ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
     /* unknown flags */
     memcpy(c, buf, len);
-    c[len - 8 - 48 - 8 - 4] |= 2;
+    c[len - 8 - REGIME_BYTES - 48 - 8 - 4] |= 4;
     fix_envelope(c, len);
     ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
     ck_assert_ptr_eq(out, (ovica_trainer *)(uintptr_t)0x5e47);

@@ -136,6 +136,10 @@ START_TEST(test_overprovisioned_runs)
     for (size_t q = 0; q < sizeof then / sizeof then[0]; q++)
         ck_assert_status(ovica_trainer_set_param(t, then[q].q, then[q].v), OVICA_OK);
     ck_assert_status(ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, X, N, 2), OVICA_OK);
+    /* ... and the route of those days: posterior draws from the first step
+     * (no probe), MAP codes by FISTA for the chains' starts */
+    ck_assert_status(ovica_trainer_set_regime(t, OVICA_REGIME_DENSE, 1), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_solver(t, ovica_solver_fista), OVICA_OK);
     int fails = 0;
     for (size_t s = 0; s < steps; s++) fails += ovica_trainer_step(t, X, N, 2, NULL) != OVICA_OK;
     ck_assert_int_eq(fails, 0);

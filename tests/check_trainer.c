@@ -60,7 +60,7 @@ START_TEST(test_params_and_rules)
     ck_assert_int_eq(ovica_rule_type_uses_draws(NULL), -1);
     ck_assert_ptr_null(ovica_rule_type_find("sgd"));
     double v, lo, hi;
-    for (int q = 0; q <= OVICA_TRAIN_COLLAPSE; q++) {
+    for (int q = 0; q <= OVICA_TRAIN_SWAP; q++) {
         ck_assert_status(ovica_trainer_get_param(t, q, &v), OVICA_OK);
         ck_assert_status(ovica_trainer_param_bounds(q, &lo, &hi), OVICA_OK);
         ck_assert_msg(v >= lo && v <= hi, "param %d default %g outside [%g, %g]", q, v, lo, hi);
@@ -70,7 +70,7 @@ START_TEST(test_params_and_rules)
     ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_LR, NAN), OVICA_ENONFINITE);
     ck_assert_error(ovica_trainer_set_param(t, 999, 1.0), OVICA_EINVAL);
     ck_assert_error(ovica_trainer_param_bounds(-1, &lo, &hi), OVICA_EINVAL);
-    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_COLLAPSE + 1, &lo, &hi), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_SWAP + 1, &lo, &hi), OVICA_EINVAL);
     ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_LR, &v), OVICA_OK);
     ck_assert_double_eq(v, 0.3);
     ovica_trainer_free(t);
@@ -157,7 +157,7 @@ START_TEST(test_accumulate_apply_split)
         ck_assert_status(ovica_trainer_init_basis(a, OVICA_INIT_SPREAD, p.X, p.N, 2), OVICA_OK);
         ck_assert_status(ovica_trainer_init_basis(b, OVICA_INIT_SPREAD, p.X, p.N, 2), OVICA_OK);
         size_t len = ovica_trainer_stats_size(a);
-        ck_assert_uint_eq(len, 5 + 3 + 2 * 9 + 6);
+        ck_assert_uint_eq(len, 6 + 3 + 2 * 9 + 6);
         double *buf = malloc(len * sizeof *buf), *half = malloc(len * sizeof *half);
         for (int k = 0; k < 5; k++) {
             ovica_step_stats sa = OVICA_STEP_STATS_INIT, sb = OVICA_STEP_STATS_INIT;
