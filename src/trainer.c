@@ -43,7 +43,7 @@ static const struct {
     [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.0, 0, 0},
     [OVICA_TRAIN_BATCH] = {"batch", 0.0, 1e9, 0.0, 1, 0},
     [OVICA_TRAIN_PROBE] = {"probe", 1.0, 1e12, 50.0, 1, 0},
-    [OVICA_TRAIN_REGIME_AT] = {"regime_at", 0.0, 1.0, 0.28, 0, 0},
+    [OVICA_TRAIN_REGIME_AT] = {"regime_at", 0.0, 2.0, 0.6, 0, 0},
     [OVICA_TRAIN_THRESHOLD] = {"threshold", 0.0, 100.0, 0.0, 0, 0},
     [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, 1, 0},
     [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, 0, 0},
@@ -748,8 +748,14 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     }
     /* A batch larger than the route's step size: rows drawn at random. */
     const size_t rows = ovica__step_rows(t, draws);
-    if (N > rows) {
-        st = ovica__draw_rows(t, X, N, rows, draws);
+    if (N > rows && draws) {
+        /* the rules from draws: consecutive blocks of the batch in turn (as
+         * a host that batches would pass them), one per step */
+        const size_t B = t->param[OVICA_TRAIN_BATCH] > 0.0 ? rows : 5000, nb = N / B;
+        X += (k % nb) * B * m;
+        N = B;
+    } else if (N > rows) {
+        st = ovica__draw_rows(t, X, N, rows);
         if (st) return st;
         X = t->Xsub;
         N = rows;

@@ -70,12 +70,12 @@ struct ovica_trainer {
     double sig2;               /* running noise variance estimate (< 0: none yet) */
     double unexpl;             /* running fraction of the data's energy left unexplained */
     double data_ms;            /* running mean square entry of the data */
+    double kfrac;              /* running mean number of active codes per sample / m */
     double sigma0, b0;         /* the host's sigma and prior scale */
     double *dC, *dB;           /* n x n, m x n: running <s s^T>, <x s^T> */
     double *Xsub;              /* rows drawn from a large batch, cap_sub x m */
     size_t cap_sub;
     size_t sub_N;              /* rows of the last batch as used (drawn or all) */
-    uint64_t sub_from;         /* fingerprint of the batch Xsub was kept from (0: none) */
     double *probe_A;           /* m x n: the host's basis at the start of auto's probe */
     int probe_started, host_basis;
 };
@@ -120,10 +120,8 @@ static inline double frob(const double *A, size_t len)
 double ovica__dict_kappa(const ovica_trainer *t);
 /* Rows a step uses when the host passes more (by route). */
 size_t ovica__step_rows(const ovica_trainer *t, int draws);
-/* Draws `rows` rows of X (N x m) with replacement into t->Xsub; with `keep`
- * the rows drawn from the same batch (by a fingerprint) are kept, so that
- * the posterior chains on them persist from step to step. */
-int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, int keep);
+/* Draws `rows` rows of X (N x m) with replacement into t->Xsub. */
+int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows);
 /* Before a sparse step's codes: the model's sigma and prior scale from the
  * running noise estimate (the first batch X starts it). */
 int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N);

@@ -36,27 +36,9 @@ size_t ovica__step_rows(const ovica_trainer *t, int draws)
     return r < 1024 ? 1024 : (r > 8192 ? 8192 : r);
 }
 
-/* A cheap fingerprint of a batch: its size and a few rows (first, last and
- * 16 at fixed strides), FNV-1a over their bytes. */
-static uint64_t fingerprint(const double *X, size_t N, size_t m)
-{
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)N;
-    for (size_t k = 0; k < 18; k++) {
-        size_t row = k == 0 ? 0 : (k == 17 ? N - 1 : (N / 17) * k);
-        const unsigned char *p = (const unsigned char *)(X + row * m);
-        for (size_t i = 0; i < m * sizeof(double); i++) {
-            h ^= p[i];
-            h *= 0x100000001b3ULL;
-        }
-    }
-    return h | 1; /* never 0 */
-}
-
-int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, int keep)
+int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows)
 {
     const size_t m = t->m;
-    const uint64_t fp = keep ? fingerprint(X, N, m) : 0;
-    if (keep && fp == t->sub_from && rows <= t->cap_sub) return OVICA_OK;
     if (rows > t->cap_sub) {
         double *p = ovica__alloc_doubles(rows * m, "the rows drawn from the batch");
         if (p == NULL) return OVICA_ENOMEM;
@@ -68,7 +50,6 @@ int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows, i
         size_t r = (size_t)(ovica_rng_u64(t->rng) % (uint64_t)N);
         memcpy(t->Xsub + i * m, X + r * m, m * sizeof(double));
     }
-    t->sub_from = fp;
     return OVICA_OK;
 }
 
@@ -199,6 +180,8 @@ int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard)
     t->sig2 = t->sig2 >= 0.0 ? rho * t->sig2 + a * mse : mse;
     const double un = xx > 0.0 ? sq / xx : 0.0;
     t->unexpl = isnan(t->unexpl) ? un : rho * t->unexpl + a * un;
+    const double kf = t->stats[ST_ACTIVE] / (samples * (double)m);
+    t->kfrac = t->dict_steps == 1 ? kf : rho * t->kfrac + a * kf;
     t->data_ms = rho * t->data_ms + a * xx / (samples * (double)m);
 
     /* running statistics C = <s s^T>, B = <x s^T> */
@@ -269,9 +252,15 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
     return OVICA_OK;
 }
 
+/* The regime: the fraction of the data's dimensions the probe's sparse
+ * codes occupy (active codes per sample / m) plus the fraction of the
+ * data's energy they leave unexplained. Near 1 when every sample needs all
+ * the dimensions and still leaves energy (dense sources: the MAP codes
+ * misrepresent the posterior); small when samples lie near a few atoms.
+ * docs/LEARNING.md gives the values measured on both kinds. */
 int ovica__auto_decide(ovica_trainer *t)
 {
-    const int dense = t->unexpl > t->param[OVICA_TRAIN_REGIME_AT];
+    const int dense = t->kfrac + t->unexpl > t->param[OVICA_TRAIN_REGIME_AT];
     return ovica_trainer_set_regime(t, dense ? OVICA_REGIME_DENSE : OVICA_REGIME_SPARSE, 0);
 }
 

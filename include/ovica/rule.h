@@ -30,7 +30,8 @@
  *     posterior). Needs a built-in prior. (added in 0.3)
  *   - ovica_rule_auto: the default. It starts on the sparse route (the
  *     probe, OVICA_TRAIN_PROBE steps from atoms drawn from the data), then
- *     measures how much of the data's energy the sparse codes leave
+ *     measures the fraction of the data's dimensions the sparse codes
+ *     occupy plus the fraction of the data's energy they leave
  *     unexplained: at most OVICA_TRAIN_REGIME_AT, it stays on the sparse
  *     route; above, the sources are dense (many active per sample) and it
  *     starts again from spread atoms with the exact gradient from posterior
