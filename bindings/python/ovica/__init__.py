@@ -21,7 +21,7 @@ from ._lib import (ABI_MAJOR, ConvergenceWarning, OvicaError, InvalidArgumentErr
 from . import _lib
 from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_all
-from .estimator import OvercompleteICA, sparse_encode
+from .estimator import OvercompleteICA, sparse_encode, NotFittedError
 
 __version__ = _lib.version
 #: Path of the shared library that was loaded, and how it was found.
@@ -29,7 +29,7 @@ library_path = _lib.path
 library_origin = _lib.origin
 
 __all__ = list(_core_all) + [
-    "OvercompleteICA", "sparse_encode", "ConvergenceWarning", "OvicaError",
+    "OvercompleteICA", "sparse_encode", "NotFittedError", "ConvergenceWarning", "OvicaError",
     "InvalidArgumentError", "SizeError", "NonFiniteError", "DomainError",
     "NotSupportedError", "CallbackError", "NumericalError", "OvicaIOError", "FormatError",
     "VersionError", "StateError", "OvicaMemoryError", "strerror", "error_message",
