@@ -21,7 +21,7 @@ from ._lib import (ABI_MAJOR, ConvergenceWarning, OvicaError, InvalidArgumentErr
 from . import _lib
 from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_all
-from .estimator import OvercompleteICA, sparse_encode, NotFittedError
+from .estimator import OvercompleteICA, sparse_encode
 
 __version__ = _lib.version
 #: Path of the shared library that was loaded, and how it was found.
@@ -35,3 +35,12 @@ __all__ = list(_core_all) + [
     "VersionError", "StateError", "OvicaMemoryError", "strerror", "error_message",
     "ABI_MAJOR", "library_path", "library_origin",
 ]
+
+
+def __getattr__(name):
+    # NotFittedError is scikit-learn's when it can be imported (imported on
+    # first use, so that `import ovica` does not load scikit-learn)
+    if name == "NotFittedError":
+        from . import estimator
+        return estimator._not_fitted_error()
+    raise AttributeError("module 'ovica' has no attribute %r" % (name,))

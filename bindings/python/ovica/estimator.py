@@ -25,16 +25,44 @@ __all__ = ["OvercompleteICA", "sparse_encode", "NotFittedError"]
 
 _SCHEDULES = {"constant": 0, "cosine": 1}
 
-try:  # scikit-learn is optional: its exception and input checks when present
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_array as _sk_check_array
-except ImportError:  # pragma: no cover - exercised by the tests without sklearn
-    _sk_check_array = None
+# scikit-learn is optional: its exception and input checks when present.
+# It is imported on first need (an unfitted call, a fit, ovica.NotFittedError),
+# not at `import ovica`, which stays fast.
+_SK = None
 
-    class NotFittedError(ValueError, AttributeError):
-        """Raised when an estimator is used before fit (as scikit-learn's
-        sklearn.exceptions.NotFittedError: a ValueError and an
-        AttributeError)."""
+
+def _sklearn():
+    """(sklearn's NotFittedError, check_array), or False without scikit-learn."""
+    global _SK
+    if _SK is None:
+        try:
+            from sklearn.exceptions import NotFittedError as nfe
+            from sklearn.utils.validation import check_array as ca
+            _SK = (nfe, ca)
+        except Exception:  # noqa: BLE001 - absent or broken: the fallback
+            _SK = False
+    return _SK
+
+
+class _FallbackNotFittedError(ValueError, AttributeError):
+    """Raised when an estimator is used before fit (as scikit-learn's
+    sklearn.exceptions.NotFittedError: a ValueError and an AttributeError)."""
+
+
+_FallbackNotFittedError.__name__ = _FallbackNotFittedError.__qualname__ = "NotFittedError"
+
+
+def _not_fitted_error():
+    sk = _sklearn()
+    return sk[0] if sk else _FallbackNotFittedError
+
+
+def __getattr__(name):
+    # ovica.estimator.NotFittedError (and ovica.NotFittedError): scikit-learn's
+    # class when it can be imported, else the fallback
+    if name == "NotFittedError":
+        return _not_fitted_error()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def _is_sparse(X):
@@ -83,9 +111,10 @@ def _check_array(X, estimator_name="OvercompleteICA", input_name="X"):
     """X as a 2-D C-contiguous float64 array with at least one sample and one
     feature, finite; refused (sparse, complex, 1-D...) with scikit-learn's
     messages."""
-    if _sk_check_array is not None:
-        a = _sk_check_array(X, dtype=np.float64, order="C", estimator=estimator_name,
-                            input_name=input_name)
+    sk = _sklearn()
+    if sk:
+        a = sk[1](X, dtype=np.float64, order="C", estimator=estimator_name,
+                  input_name=input_name)
         return np.ascontiguousarray(a, dtype=np.float64)
     return _fallback_check_array(X, estimator_name, input_name)
 
@@ -339,7 +368,7 @@ class OvercompleteICA:
 
     def _check_fitted(self):
         if "components_" not in self.__dict__:
-            raise NotFittedError("This %s instance is not fitted yet. Call 'fit' with "
+            raise _not_fitted_error()("This %s instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator."
                                  % type(self).__name__)
 
