@@ -335,6 +335,9 @@ check-cli: $(CLI_BIN) $(CLI_MIXWAV)
 #                        python3-numpy with apt-get if missing; part of `make check`;
 #                        first check-install (pip install into a fresh venv, make
 #                        install DESTDIR=..., both used outside the tree)
+#   make check-docs      run every shell and Python block of the user docs and
+#                        check the outputs they show (make update-docs: rewrite
+#                        them from real runs); part of `make check`
 #   make docs            the API reference from the header comments (Doxygen,
 #                        installed with apt-get if missing) in $(BUILD)/docs/html
 # The examples use only the public header, as any host would.
@@ -392,7 +395,22 @@ check-python: check-install | lib deps-python
 	  { cat $(BUILD)/python_walkthrough.log 2>/dev/null; echo "check-python: FAILED"; exit 1; }; \
 	echo "check-python: tests and examples/python_walkthrough.py ok"
 
-check: check-examples check-python
+check: check-examples check-python check-docs
+
+# Docs that cannot drift: every shell and Python block of README.md,
+# docs/TUTORIAL.md and bindings/python/README.md is run in a scratch
+# directory and the outputs they show are checked (tests/docblocks.py;
+# `make update-docs` rewrites the shown outputs from real runs).
+DOC_FILES := README.md docs/TUTORIAL.md bindings/python/README.md
+.PHONY: check-docs update-docs
+check-docs: lib $(CLI_BIN) | deps-python
+	@if ! $(PYTHON) -c 'import numpy' >/dev/null 2>&1; then \
+	  echo "check-docs: SKIPPED: no numpy for $(PYTHON)"; exit 0; fi; \
+	$(PYTHON) tests/docblocks.py --selftest --python $(PYTHON) && \
+	$(PYTHON) tests/docblocks.py --python $(PYTHON) $(DOC_FILES)
+
+update-docs: lib $(CLI_BIN) | deps-python
+	@$(PYTHON) tests/docblocks.py --update --python $(PYTHON) $(DOC_FILES)
 
 deps-docs:
 	@if ! command -v doxygen >/dev/null 2>&1; then \
