@@ -220,6 +220,23 @@ else
   bad "no python3 to write a NaN into a .npy file"
 fi
 
+# --- a write failure mid-run (the checkpoint's directory removed): the best basis
+# so far is saved next to the output, exit 1
+mkdir -p ckdir
+"$OVICA" train --data X.npy --atoms 3 --steps 100000000 --checkpoint ckdir/ck.ovm \
+  --checkpoint-every 50 --out wf.ovm >wf.out 2>wf.err &
+pid=$!
+sleep 1
+rm -rf ckdir
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then kill -9 $pid; bad "train went on after a failed checkpoint write"; fi
+wait $pid; rc=$?
+if [ $rc -eq 1 ]; then ok; else bad "train exited with $rc after a write failure, wanted 1"; fi
+has wf.err "cannot write the checkpoint"
+has wf.err "saved the best basis so far"
+expect 0 basis wf.partial.ovm
+if [ -e wf.ovm ]; then bad "a failed run wrote its --out"; else ok; fi
+
 # --- Ctrl-C (SIGINT) or SIGTERM: the basis so far is saved to OUT.partial.ovm,
 # OUT is left alone, exit 130 or 143 -----------------------------------------------
 "$OVICA" train --data X.npy --atoms 3 --steps 100000000 --out int.ovm --checkpoint intck.ovm \
