@@ -218,9 +218,17 @@ class Prior(_Handle):
         p._keep = self._keep
         return p
 
+    def __deepcopy__(self, memo):
+        # copy.deepcopy (sklearn.base.clone): a clone of the handle, which
+        # also works for a prior made of Python callbacks (they are shared)
+        return self.clone()
+
+    def __copy__(self):
+        return self.clone()
+
     def __reduce__(self):
-        # pickle, copy.deepcopy: a built-in prior is its kind and scale; a
-        # prior made of Python callbacks has no portable form
+        # pickle: a built-in prior is its kind and scale; a prior made of
+        # Python callbacks has no portable form
         if self._h is None or self.kind not in ("laplace", "exponential"):
             raise TypeError("only a built-in prior (laplace, exponential) can be pickled or "
                             "copied, not %r" % (self,))

@@ -118,6 +118,12 @@ class TestPickle(unittest.TestCase):
         p = ovica.Prior.from_callbacks(lambda s: float(np.abs(s).sum()), np.sign)
         with self.assertRaisesRegex(TypeError, "built-in prior"):
             pickle.dumps(p)
+        # but it can be deep-copied (sklearn.base.clone of an estimator using it)
+        q = copy.deepcopy(p)
+        self.assertEqual(q.kind, "user")
+        self.assertEqual(q.neglogp(np.array([1.0, -2.0])), 3.0)
+        est = ovica.OvercompleteICA(2, prior=p)
+        self.assertEqual(copy.deepcopy(est).prior.kind, "user")
 
 
 class TestComponents(unittest.TestCase):
