@@ -1,6 +1,7 @@
 # libovica: hand-written Makefile.
 #   make            build lib/libovica.so.X.Y.Z (+ symlinks) and lib/libovica.a
-#   make check      build and run the Check suites, header and symbol checks, CLI tests
+#   make check      build and run the Check suites, header and symbol checks, CLI tests,
+#                   the Python binding, the docs' code blocks (check-docs)
 #   make demo       build the ovica program and run the article's 2-D experiment
 #   make bench      build and run the benchmarks
 #   make mpi        the MPI training program (examples/mpi/); make check-mpi its tests
@@ -64,7 +65,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 all: lib
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,11p' Makefile
 
 # --- dependencies -----------------------------------------------------------
 APT_PKGS := libopenblas-dev liblapacke-dev check pkg-config
