@@ -1,10 +1,13 @@
 # libovica: hand-written Makefile.
 #   make            build lib/libovica.so.X.Y.Z (+ symlinks) and lib/libovica.a
-#   make check      build and run the Check suites, header and symbol checks, CLI tests
+#   make check      build and run the Check suites, header and symbol checks, CLI tests,
+#                   the Python binding, the docs' code blocks (check-docs)
 #   make demo       build the ovica program and run the article's 2-D experiment
 #   make bench      build and run the benchmarks
 #   make mpi        the MPI training program (examples/mpi/); make check-mpi its tests
-#   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
+#   make install    PREFIX=/usr/local DESTDIR= : the library, headers, .pc and the
+#                   ovica program; PYTHON_INSTALL=1 also the Python package
+#                   (or make install-python); make uninstall
 #   make deps       install missing Debian packages (done automatically)
 # The version is read from include/ovica/version.h, the only place it lives.
 
@@ -12,6 +15,7 @@ PREFIX      ?= /usr/local
 DESTDIR     ?=
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 CC      ?= cc
@@ -61,7 +65,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 all: lib
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,11p' Makefile
 
 # --- dependencies -----------------------------------------------------------
 APT_PKGS := libopenblas-dev liblapacke-dev check pkg-config
@@ -329,7 +333,12 @@ check-cli: $(CLI_BIN) $(CLI_MIXWAV)
 #                        --quick; part of `make check`
 #   make check-python    the Python binding's tests (bindings/python/tests) and
 #                        examples/python_walkthrough.py with $(PYTHON); installs
-#                        python3-numpy with apt-get if missing; part of `make check`
+#                        python3-numpy with apt-get if missing; part of `make check`;
+#                        first check-install (pip install into a fresh venv, make
+#                        install DESTDIR=..., both used outside the tree)
+#   make check-docs      run every shell and Python block of the user docs and
+#                        check the outputs they show (make update-docs: rewrite
+#                        them from real runs); part of `make check`
 #   make docs            the API reference from the header comments (Doxygen,
 #                        installed with apt-get if missing) in $(BUILD)/docs/html
 # The examples use only the public header, as any host would.
@@ -377,7 +386,7 @@ deps-python:
 	fi
 
 # (skipped, saying so, when numpy cannot be had: the binding needs nothing else)
-check-python: | lib deps-python
+check-python: check-install | lib deps-python
 	@if ! $(PYTHON) -c 'import numpy' >/dev/null 2>&1; then \
 	  echo "check-python: SKIPPED: no numpy for $(PYTHON)"; exit 0; fi; \
 	export OPENBLAS_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/bindings/python; \
@@ -387,7 +396,22 @@ check-python: | lib deps-python
 	  { cat $(BUILD)/python_walkthrough.log 2>/dev/null; echo "check-python: FAILED"; exit 1; }; \
 	echo "check-python: tests and examples/python_walkthrough.py ok"
 
-check: check-examples check-python
+check: check-examples check-python check-docs
+
+# Docs that cannot drift: every shell and Python block of README.md,
+# docs/TUTORIAL.md and bindings/python/README.md is run in a scratch
+# directory and the outputs they show are checked (tests/docblocks.py;
+# `make update-docs` rewrites the shown outputs from real runs).
+DOC_FILES := README.md docs/TUTORIAL.md bindings/python/README.md
+.PHONY: check-docs update-docs
+check-docs: lib $(CLI_BIN) | deps-python
+	@if ! $(PYTHON) -c 'import numpy' >/dev/null 2>&1; then \
+	  echo "check-docs: SKIPPED: no numpy for $(PYTHON)"; exit 0; fi; \
+	$(PYTHON) tests/docblocks.py --selftest --python $(PYTHON) && \
+	$(PYTHON) tests/docblocks.py --python $(PYTHON) $(DOC_FILES)
+
+update-docs: lib $(CLI_BIN) | deps-python
+	@$(PYTHON) tests/docblocks.py --update --python $(PYTHON) $(DOC_FILES)
 
 deps-docs:
 	@if ! command -v doxygen >/dev/null 2>&1; then \
@@ -447,7 +471,37 @@ check-mpi: mpi
 check: $(if $(HAVE_MPICC),check-mpi)
 
 # --- install ------------------------------------------------------------------
-install: lib pkgconfig/libovica.pc
+# The installed program is linked again with its run path set to LIBDIR (the
+# one in $(BUILD)/bin points into the source tree). The Python package
+# (bindings/python, pure Python) is installed with pip, offline
+# (--no-build-isolation: the setuptools and wheel already there), under
+# PREFIX (and DESTDIR), in PYTHON_SITEDIR: PREFIX/lib/pythonX.Y/ and
+# dist-packages where $(PYTHON) looks there (Debian), else site-packages.
+# PIP_INSTALL_FLAGS= installs it into $(PYTHON)'s own environment instead
+# (a virtual environment, say). make uninstall leaves it (pip uninstall ovica).
+PYTHON_INSTALL ?=
+PYTHON_SITEDIR ?= $(shell $(PYTHON) -c 'import sys; v = "python%d.%d" % sys.version_info[:2]; \
+    d = "dist-packages" if any(p.endswith(v + "/dist-packages") for p in sys.path) else "site-packages"; \
+    print("$(PREFIX)/lib/%s/%s" % (v, d))')
+PIP_INSTALL_FLAGS ?= --upgrade --target $(DESTDIR)$(PYTHON_SITEDIR)
+CLI_INSTALL_BIN := $(BUILD)/install/ovica
+.PHONY: install-bin install-python check-install
+
+$(CLI_INSTALL_BIN): $(CLI_SRCS) $(CLI_HDRS) $(HEADERS) lib | deps deps-cli
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iinclude $(CLI_DEP_CFLAGS) $(CLI_SRCS) -o $@ \
+	    $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(LIBDIR) -lovica $(CLI_DEP_LIBS) -lm
+
+install-bin: $(CLI_INSTALL_BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(CLI_INSTALL_BIN) $(DESTDIR)$(BINDIR)/ovica
+
+install-python: | deps-python
+	$(PYTHON) -m pip install --no-build-isolation --no-deps --no-index --no-warn-script-location \
+	    $(PIP_INSTALL_FLAGS) ./bindings/python
+	rm -rf bindings/python/build bindings/python/ovica.egg-info
+
+install: lib pkgconfig/libovica.pc install-bin $(if $(PYTHON_INSTALL),install-python)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/ovica $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/ovica.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(wildcard include/ovica/*.h) $(DESTDIR)$(INCLUDEDIR)/ovica/
@@ -460,8 +514,16 @@ install: lib pkgconfig/libovica.pc
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libovica.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libovica.so $(DESTDIR)$(LIBDIR)/libovica.a \
-	      $(DESTDIR)$(PKGCONFIGDIR)/libovica.pc $(DESTDIR)$(INCLUDEDIR)/ovica.h
+	      $(DESTDIR)$(PKGCONFIGDIR)/libovica.pc $(DESTDIR)$(INCLUDEDIR)/ovica.h \
+	      $(DESTDIR)$(BINDIR)/ovica
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ovica
 
+# `make install` into a scratch DESTDIR and `pip install` of the binding into
+# a fresh virtual environment, each used from outside the source tree
+# (tests/python_install.sh); part of check-python.
+check-install: lib cli | deps-python
+	@sh tests/python_install.sh "$(PYTHON)" "$(MAKE)"
+
 clean:
-	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc
+	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc bindings/python/build \
+	       bindings/python/ovica.egg-info

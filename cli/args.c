@@ -141,6 +141,48 @@ static int parse_value(const cli_opt *o, const char *v, char *err, size_t errlen
     return 0;
 }
 
+size_t cli_edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    /* one row of the Levenshtein table; names longer than 63 characters are
+     * compared on their first 63 */
+    size_t row[64];
+    if (la > 63) la = 63;
+    if (lb > 63) lb = 63;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_suggest(const char *word, size_t len, const char *const *names, size_t count)
+{
+    const char *best = NULL;
+    size_t bd = (size_t)-1;
+    if (word == NULL || names == NULL) return NULL;
+    for (size_t i = 0; i < count && names[i] != NULL; i++) {
+        size_t d = cli_edit_distance(word, len, names[i], strlen(names[i]));
+        if (d < bd) {
+            bd = d;
+            best = names[i];
+        }
+    }
+    /* close enough to be a typo: at most 2 edits, and fewer than a third of
+     * the longer name's length plus one */
+    size_t ln = best ? strlen(best) : 0, longer = ln > len ? ln : len;
+    if (best == NULL || bd > 2 || bd * 3 > longer + 1) return NULL;
+    return best;
+}
+
 int cli_parse(int argc, char *const *argv, const cli_opt *opts, size_t nopts, const char **pos,
               size_t max_pos, size_t *npos, unsigned char *seen, char *err, size_t errlen)
 {
@@ -172,7 +214,16 @@ int cli_parse(int argc, char *const *argv, const cli_opt *opts, size_t nopts, co
         size_t k;
         for (k = 0; k < nopts; k++)
             if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, name, nlen) == 0) break;
-        if (k == nopts) return fail(err, errlen, "unknown option '--%.*s'", (int)(nlen > 40 ? 40 : nlen), name);
+        if (k == nopts) {
+            const char *names[128];
+            size_t nn = nopts < 128 ? nopts : 128;
+            for (size_t j = 0; j < nn; j++) names[j] = opts[j].name;
+            const char *near = cli_suggest(name, nlen, names, nn);
+            if (near != NULL)
+                return fail(err, errlen, "unknown option '--%.*s'; did you mean --%s?",
+                            (int)(nlen > 40 ? 40 : nlen), name, near);
+            return fail(err, errlen, "unknown option '--%.*s'", (int)(nlen > 40 ? 40 : nlen), name);
+        }
         const cli_opt *o = &opts[k];
         if (seen != NULL) {
             if (seen[k]) return fail(err, errlen, "option --%s given twice", o->name);

@@ -48,6 +48,20 @@ int cli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out, char *
 int cli_parse_choice(const char *s, const char *const *names, int *out, char *err,
                      size_t errlen);
 
+/*
+ * Levenshtein distance between a[0 .. la) and b[0 .. lb) (insertions,
+ * deletions, substitutions; only the first 63 characters of each count).
+ */
+size_t cli_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+
+/*
+ * The name in names[0 .. count) (stopping at a NULL) nearest to
+ * word[0 .. len) by edit distance, when it is close enough to be a typo
+ * (at most 2 edits, and at most a third of the longer length plus one);
+ * else NULL. Used for "did you mean --xxx?".
+ */
+const char *cli_suggest(const char *word, size_t len, const char *const *names, size_t count);
+
 /* Kinds of options. */
 typedef enum {
     CLI_FLAG,   /* no value; dest is int*, set to 1 */
@@ -79,7 +93,8 @@ enum {
  * "--name value", "--name=value", flags "--name", "-h"/"--help", "--" (the
  * rest are positional). Other arguments are positional and stored in
  * pos[0 .. max_pos) (*npos set to their number; more is an error). An
- * option given twice is an error. seen (optional, nopts entries) gets 1 for
+ * option given twice is an error (an unknown one is answered with the
+ * nearest known name, "did you mean --xxx?", when there is one). seen (optional, nopts entries) gets 1 for
  * each option given. Returns CLI_OK, CLI_HELP or CLI_ERROR.
  */
 int cli_parse(int argc, char *const *argv, const cli_opt *opts, size_t nopts, const char **pos,

@@ -16,7 +16,8 @@ enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAIL = 1,         /* runtime failure: missing file, bad data, I/O */
     CLI_EXIT_USAGE = 2,        /* bad command line */
-    CLI_EXIT_INTERRUPTED = 130 /* SIGINT: the model was saved, then the program stopped */
+    CLI_EXIT_INTERRUPTED = 130, /* SIGINT: the basis so far was saved, then the program stopped */
+    CLI_EXIT_TERMINATED = 143   /* SIGTERM: likewise */
 };
 
 /* Subcommands: argv[0] is the subcommand's name; they return an exit code. */
@@ -61,6 +62,12 @@ int cli_read_npy(const char *cmd, const char *what, const char *path, double **X
                  size_t *m);
 /* Writes a .npy file; prints why on failure. Returns 0 or CLI_EXIT_FAIL. */
 int cli_write_npy(const char *cmd, const char *path, const double *X, size_t N, size_t m);
+
+/* Checks, before any work, that `path` can be written: not a directory, in
+ * an existing directory where a file can be created (a temporary is made
+ * and removed). On failure prints why, naming the option `what`, and
+ * returns CLI_EXIT_USAGE; else 0. */
+int cli_check_output(const char *cmd, const char *what, const char *path);
 
 /* Opens an output text file to be replaced atomically (a temporary next to
  * it, renamed by cli_commit). NULL (message printed) on failure. */

@@ -17,27 +17,33 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The program's only mutable global: set by the SIGINT handler, read
- * between training steps. */
+/* The program's only mutable global: set by the SIGINT and SIGTERM
+ * handler (to the signal's number), read between training steps. */
 static volatile sig_atomic_t interrupted = 0;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
 }
 
-/* Catches the first SIGINT (the handler is reset, so a second one stops the
- * program at once). */
-static void catch_sigint(struct sigaction *old)
+/* Catches the first SIGINT or SIGTERM (the handler is reset, so a second one
+ * stops the program at once). */
+static void catch_signals(struct sigaction old[2])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
     interrupted = 0;
-    sigaction(SIGINT, &sa, old);
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
 }
 
 static double now_seconds(void)
@@ -74,6 +80,7 @@ typedef struct {
     size_t checkpoint_every; /* steps between checkpoints (0: only at the end) */
     const char *resume;      /* checkpoint to resume from, or NULL */
     int steps_given;         /* with resume: steps overrides the saved plan */
+    const char *data_name;   /* the data file, for messages (NULL: in memory) */
 } train_cfg;
 
 /* ------------------------------------------------------------------------ */
@@ -105,7 +112,7 @@ static void progress_step(progress *p, const char *cmd, const ovica_step_stats *
     double t = now_seconds();
     char mon[96] = "";
     int k = 0;
-    if (isfinite(p->best)) k = snprintf(mon, sizeof mon, "  best %.5g", p->best);
+    if (isfinite(p->best)) k = snprintf(mon, sizeof mon, "  monitor best %.5g", p->best);
     if (isfinite(p->angle) && k >= 0 && (size_t)k < sizeof mon)
         snprintf(mon + k, sizeof mon - (size_t)k, "  angle %.3g deg", p->angle);
     if (p->mode == 1) {
@@ -117,12 +124,12 @@ static void progress_step(progress *p, const char *cmd, const ovica_step_stats *
         char bar[32];
         for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '-';
         bar[W] = '\0';
-        fprintf(stderr, "\r[%s] %zu/%zu  objective %.5g%s  lr %.3g  %.1f s\033[K", bar, done,
+        fprintf(stderr, "\r[%s] %zu/%zu  batch objective %.5g%s  lr %.3g  %.1f s\033[K", bar, done,
                 p->total, s->objective, mon, s->lr, t - p->t0);
         if (last) fputc('\n', stderr);
         fflush(stderr);
     } else if (last || done % p->every == 0 || done == 1) {
-        fprintf(stderr, "ovica %s: step %zu/%zu  objective %.6g%s  lr %.4g  %.1f s\n", cmd, done,
+        fprintf(stderr, "ovica %s: step %zu/%zu  batch objective %.6g%s  lr %.4g  %.1f s\n", cmd, done,
                 p->total, s->objective, mon, s->lr, t - p->t0);
     }
 }
@@ -257,6 +264,107 @@ static int src_batch(batch_src *b, size_t k, const double **out, size_t *rows)
     return OVICA_OK;
 }
 
+/* The file row of row i of step k's batch (SIZE_MAX if it cannot be told). */
+static size_t src_row(batch_src *b, size_t k, size_t i)
+{
+    if (b->B == b->N) return i;
+    uint64_t pos = (uint64_t)k * (uint64_t)b->B + (uint64_t)i;
+    size_t pass = (size_t)(pos / b->N), off = (size_t)(pos % b->N);
+    if (src_order(b, pass) != OVICA_OK) return SIZE_MAX;
+    size_t lo = 0, hi = b->nblocks;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->start[mid] <= off) lo = mid;
+        else hi = mid;
+    }
+    return b->perm[lo] * b->block + (off - b->start[lo]);
+}
+
+/* Names the first non-finite value of step k's batch (B x m) by its row in
+ * the data file, and counts the batch's rows that hold one. */
+static void report_nonfinite(const char *cmd, const train_cfg *c, batch_src *src, size_t k,
+                             const double *batch, size_t B, size_t m)
+{
+    size_t first = SIZE_MAX, col = 0, rows = 0;
+    double v = 0;
+    for (size_t i = 0; i < B; i++) {
+        int badrow = 0;
+        for (size_t j = 0; j < m; j++)
+            if (!isfinite(batch[i * m + j])) {
+                if (first == SIZE_MAX) {
+                    first = i;
+                    col = j;
+                    v = batch[i * m + j];
+                }
+                badrow = 1;
+            }
+        rows += (size_t)badrow;
+    }
+    if (first == SIZE_MAX) return;
+    size_t row = src_row(src, k, first);
+    const char *what = c->data_name ? c->data_name : "the data";
+    if (row == SIZE_MAX)
+        fprintf(stderr, "ovica %s: %s holds a non-finite value (%g) in the rows of step %zu\n",
+                cmd, what, v, k + 1);
+    else
+        fprintf(stderr, "ovica %s: %s holds a non-finite value (%g) at row %zu, column %zu "
+                        "(counted from 0)%s", cmd, what, v, row, col,
+                rows > 1 ? "" : "\n");
+    if (row != SIZE_MAX && rows > 1)
+        fprintf(stderr, "; %zu rows of step %zu's batch hold one\n", rows, k + 1);
+}
+
+/* OUT.partial.ovm (OUT's ".ovm" replaced): where the basis of a run that
+ * failed or was stopped is saved. 0, or -1 if it does not fit. */
+static int partial_path(char *dst, size_t cap, const char *out)
+{
+    size_t n = strlen(out);
+    if (n >= 4 && strcmp(out + n - 4, ".ovm") == 0) n -= 4;
+    int w = snprintf(dst, cap, "%.*s.partial.ovm", (int)n, out);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+/*
+ * Saves the best basis so far (keep best, once the monitor has run; else
+ * the current basis) to OUT.partial.ovm and says where, after a failure or
+ * a signal. Returns 0 if saved.
+ */
+static int save_partial(const char *cmd, ovica_trainer *t, int keep_best, const char *out,
+                        size_t step)
+{
+    char path[4200];
+    if (partial_path(path, sizeof path, out) != 0) {
+        fprintf(stderr, "ovica %s: the basis so far is lost (output path too long)\n", cmd);
+        return -1;
+    }
+    const ovica_model *cur = ovica_trainer_model(t);
+    size_t m = ovica_model_dim(cur), n = ovica_model_atoms(cur);
+    ovica_model *copy = NULL;
+    double best = NAN;
+    int used_best = 0;
+    int st = ovica_model_clone(&copy, cur);
+    if (st == OVICA_OK && keep_best) {
+        double *A = malloc(m * n * sizeof *A);
+        if (A != NULL && ovica_trainer_best_basis(t, A, m, n, &best) == OVICA_OK &&
+            ovica_model_set_basis(copy, A, m, n) == OVICA_OK)
+            used_best = 1;
+        free(A);
+    }
+    if (st == OVICA_OK) st = ovica_model_save(copy, path);
+    ovica_model_free(copy);
+    if (st != OVICA_OK) {
+        cli_fail(cmd, st, "the basis so far could not be saved to %s either", path);
+        return -1;
+    }
+    if (used_best)
+        fprintf(stderr, "ovica %s: saved the best basis so far (monitor objective %.6g) to %s "
+                        "(not to %s: the run did not finish)\n", cmd, best, path, out);
+    else
+        fprintf(stderr, "ovica %s: saved the basis of step %zu to %s (not to %s: the run did "
+                        "not finish)\n", cmd, step, path, out);
+    return 0;
+}
+
 /* The trainer's seed: the user's seed hashed (splitmix64 finaliser) with a
  * constant, so that `ovica synth --seed S` and `ovica train --seed S` do not
  * draw the same random numbers (a random initial basis equal to the true
@@ -293,8 +401,10 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
     FILE *log = NULL;
     char logtmp[4200];
     int code = CLI_EXIT_FAIL, st;
-    struct sigaction old_sa;
+    struct sigaction old_sa[2];
     int caught = 0;
+    int keep_best = c->keep == 0;
+    size_t at = 0; /* the step the trainer is at, for messages */
 
     size_t atoms = c->atoms, steps = c->steps, first = 0;
     int use_sign = c->prior == 1; /* signed matching for a non-negative prior */
@@ -355,6 +465,11 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
         size_t N0 = 0;
         st = src_batch(src, 0, &X0, &N0);
         if (st == OVICA_OK) st = ovica_trainer_init_basis(t, c->init, X0, N0, m);
+        if (st == OVICA_ENONFINITE) {
+            report_nonfinite(cmd, c, src, 0, X0, N0, m);
+            fprintf(stderr, "ovica %s: cannot initialise the basis from the rows of step 1\n", cmd);
+            goto done;
+        }
         if (st != OVICA_OK) {
             cli_fail(cmd, st, "cannot initialise the basis");
             goto done;
@@ -369,27 +484,36 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
 
     progress pr;
     progress_init(&pr, c->quiet, steps);
-    catch_sigint(&old_sa);
+    catch_signals(old_sa);
     caught = 1;
     size_t done_steps = 0;
     ovica_step_stats s = OVICA_STEP_STATS_INIT;
     for (size_t k = first; k < steps && !interrupted; k++) {
         const double *batch = NULL;
         size_t B = 0;
+        at = k;
         st = src_batch(src, k, &batch, &B);
         if (st != OVICA_OK) {
             if (pr.mode == 1) fputc('\n', stderr);
             cli_fail(cmd, st, "cannot read the rows of step %zu", k + 1);
+            if (done_steps > 0) save_partial(cmd, t, keep_best, out, k);
             goto done;
         }
         s = (ovica_step_stats)OVICA_STEP_STATS_INIT;
         st = ovica_trainer_step(t, batch, B, m, &s);
         if (st != OVICA_OK) {
             if (pr.mode == 1) fputc('\n', stderr);
-            cli_fail(cmd, st, "training step %zu failed", k + 1);
+            if (st == OVICA_ENONFINITE) {
+                report_nonfinite(cmd, c, src, k, batch, B, m);
+                fprintf(stderr, "ovica %s: training step %zu failed on it\n", cmd, k + 1);
+            } else {
+                cli_fail(cmd, st, "training step %zu failed", k + 1);
+            }
+            if (done_steps > 0) save_partial(cmd, t, keep_best, out, k);
             goto done;
         }
         done_steps++;
+        at = k + 1;
         /* the error against the true atoms (every step while that is cheap) */
         double amax = NAN, amean = NAN;
         if (c->truth != NULL && (c->n_true * atoms <= 10000 || (k + 1) % 10 == 0 ||
@@ -413,13 +537,14 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
             if (st != OVICA_OK) {
                 if (pr.mode == 1) fputc('\n', stderr);
                 cli_fail(cmd, st, "cannot write the checkpoint");
+                save_partial(cmd, t, keep_best, out, at);
                 goto done;
             }
         }
     }
     if (interrupted && pr.mode == 1 && done_steps > 0 && first + done_steps < steps)
         fputc('\n', stderr);
-    sigaction(SIGINT, &old_sa, NULL);
+    restore_signals(old_sa);
     caught = 0;
     /* The checkpoint holds the state as it is (before the best basis is put
      * back), so that a resumed run goes on from where this one stopped. */
@@ -427,8 +552,27 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
         st = ovica_checkpoint_save(t, c->checkpoint);
         if (st != OVICA_OK) {
             cli_fail(cmd, st, "cannot write the checkpoint");
+            save_partial(cmd, t, keep_best, out, at);
             goto done;
         }
+    }
+    /* A run stopped by a signal is not the requested model: its basis goes
+     * to OUT.partial.ovm, and OUT is left as it was. */
+    if (interrupted) {
+        if (log != NULL) {
+            FILE *f = log;
+            log = NULL;
+            (void)cli_commit(cmd, f, logtmp, c->log);
+        }
+        if (!c->quiet)
+            fprintf(stderr, "ovica %s: interrupted by %s at step %zu of %zu (%zu steps in "
+                            "%.1f s)%s%s\n", cmd, interrupted == SIGTERM ? "SIGTERM" : "SIGINT",
+                    first + done_steps, steps, done_steps, now_seconds() - pr.t0,
+                    c->checkpoint ? "; checkpoint saved to " : "",
+                    c->checkpoint ? c->checkpoint : "");
+        if (save_partial(cmd, t, keep_best && done_steps > 0, out, at) != 0) goto done;
+        code = interrupted == SIGTERM ? CLI_EXIT_TERMINATED : CLI_EXIT_INTERRUPTED;
+        goto done;
     }
 
     int kept_best = 0;
@@ -443,13 +587,18 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
     if (log != NULL) {
         FILE *f = log;
         log = NULL;
-        if (cli_commit(cmd, f, logtmp, c->log)) goto done;
+        if (cli_commit(cmd, f, logtmp, c->log)) {
+            save_partial(cmd, t, 0, out, at); /* the best basis is already in place */
+            goto done;
+        }
     }
-    if (save_model(cmd, ovica_trainer_model(t), out)) goto done;
+    if (save_model(cmd, ovica_trainer_model(t), out)) {
+        save_partial(cmd, t, 0, out, at);
+        goto done;
+    }
     if (!c->quiet) {
-        fprintf(stderr, "ovica %s: %s at step %zu of %zu (%zu steps in %.1f s); ", cmd,
-                interrupted ? "interrupted" : "trained", first + done_steps, steps, done_steps,
-                now_seconds() - pr.t0);
+        fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); ", cmd,
+                first + done_steps, steps, done_steps, now_seconds() - pr.t0);
         if (kept_best)
             fprintf(stderr, "kept the best basis (monitor objective %.6g); ", best);
         else
@@ -464,9 +613,9 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
             goto done;
         }
     }
-    code = interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
+    code = CLI_EXIT_OK;
 done:
-    if (caught) sigaction(SIGINT, &old_sa, NULL);
+    if (caught) restore_signals(old_sa);
     if (log != NULL) {
         fclose(log);
         unlink(logtmp);
@@ -486,8 +635,22 @@ static const char train_help[] =
     "\n"
     "Learns a basis A (m x N atoms) for data X (rows are samples) by overcomplete\n"
     "ICA and saves the model (A, sigma, the prior) to MODEL. Progress goes to\n"
-    "stderr: a bar on a terminal, a line every 5% of the steps otherwise.\n"
-    "Ctrl-C stops after the current step, saves the model and exits with 130.\n"
+    "stderr: a bar on a terminal, a line every 5% of the steps otherwise; it shows\n"
+    "the batch objective (the mean MAP objective per sample of the step's batch:\n"
+    "it moves with the batch and the annealed noise) and the monitor best (the\n"
+    "lowest negative log-likelihood per sample so far on the fixed monitor batch,\n"
+    "the basis --keep best keeps): different quantities, not comparable.\n"
+    "\n"
+    "Every output path is checked before training (exit 2 if one cannot be\n"
+    "written). A run that does not finish (Ctrl-C or SIGTERM: after the current\n"
+    "step, exit 130 or 143; a failed step, such as a NaN in a batch; a write\n"
+    "failure) saves the best basis so far to MODEL.partial.ovm (MODEL's .ovm\n"
+    "replaced), says so, and leaves MODEL alone. A data file with fewer rows\n"
+    "than columns (transposed?) or fewer rows than atoms is refused (exit 2)\n"
+    "unless --force is given.\n";
+
+/* (two strings: one would pass the 4095 characters C99 compilers must take) */
+static const char train_help_options[] =
     "\n"
     "options:\n"
     "  --data X.npy       the data, N x m (required)\n"
@@ -521,7 +684,7 @@ static const char train_help[] =
     "  --log FILE.csv     write one line of statistics per step (for 'ovica plot --curve')\n"
     "  --checkpoint FILE  also save the training state (a checkpoint: the model plus\n"
     "                     the step, the parameters and the best basis) to FILE at the\n"
-    "                     end, on Ctrl-C, and every --checkpoint-every steps\n"
+    "                     end, on Ctrl-C or SIGTERM, and every --checkpoint-every steps\n"
     "  --checkpoint-every K  steps between checkpoints; default: a tenth of the steps\n"
     "  --resume FILE      go on from a checkpoint: the model, rule, parameters and\n"
     "                     step come from FILE (--prior, --scale, --sigma, --rule and\n"
@@ -531,6 +694,7 @@ static const char train_help[] =
     "  --truth A.npy      the true basis (m x n_true), when known: the log and the\n"
     "                     progress show the angle error, and the recovery table is\n"
     "                     printed at the end\n"
+    "  --force            train on data with fewer rows than columns or than atoms\n"
     "  --quiet            no progress and no summary\n";
 
 int cmd_train(int argc, char **argv)
@@ -538,7 +702,8 @@ int cmd_train(int argc, char **argv)
     const char *data = NULL, *out = NULL, *log = NULL, *truth = NULL, *checkpoint = NULL,
                *resume = NULL;
     uint64_t atoms = 0, steps = 300, batch = 0, seed = 1, every = 0, block = 0, max_samples = 0;
-    int prior = 1, rule = 5, solver = -1, schedule = -1, init = 1, keep = 0, quiet = 0;
+    int prior = 1, rule = 5, solver = -1, schedule = -1, init = 1, keep = 0, quiet = 0,
+        force = 0;
     double sigma = 0.05, scale = 1.0, lr = 0;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &data, 0, 0, 0, NULL},
@@ -564,9 +729,12 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", CLI_U64, &every, 1, 1e12, 0, NULL},
         {"resume", CLI_STRING, &resume, 0, 0, 0, NULL},
         {"quiet", CLI_FLAG, &quiet, 0, 0, 0, NULL},
+        {"force", CLI_FLAG, &force, 0, 0, 0, NULL},
     };
     unsigned char seen[COUNT(opts)];
-    int r = cli_options("train", train_help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
+    static char help[sizeof train_help + sizeof train_help_options];
+    snprintf(help, sizeof help, "%s%s", train_help, train_help_options);
+    int r = cli_options("train", help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
     if (r >= 0) return r;
     if (data == NULL) return cli_usage("train", "--data is required");
     if (atoms == 0 && resume == NULL) return cli_usage("train", "--atoms is required");
@@ -583,6 +751,18 @@ int cmd_train(int argc, char **argv)
         if (seen[i] && strcmp(opts[i].name, "steps") == 0) steps_given = 1;
     if (every == 0) every = steps >= 10 ? steps / 10 : 1;
     if (out == NULL) return cli_usage("train", "--out is required");
+    /* Every output is checked before the data are read and before the
+     * first step: a run must not end in a file it cannot write. */
+    if (cli_check_output("train", "--out", out) || (log && cli_check_output("train", "--log", log)) ||
+        (checkpoint && cli_check_output("train", "--checkpoint", checkpoint)))
+        return CLI_EXIT_USAGE;
+    if ((log && strcmp(log, out) == 0) || (checkpoint && strcmp(checkpoint, out) == 0) ||
+        (log && checkpoint && strcmp(log, checkpoint) == 0))
+        return cli_usage("train", "--out, --log and --checkpoint must name different files");
+    char partial[4200];
+    if (partial_path(partial, sizeof partial, out) != 0 ||
+        cli_check_output("train", "the partial model", partial))
+        return CLI_EXIT_USAGE;
     double *X = NULL, *T = NULL;
     size_t N = 0, m = 0, tm = 0, tn = 0;
     ovica_npy_file *file = NULL;
@@ -605,6 +785,28 @@ int cmd_train(int argc, char **argv)
     }
     if (st != OVICA_OK) return cli_fail("train", st, "cannot read the data");
     if (max_samples > 0 && max_samples < N) N = (size_t)max_samples;
+    /* A transposed file (dimensions as rows), or too few samples for the
+     * atoms, trains without complaint into nonsense: refused unless --force. */
+    const char *shape_warning = NULL;
+    char shape_msg[400];
+    if (N < m) {
+        snprintf(shape_msg, sizeof shape_msg,
+                 "the data have %zu rows and %zu columns: fewer samples than dimensions "
+                 "(rows must be samples, columns dimensions: is the file transposed?)", N, m);
+        shape_warning = shape_msg;
+    } else if (atoms > 0 && N < atoms) {
+        snprintf(shape_msg, sizeof shape_msg,
+                 "the data have %zu rows (samples), fewer than the %zu atoms", N, (size_t)atoms);
+        shape_warning = shape_msg;
+    }
+    if (shape_warning != NULL && !force) {
+        ovica_npy_close(file);
+        if (x_lib) ovica_free(X);
+        else free(X);
+        return cli_usage("train", "%s; give --force to train anyway", shape_warning);
+    }
+    if (shape_warning != NULL && !quiet)
+        fprintf(stderr, "ovica train: warning: %s (training anyway: --force)\n", shape_warning);
     size_t B = batch == 0 || batch >= N ? N : (size_t)batch;
     if (B == N && file != NULL) { /* every step uses all the rows: read them once */
         X = N <= SIZE_MAX / m / sizeof *X ? malloc(N * m * sizeof *X) : NULL;
@@ -650,7 +852,7 @@ int cmd_train(int argc, char **argv)
     }
     train_cfg c = {(size_t)atoms, prior, sigma, scale, solver, rule, (size_t)steps,
                    (size_t)batch, lr, schedule, init, seed, keep, quiet, log, T, tn,
-                   checkpoint, (size_t)every, resume, steps_given};
+                   checkpoint, (size_t)every, resume, steps_given, data};
     ovica_model *model = NULL;
     int code = train_run("train", &c, &src, out, T ? &model : NULL);
     if (code == CLI_EXIT_OK && model != NULL) {
@@ -757,7 +959,7 @@ int cmd_demo(int argc, char **argv)
     fflush(stdout);
 
     train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, 1, seed, 0, quiet, p_log,
-                   A, n, NULL, 0, NULL, 0};
+                   A, n, NULL, 0, NULL, 0, NULL};
     batch_src src;
     memset(&src, 0, sizeof src);
     src.X = X;

@@ -5,7 +5,9 @@
  *         separate [options]
  *
  * Each subcommand has --help. Exit codes: 0 success, 1 runtime failure,
- * 2 usage error, 130 interrupted by SIGINT (train saves the model first).
+ * 2 usage error (also an output that cannot be written, found before any
+ * work), 130/143 interrupted by SIGINT/SIGTERM (train saves the basis so far
+ * to MODEL.partial.ovm first).
  * The program uses only the public API of libovica.
  */
 #include <errno.h>
@@ -44,7 +46,8 @@ static const char main_help[] =
     "  version  print the program's and the library's version\n"
     "\n"
     "Run 'ovica <command> --help' for a command's options.\n"
-    "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.\n";
+    "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
+    "143 terminated (SIGTERM).\n";
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -101,6 +104,25 @@ int cli_write_npy(const char *cmd, const char *path, const double *X, size_t N, 
 {
     int st = ovica_npy_write(path, X, N, m);
     if (st != OVICA_OK) return cli_fail(cmd, st, "cannot write '%s'", path);
+    return 0;
+}
+
+int cli_check_output(const char *cmd, const char *what, const char *path)
+{
+    struct stat sb;
+    char tmp[4200];
+    if (path == NULL || path[0] == '\0')
+        return cli_usage(cmd, "%s: an empty file name", what);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_usage(cmd, "%s: '%s' is a directory", what, path);
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return cli_usage(cmd, "%s: the path is too long: '%.60s...'", what, path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return cli_usage(cmd, "%s: cannot write '%s': %s", what, path, strerror(errno));
+    close(fd);
+    unlink(tmp);
     return 0;
 }
 
@@ -194,6 +216,13 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(c, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "ovica: unknown command '%s'\nTry 'ovica --help'.\n", c);
+    const char *names[sizeof cmds / sizeof cmds[0]];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) names[i] = cmds[i].name;
+    const char *near = cli_suggest(c, strlen(c), names, sizeof cmds / sizeof cmds[0]);
+    if (near != NULL)
+        fprintf(stderr, "ovica: unknown command '%s'; did you mean '%s'?\nTry 'ovica --help'.\n",
+                c, near);
+    else
+        fprintf(stderr, "ovica: unknown command '%s'\nTry 'ovica --help'.\n", c);
     return CLI_EXIT_USAGE;
 }

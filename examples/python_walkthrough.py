@@ -137,11 +137,18 @@ with tempfile.TemporaryDirectory() as d:
 
 # %% [markdown]
 # ## Errors
-# Library errors are Python exceptions carrying the library's message.
+# Library errors are Python exceptions carrying the library's message. The
+# estimator checks its input first, as scikit-learn does (a ValueError with
+# scikit-learn's wording); the low-level calls pass it to the library.
 
 # %%
+bad = np.array([[np.nan, 1.0]])
 try:
-    est.transform(np.array([[np.nan, 1.0]]))
+    est.transform(bad)
+except ValueError as e:
+    print("the estimator refuses it: %s" % str(e).split("\n")[0])
+try:
+    ovica.Solver("fista").infer(est.model_, bad)
 except ovica.NonFiniteError as e:
     print("caught %s: %s" % (type(e).__name__, e.message))
 print("done")

@@ -106,7 +106,11 @@ static int dict_swap(ovica_trainer *t, double *A1, int *guard)
 {
     const size_t m = t->m, n = t->n, N = t->sub_N;
     const double f = t->param[OVICA_TRAIN_SWAP];
-    if (!(f > 0.0) || !t->have_worst || N == 0 || n < 2) return OVICA_OK;
+    /* (not before the running statistics have filled their window: the
+     * energies of a fresh start are one batch's noise) */
+    if (!(f > 0.0) || !t->have_worst || N == 0 || n < 2 ||
+        (double)t->dict_steps < t->param[OVICA_TRAIN_WINDOW])
+        return OVICA_OK;
     const int rays = t->model->prior->domain == OVICA_DOMAIN_NONNEG;
     const double *R = t->R;     /* the last batch's residuals (at the basis before the update) */
     double *p = t->Z, *e = t->Z + N; /* N projections, N residual norms (Z is N x n, n >= 2) */

@@ -123,7 +123,39 @@ has log.csv "step,objective"
 expect 0 train --data X.npy --atoms 4 --steps 5 --batch 200 --rule natural --solver ista \
   --schedule constant --lr 0.05 --init random --prior laplace --sigma 0.1 --keep final --out m4.ovm --quiet
 if [ -s err.txt ] || [ -s out.txt ]; then bad "train --quiet printed something"; else ok; fi
-expect 1 train --data X.npy --atoms 3 --steps 5 --out no/such/dir/m.ovm --quiet
+# every output is checked before training: exit 2 at once, nothing written
+t0=$(date +%s%N)
+expect 2 train --data X.npy --atoms 3 --steps 100000000 --out no/such/dir/m.ovm --quiet
+t1=$(date +%s%N)
+has err.txt "cannot write 'no/such/dir/m.ovm'"
+if [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]; then ok; else bad "the unwritable --out took $(( (t1 - t0) / 1000000 )) ms to be refused"; fi
+expect 2 train --data X.npy --atoms 3 --steps 100000000 --out m9.ovm --log no/such/dir/l.csv --quiet
+has err.txt "\-\-log: cannot write"
+expect 2 train --data X.npy --atoms 3 --steps 100000000 --out m9.ovm --checkpoint no/such/ck.ovm --quiet
+has err.txt "\-\-checkpoint: cannot write"
+mkdir -p adir
+expect 2 train --data X.npy --atoms 3 --steps 100000000 --out adir --quiet; has err.txt "is a directory"
+expect 2 train --data X.npy --atoms 3 --steps 5 --out m9.ovm --log m9.ovm; has err.txt "different files"
+if [ -e m9.ovm ] || [ -e m9.partial.ovm ]; then bad "a refused run wrote a file"; else ok; fi
+
+# a transposed file, or fewer samples than atoms: refused unless --force
+"$OVICA" synth --samples 5 --seed 3 --set random --atoms 12 --dim 8 --out few.npy --quiet
+expect 2 train --data few.npy --atoms 12 --steps 2 --out f.ovm; has err.txt "fewer samples than dimensions"
+has err.txt "\-\-force"
+expect 0 train --data few.npy --atoms 12 --steps 2 --out f.ovm --force; has err.txt "warning"
+expect 2 train --data X.npy --atoms 3 --max-samples 2 --steps 2 --out f.ovm; has err.txt "fewer than the 3 atoms"
+expect 0 train --data X.npy --atoms 3 --max-samples 2 --steps 2 --out f.ovm --force --quiet
+
+# unknown options and commands: the nearest name is suggested
+expect 2 train --data X.npy --atoms 3 --out f.ovm --stesp 5; has err.txt "did you mean --steps?"
+expect 2 encode m.ovm --data X.npy --out S.npy --solvr fista; has err.txt "did you mean --solver?"
+expect 2 trian;                                   has err.txt "did you mean 'train'?"
+expect 2 train --data X.npy --atoms 3 --out f.ovm --zzzzzz 5
+if grep -q "did you mean" err.txt; then bad "a suggestion for a name far from every option"; else ok; fi
+
+# the progress names its quantities
+expect 0 train --data X.npy --atoms 3 --steps 30 --out p.ovm
+has err.txt "batch objective"; has err.txt "monitor best"
 expect 0 encode m.ovm --data X.npy --out S.npy;   has err.txt "600 samples"
 size S.npy $((128 + 600 * 3 * 8))
 for s in active auto; do expect 0 encode m.ovm --data X.npy --out Sa.npy --solver $s; has err.txt "($s): 600 converged"; size Sa.npy $((128 + 600 * 3 * 8)); done
@@ -162,7 +194,51 @@ expect 1 basis cut.ovm;                           has err.txt "truncated"
 cp m.ovm flip.ovm; printf 'Z' | dd of=flip.ovm bs=1 seek=60 conv=notrunc 2>/dev/null
 expect 1 basis flip.ovm;                          has err.txt "checksum"
 
-# --- Ctrl-C: the model is saved, exit 130 ------------------------------------------
+# --- a NaN met in a later batch: the file row is named, the best basis so far is
+# saved next to the output (seed 7 meets row 2500's block at step 29, after the
+# monitor's first evaluation at step 25)
+"$OVICA" synth --samples 3000 --seed 3 --out X3k.npy --quiet
+python3 - <<'PY' 2>/dev/null
+import struct
+with open("X3k.npy", "rb") as f:
+    b = bytearray(f.read())
+hl = struct.unpack("<H", b[8:10])[0]
+off = 10 + hl + (2500 * 2 + 1) * 8
+b[off:off + 8] = struct.pack("<d", float("nan"))
+with open("Xn.npy", "wb") as f:
+    f.write(b)
+PY
+if [ -s Xn.npy ]; then
+  expect 1 train --data Xn.npy --atoms 3 --batch 100 --block 100 --steps 60 --seed 7 --out nan.ovm
+  has err.txt "Xn.npy holds a non-finite value (nan) at row 2500, column 1"
+  has err.txt "training step 29 failed"
+  has err.txt "saved the best basis so far (monitor objective"
+  has err.txt "nan.partial.ovm"
+  if [ -e nan.ovm ]; then bad "a failed run wrote its --out"; else ok; fi
+  expect 0 basis nan.partial.ovm;               has out.txt "m = 2, n = 3"
+else
+  bad "no python3 to write a NaN into a .npy file"
+fi
+
+# --- a write failure mid-run (the checkpoint's directory removed): the best basis
+# so far is saved next to the output, exit 1
+mkdir -p ckdir
+"$OVICA" train --data X.npy --atoms 3 --steps 100000000 --checkpoint ckdir/ck.ovm \
+  --checkpoint-every 50 --out wf.ovm >wf.out 2>wf.err &
+pid=$!
+sleep 1
+rm -rf ckdir
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then kill -9 $pid; bad "train went on after a failed checkpoint write"; fi
+wait $pid; rc=$?
+if [ $rc -eq 1 ]; then ok; else bad "train exited with $rc after a write failure, wanted 1"; fi
+has wf.err "cannot write the checkpoint"
+has wf.err "saved the best basis so far"
+expect 0 basis wf.partial.ovm
+if [ -e wf.ovm ]; then bad "a failed run wrote its --out"; else ok; fi
+
+# --- Ctrl-C (SIGINT) or SIGTERM: the basis so far is saved to OUT.partial.ovm,
+# OUT is left alone, exit 130 or 143 -----------------------------------------------
 "$OVICA" train --data X.npy --atoms 3 --steps 100000000 --out int.ovm --checkpoint intck.ovm \
   --checkpoint-every 1000000000 >int.out 2>int.err &
 pid=$!
@@ -172,9 +248,21 @@ i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)
 if kill -0 $pid 2>/dev/null; then kill -9 $pid; bad "train did not stop on SIGINT"; fi
 wait $pid; rc=$?
 if [ $rc -eq 130 ]; then ok; else bad "train exited with $rc after SIGINT, wanted 130"; sed 's/^/    /' int.err | tail -n 3; fi
-has int.err "interrupted"
-expect 0 basis int.ovm
-k=$(sed -n 's/.*interrupted at step \([0-9]*\) of.*/\1/p' int.err)
+has int.err "interrupted by SIGINT"
+has int.err "int.partial.ovm"
+if [ -e int.ovm ]; then bad "an interrupted run wrote its --out"; else ok; fi
+expect 0 basis int.partial.ovm
+"$OVICA" train --data X.npy --atoms 3 --steps 100000000 --out term.ovm >term.out 2>term.err &
+pid=$!
+sleep 1
+kill -TERM $pid 2>/dev/null
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then kill -9 $pid; bad "train did not stop on SIGTERM"; fi
+wait $pid; rc=$?
+if [ $rc -eq 143 ]; then ok; else bad "train exited with $rc after SIGTERM, wanted 143"; fi
+has term.err "interrupted by SIGTERM"
+expect 0 basis term.partial.ovm
+k=$(sed -n 's/.*interrupted by SIGINT at step \([0-9]*\) of.*/\1/p' int.err)
 if [ -n "$k" ]; then
   ok
   expect 0 train --data X.npy --resume intck.ovm --steps $((k + 2)) --out int2.ovm

@@ -29,9 +29,18 @@ library_path = _lib.path
 library_origin = _lib.origin
 
 __all__ = list(_core_all) + [
-    "OvercompleteICA", "sparse_encode", "ConvergenceWarning", "OvicaError",
+    "OvercompleteICA", "sparse_encode", "NotFittedError", "ConvergenceWarning", "OvicaError",
     "InvalidArgumentError", "SizeError", "NonFiniteError", "DomainError",
     "NotSupportedError", "CallbackError", "NumericalError", "OvicaIOError", "FormatError",
     "VersionError", "StateError", "OvicaMemoryError", "strerror", "error_message",
     "ABI_MAJOR", "library_path", "library_origin",
 ]
+
+
+def __getattr__(name):
+    # NotFittedError is scikit-learn's when it can be imported (imported on
+    # first use, so that `import ovica` does not load scikit-learn)
+    if name == "NotFittedError":
+        from . import estimator
+        return estimator._not_fitted_error()
+    raise AttributeError("module 'ovica' has no attribute %r" % (name,))

@@ -228,6 +228,8 @@ _OPTIONAL = [
     ("ovica_trainer_set_sampler_seed", _I, [_V, _U64]),
     ("ovica_trainer_set_best", _I, [_V, _DP, _Z, _Z, _D]),
     ("ovica_atom_usage", _I, [_V, _DP, _Z, _Z, _DP, _Z]),
+    ("ovica_checkpoint_save_buffer", _I, [_V, c_void_pp, c_size_t_p]),
+    ("ovica_checkpoint_load_buffer", _I, [c_void_pp, _V, _Z]),
 ]
 
 

@@ -24,7 +24,7 @@ __all__ = [
     "InferStats", "Rng", "synth_basis_2d", "synth_random_basis", "synth_sources",
     "synth_mix", "make_2d_data", "match_atoms", "recovery", "loglik", "loglik_codes",
     "loglik_importance", "loglik_beta_default", "bits_per_dim", "atom_usage", "cluster_atoms",
-    "npy_read", "npy_write", "TRAIN_PARAMS", "SOLVER_PARAMS", "SAMPLER_PARAMS",
+    "npy_read", "npy_write", "TRAIN_PARAMS", "SOLVERS", "RULES", "SOLVER_PARAMS", "SAMPLER_PARAMS",
 ]
 
 
@@ -218,6 +218,22 @@ class Prior(_Handle):
         p._keep = self._keep
         return p
 
+    def __deepcopy__(self, memo):
+        # copy.deepcopy (sklearn.base.clone): a clone of the handle, which
+        # also works for a prior made of Python callbacks (they are shared)
+        return self.clone()
+
+    def __copy__(self):
+        return self.clone()
+
+    def __reduce__(self):
+        # pickle: a built-in prior is its kind and scale; a prior made of
+        # Python callbacks has no portable form
+        if self._h is None or self.kind not in ("laplace", "exponential"):
+            raise TypeError("only a built-in prior (laplace, exponential) can be pickled or "
+                            "copied, not %r" % (self,))
+        return (Prior, (self.kind, self.scale))
+
     def __repr__(self):
         if self._h is None:
             return "Prior(<closed>)"
@@ -351,6 +367,11 @@ class Model(_Handle):
         return cls(_handle=_new(F.ovica_model_load_buffer, "ovica_model_load_buffer",
                                 data, len(data)))
 
+    def __reduce__(self):
+        # pickle, copy.deepcopy: through the model file's bytes (a model with
+        # a user prior raises NotSupportedError)
+        return (Model.from_bytes, (self.to_bytes(),))
+
     def __repr__(self):
         if self._h is None:
             return "Model(<closed>)"
@@ -380,10 +401,14 @@ class InferStats(ctypes.Structure):
         return {f: getattr(self, f) for f, _ in self._fields_ if f != "version"}
 
 
+#: The MAP solvers (ovica_solver_type_find names).
+SOLVERS = ("pg", "ista", "fista", "active", "auto")
+
+
 def _solver_type(name):
     t = F.ovica_solver_type_find(name.encode()) if isinstance(name, str) else None
     if not t:
-        raise ValueError("unknown solver %r (pg, ista or fista)" % (name,))
+        raise ValueError("unknown solver %r (one of %s)" % (name, ", ".join(SOLVERS)))
     return t
 
 
@@ -589,6 +614,31 @@ class Trainer(_Handle):
 
     def save_checkpoint(self, path):
         check(F.ovica_checkpoint_save(self._ptr(), _path(path)), "ovica_checkpoint_save")
+
+    def checkpoint_bytes(self):
+        """The checkpoint (ovica_checkpoint_save_buffer) as bytes: the
+        model, rule, parameters, step index and best basis."""
+        buf = ctypes.c_void_p()
+        n = ctypes.c_size_t()
+        check(_lib.optional("ovica_checkpoint_save_buffer")(self._ptr(), ctypes.byref(buf),
+                                                             ctypes.byref(n)),
+              "ovica_checkpoint_save_buffer")
+        try:
+            return ctypes.string_at(buf, n.value)
+        finally:
+            F.ovica_free(buf)
+
+    def __reduce__(self):
+        # pickle, copy.deepcopy: through the checkpoint's bytes (what a
+        # checkpoint does not hold, see ovica/modelio.h, is not carried over)
+        return (Trainer.from_checkpoint_bytes, (self.checkpoint_bytes(),))
+
+    @classmethod
+    def from_checkpoint_bytes(cls, data):
+        """A trainer from the bytes of a checkpoint (ovica_checkpoint_load_buffer)."""
+        data = bytes(data)
+        return cls(None, _handle=_new(_lib.optional("ovica_checkpoint_load_buffer"),
+                                      "ovica_checkpoint_load_buffer", data, len(data)))
 
     @property
     def rule(self):

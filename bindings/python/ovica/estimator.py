@@ -3,24 +3,120 @@ fixed dictionary.
 
 The estimator follows scikit-learn's conventions without depending on it:
 constructor arguments are stored unchanged (get_params/set_params,
-sklearn.base.clone work), learned attributes end with an underscore, and
-``components_`` is (n_components, n_features): one atom per ROW, the
-transpose of the C library's basis A (m x n, atom i in column i).
+sklearn.base.clone work) and checked at the start of fit(), learned
+attributes end with an underscore, and ``components_`` is (n_components,
+n_features): one atom per ROW, the transpose of the C library's basis A
+(m x n, atom i in column i). When scikit-learn is importable, inputs are
+checked by its ``check_array`` (same messages) and an unfitted estimator
+raises its ``NotFittedError``; otherwise a faithful fallback is used.
 """
 
 import inspect
 import math
+import numbers
 
 import numpy as np
 
 from . import _lib
-from .core import (Model, Prior, Solver, Trainer, TRAIN_PARAMS, loglik, synth_mix,
-                   _as_prior)
-from ._lib import as_input
+from .core import (Model, Prior, Solver, Trainer, TRAIN_PARAMS, RULES, SOLVERS, INIT_METHODS,
+                   loglik, synth_mix, _as_prior)
 
-__all__ = ["OvercompleteICA", "sparse_encode"]
+__all__ = ["OvercompleteICA", "sparse_encode", "NotFittedError"]
 
 _SCHEDULES = {"constant": 0, "cosine": 1}
+
+# scikit-learn is optional: its exception and input checks when present.
+# It is imported on first need (an unfitted call, a fit, ovica.NotFittedError),
+# not at `import ovica`, which stays fast.
+_SK = None
+
+
+def _sklearn():
+    """(sklearn's NotFittedError, check_array), or False without scikit-learn."""
+    global _SK
+    if _SK is None:
+        try:
+            from sklearn.exceptions import NotFittedError as nfe
+            from sklearn.utils.validation import check_array as ca
+            _SK = (nfe, ca)
+        except Exception:  # noqa: BLE001 - absent or broken: the fallback
+            _SK = False
+    return _SK
+
+
+class _FallbackNotFittedError(ValueError, AttributeError):
+    """Raised when an estimator is used before fit (as scikit-learn's
+    sklearn.exceptions.NotFittedError: a ValueError and an AttributeError)."""
+
+
+_FallbackNotFittedError.__name__ = _FallbackNotFittedError.__qualname__ = "NotFittedError"
+
+
+def _not_fitted_error():
+    sk = _sklearn()
+    return sk[0] if sk else _FallbackNotFittedError
+
+
+def __getattr__(name):
+    # ovica.estimator.NotFittedError (and ovica.NotFittedError): scikit-learn's
+    # class when it can be imported, else the fallback
+    if name == "NotFittedError":
+        return _not_fitted_error()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def _is_sparse(X):
+    mod = type(X).__module__ or ""
+    return mod.startswith("scipy.sparse")
+
+
+def _fallback_check_array(X, estimator_name, input_name):
+    """scikit-learn's check_array(X, dtype=float64, order="C") without
+    scikit-learn: the same refusals with the same messages."""
+    if _is_sparse(X):
+        raise TypeError("A sparse matrix was passed, but dense data is required. Use "
+                        "X.toarray() to convert to a dense numpy array.")
+    a = np.asarray(X)
+    if a.dtype.kind == "c":
+        raise ValueError("Complex data not supported\n{}\n".format(a))
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        raise ValueError("Expected 2D array, got scalar array instead:\narray={}.\n"
+                         "Reshape your data either using array.reshape(-1, 1) if your data "
+                         "has a single feature or array.reshape(1, -1) if it contains a "
+                         "single sample.".format(a))
+    if a.ndim == 1:
+        raise ValueError("Expected 2D array, got 1D array instead:\narray={}.\n"
+                         "Reshape your data either using array.reshape(-1, 1) if your data "
+                         "has a single feature or array.reshape(1, -1) if it contains a "
+                         "single sample.".format(a))
+    if a.ndim >= 3:
+        raise ValueError("Found array with dim %d. %s expected <= 2."
+                         % (a.ndim, estimator_name))
+    if not np.isfinite(a).all():
+        what = "NaN" if np.isnan(a).any() else \
+            "infinity or a value too large for %r" % (a.dtype,)
+        raise ValueError("Input %s contains %s." % (input_name, what))
+    context = " by %s" % estimator_name
+    if a.shape[0] < 1:
+        raise ValueError("Found array with %d sample(s) (shape=%s) while a minimum of %d is "
+                         "required%s." % (a.shape[0], a.shape, 1, context))
+    if a.shape[1] < 1:
+        raise ValueError("Found array with %d feature(s) (shape=%s) while a minimum of %d is "
+                         "required%s." % (a.shape[1], a.shape, 1, context))
+    return np.ascontiguousarray(a)
+
+
+def _check_array(X, estimator_name="OvercompleteICA", input_name="X"):
+    """X as a 2-D C-contiguous float64 array with at least one sample and one
+    feature, finite; refused (sparse, complex, 1-D...) with scikit-learn's
+    messages."""
+    sk = _sklearn()
+    if sk:
+        a = sk[1](X, dtype=np.float64, order="C", estimator=estimator_name,
+                  input_name=input_name)
+        return np.ascontiguousarray(a, dtype=np.float64)
+    return _fallback_check_array(X, estimator_name, input_name)
 
 
 def _seed(random_state):
@@ -34,7 +130,16 @@ def _seed(random_state):
         return int(random_state.integers(0, 2 ** 63 - 1))
     if hasattr(random_state, "randint"):
         return int(random_state.randint(0, 2 ** 31 - 1))
-    raise ValueError("random_state must be None, an int or a numpy random generator")
+    raise ValueError("random_state must be None, an int or a numpy random generator, got %r"
+                     % (random_state,))
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 class OvercompleteICA:
@@ -101,18 +206,32 @@ class OvercompleteICA:
     verbose : int
         1: a line every 10% of the steps on stderr.
 
+    Parameters are stored as given and checked at the start of fit() (a
+    ValueError naming the parameter, e.g. "noise_sigma must be > 0, got -1").
+
     Attributes
     ----------
-    components_ : (n_components, n_features) array, one atom per row.
+    components_ : (n_components, n_features) array, one atom per row. The
+        single source of truth: transform, score and inverse_transform use
+        it, and an assigned array (same shape) replaces the basis, also for
+        the next partial_fit() step.
     n_features_in_ : int
+    n_iter_ : int, training steps done (the same as n_steps_).
     n_steps_ : int, training steps done.
     regime_ : str, the route the trainer took: "sparse" (MAP codes, the
         noise and the sparsity weight estimated from the data), "dense"
         (posterior draws), "undecided" (stopped during auto's probe) or
         "map" (one of the article's MAP rules).
     history_ : list of dicts, the stats of every step of fit()/partial_fit().
-    model_ : ovica.Model, the fitted model (basis, sigma, prior).
+    model_ : ovica.Model, the model of components_ (basis, sigma, prior).
     trainer_ : ovica.Trainer, the trainer (for more partial_fit() steps).
+
+    A fitted estimator pickles (pickle, copy.deepcopy, joblib) through the
+    library's model file and trainer checkpoint (ovica/modelio.h): it
+    transforms identically afterwards, and partial_fit() goes on from the
+    saved step, basis and best basis (the trainer's random stream and
+    posterior chains are not saved). A user prior (Prior.from_callbacks)
+    cannot be pickled.
     """
 
     def __init__(self, n_components=None, *, prior="exponential", noise_sigma=0.05,
@@ -163,45 +282,164 @@ class OvercompleteICA:
                 if not (isinstance(v, (str, int, float, type(None))) and v == defaults.get(k))]
         return "%s(%s)" % (type(self).__name__, ", ".join(args))
 
-    # --- training ---------------------------------------------------------------
-    def _check_X(self, X, fitted=True):
-        x, _ = as_input(X, "X")
-        if x.shape[0] < 1 or x.shape[1] < 1:
-            raise ValueError("X must have at least one sample and one feature, got shape %s"
-                             % (x.shape,))
+    def _more_tags(self):
+        return {"X_types": ["2darray"], "preserves_dtype": [np.float64]}
+
+    # --- pickling: the model file and the trainer's checkpoint -------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        model = state.pop("_model", None)
+        trainer = state.pop("trainer_", None)
+        if model is not None:
+            state["_model_bytes"] = model.to_bytes()
+        if trainer is not None:
+            state["_checkpoint_bytes"] = trainer.checkpoint_bytes()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        mb = state.pop("_model_bytes", None)
+        cb = state.pop("_checkpoint_bytes", None)
+        self.__dict__.update(state)
+        if mb is not None:
+            self._model = Model.from_bytes(mb)
+        if cb is not None:
+            t = Trainer.from_checkpoint_bytes(cb)
+            t.set_solver(self.solver)  # not part of a checkpoint
+            self.trainer_ = t
+
+    # --- checks ----------------------------------------------------------------
+    def _validate_params(self):
+        """Checks every constructor argument, with its Python name."""
+        def bad(name, what):
+            raise ValueError("%s must be %s, got %r" % (name, what, getattr(self, name)))
+
+        n = self.n_components
+        if n is not None and (not _is_int(n) or n < 1):
+            bad("n_components", "None or an int >= 1")
+        if not isinstance(self.prior, Prior) and self.prior not in ("laplace", "exponential"):
+            bad("prior", "'laplace', 'exponential' or an ovica.Prior")
+        for name in ("noise_sigma", "prior_scale"):
+            v = getattr(self, name)
+            if not _is_real(v) or not math.isfinite(v) or v <= 0:
+                bad(name, "> 0")
+        if self.solver not in SOLVERS:
+            bad("solver", "one of %s" % ", ".join(repr(x) for x in SOLVERS))
+        if self.rule not in RULES:
+            bad("rule", "one of %s" % ", ".join(repr(x) for x in RULES))
+        lo, hi = Trainer.param_bounds("steps")
+        if self.max_steps is not None and (not _is_int(self.max_steps) or
+                                           not lo <= self.max_steps <= hi or self.max_steps < 1):
+            bad("max_steps", "None or an int >= 1")
+        if self.batch_size is not None and (not _is_int(self.batch_size) or self.batch_size < 1):
+            bad("batch_size", "None or an int >= 1")
+        if self.learning_rate is not None:
+            lo, hi = Trainer.param_bounds("lr")
+            v = self.learning_rate
+            if not _is_real(v) or not math.isfinite(v) or v <= 0 or not lo <= v <= hi:
+                bad("learning_rate", "None or a number in (0, %g]" % hi)
+        if self.schedule not in _SCHEDULES:
+            bad("schedule", "'cosine' or 'constant'")
+        if isinstance(self.init, str):
+            if self.init not in INIT_METHODS:
+                bad("init", "'spread', 'random', 'data' or an array")
+        if self.keep not in ("best", "final"):
+            bad("keep", "'best' or 'final'")
+        if not _is_int(self.max_iter) or self.max_iter < 1:
+            bad("max_iter", "an int >= 1")
+        if not _is_real(self.tol) or not math.isfinite(self.tol) or self.tol < 0:
+            bad("tol", ">= 0")
+        if self.beta is not None and (not _is_real(self.beta) or not math.isfinite(self.beta)
+                                      or self.beta <= 0):
+            bad("beta", "None or > 0")
+        tp = self.trainer_params
+        if tp is not None:
+            if not isinstance(tp, dict):
+                bad("trainer_params", "None or a dict")
+            for k, v in tp.items():
+                if k not in TRAIN_PARAMS:
+                    raise ValueError("trainer_params: unknown trainer parameter %r; known: %s"
+                                     % (k, ", ".join(sorted(TRAIN_PARAMS))))
+                lo, hi = Trainer.param_bounds(k)
+                if not _is_real(v) or not lo <= v <= hi:
+                    raise ValueError("trainer_params[%r] must lie in [%g, %g], got %r"
+                                     % (k, lo, hi, v))
+        if self.callback is not None and not callable(self.callback):
+            bad("callback", "None or a callable")
+        if not _is_int(self.verbose) and not isinstance(self.verbose, bool):
+            bad("verbose", "an int")
+        rs = self.random_state
+        if not (rs is None or _is_int(rs) or hasattr(rs, "integers") or hasattr(rs, "randint")):
+            bad("random_state", "None, an int or a numpy random generator")
+
+    def _check_X(self, X, fitted=True, name="X"):
+        x = _check_array(X, type(self).__name__, name)
         if fitted and x.shape[1] != self.n_features_in_:
-            raise ValueError("X has %d features, the model was fitted with %d"
-                             % (x.shape[1], self.n_features_in_))
+            raise ValueError("X has %d features, but %s is expecting %d features as input."
+                             % (x.shape[1], type(self).__name__, self.n_features_in_))
         return x
 
     def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            raise RuntimeError("%s is not fitted yet: call fit() or partial_fit() first"
-                               % type(self).__name__)
+        if "components_" not in self.__dict__:
+            raise _not_fitted_error()("This %s instance is not fitted yet. Call 'fit' with "
+                                 "appropriate arguments before using this estimator."
+                                 % type(self).__name__)
 
+    # --- the model of components_ ------------------------------------------------
+    def _components(self):
+        """components_, checked: an (n_components, n_features) finite array."""
+        c = np.asarray(self.components_, dtype=np.float64)
+        want = (self._model.n, self.n_features_in_)
+        if c.shape != want:
+            raise ValueError("components_ must have shape (n_components, n_features) = %s, "
+                             "got %s" % (want, c.shape))
+        if not np.isfinite(c).all():
+            raise ValueError("components_ must be finite")
+        return c
+
+    def _current_model(self):
+        """The model whose basis is components_: the fitted one, or a new one
+        with its prior and sigma when components_ was reassigned or changed
+        (nothing is cached, so transform etc. leave the estimator as it is)."""
+        self._check_fitted()
+        c = self._components()
+        if np.array_equal(c, self._basis_src):
+            return self._model
+        return Model(self._model.m, self._model.n, self._model.prior, self._model.sigma,
+                     basis=c.T)
+
+    @property
+    def model_(self):
+        """The model (ovica.Model) whose basis is components_."""
+        if "components_" not in self.__dict__:
+            raise AttributeError("model_: %s is not fitted yet" % type(self).__name__)
+        return self._current_model()
+
+    def _update_components(self):
+        self._model = self.trainer_.model
+        self._basis_src = self._model.basis.T.copy()
+        self.components_ = np.ascontiguousarray(self._basis_src)
+        self.n_iter_ = self.n_steps_
+        self.regime_ = self.trainer_.regime
+
+    def _steps_total(self):
+        """The planned steps: max_steps, or the library's default."""
+        return int(self.trainer_.get_param("steps"))
+
+    # --- training ---------------------------------------------------------------
     def _setup(self, x):
         m = x.shape[1]
         n = m if self.n_components is None else int(self.n_components)
-        if n < 1:
-            raise ValueError("n_components must be >= 1")
-        if self.schedule not in _SCHEDULES:
-            raise ValueError("schedule must be 'cosine' or 'constant'")
-        if self.keep not in ("best", "final"):
-            raise ValueError("keep must be 'best' or 'final'")
         prior = _as_prior(self.prior, self.prior_scale)
-        model = Model(m, n, prior, self.noise_sigma)
+        model = Model(m, n, prior, float(self.noise_sigma))
         seed = _seed(self.random_state)
         t = Trainer(model, self.rule, seed)
         if self.max_steps is not None:
-            t.set_param("steps", max(1, int(self.max_steps)))
-        self._total_steps = int(t.get_param("steps"))
+            t.set_param("steps", int(self.max_steps))
         t.set_param("schedule", _SCHEDULES[self.schedule])
         if self.learning_rate is not None:
             t.set_param("lr", self.learning_rate)
         for k, v in (self.trainer_params or {}).items():
-            if k not in TRAIN_PARAMS:
-                raise ValueError("unknown trainer parameter %r; known: %s"
-                                 % (k, ", ".join(sorted(TRAIN_PARAMS))))
             t.set_param(k, v)
         t.set_solver(self.solver)
         if self.init is None:
@@ -216,29 +454,25 @@ class OvercompleteICA:
             t.basis = init.T
         self.n_features_in_ = m
         self.trainer_ = t
-        self.model_ = t.model
         self.n_steps_ = 0
         self.history_ = []
         self._shuffle_seed = seed
         self._update_components()
-
-    def _update_components(self):
-        self.model_ = self.trainer_.model
-        self.components_ = np.ascontiguousarray(self.model_.basis.T)
-        self.regime_ = self.trainer_.regime
 
     def _one_step(self, batch, total):
         st = self.trainer_.step(batch)
         info = st.as_dict()
         self.history_.append(info)
         self.n_steps_ += 1
+        self.n_iter_ = self.n_steps_
         if self.verbose:
             every = max(1, total // 10)
             if self.n_steps_ % every == 0 or self.n_steps_ == 1:
                 import sys
-                sys.stderr.write("ovica: step %d/%d objective %.6g lr %.4g%s\n" % (
-                    info["step"] + 1, total, info["objective"], info["lr"],
-                    "" if math.isnan(info["best"]) else " best %.6g" % info["best"]))
+                sys.stderr.write("ovica: step %d/%d  batch objective %.6g%s  lr %.4g\n" % (
+                    info["step"] + 1, total, info["objective"],
+                    "" if math.isnan(info["best"]) else
+                    "  monitor best %.6g" % info["best"], info["lr"]))
         if self.callback is not None:
             self._update_components()
             return bool(self.callback(self, info))
@@ -247,6 +481,7 @@ class OvercompleteICA:
     def fit(self, X, y=None):
         """Learns the basis from X (n_samples, n_features): max_steps steps
         of the trainer from the chosen initialisation."""
+        self._validate_params()
         x = self._check_X(X, fitted=False)
         self._setup(x)
         N = x.shape[0]
@@ -256,7 +491,7 @@ class OvercompleteICA:
             rs = np.random.RandomState(self._shuffle_seed & 0x7FFFFFFF)
             data = np.ascontiguousarray(x[rs.permutation(N)])
         nb = N // B
-        total = self._total_steps
+        total = self._steps_total()
         for k in range(total):
             batch = data if B == N else data[(k % nb) * B:(k % nb + 1) * B]
             if self._one_step(batch, total):
@@ -270,14 +505,20 @@ class OvercompleteICA:
         return self
 
     def partial_fit(self, X, y=None):
-        """One training step on the batch X (the first call initialises the
-        model from X). The schedules run over max_steps steps."""
-        if not hasattr(self, "trainer_"):
+        """One training step on the batch X (the first call checks the
+        parameters and initialises the model from X). The schedules run over
+        max_steps steps. An assigned components_ is the basis the step
+        starts from."""
+        if "trainer_" not in self.__dict__:
+            self._validate_params()
             x = self._check_X(X, fitted=False)
             self._setup(x)
         else:
             x = self._check_X(X)
-        self._one_step(x, self._total_steps)
+            c = self._components()
+            if not np.array_equal(c, self._basis_src):
+                self.trainer_.basis = c.T
+        self._one_step(x, self._steps_total())
         self._update_components()
         return self
 
@@ -286,11 +527,12 @@ class OvercompleteICA:
         return Solver(self.solver, max_iter=self.max_iter, tol=self.tol)
 
     def transform(self, X):
-        """MAP codes s_hat, shape (n_samples, n_components)."""
+        """MAP codes s_hat under components_, shape (n_samples, n_components)."""
         self._check_fitted()
         x = self._check_X(X)
+        model = self._current_model()
         with self._solver() as s:
-            S, stats = s.infer(self.model_, x, return_stats=True)
+            S, stats = s.infer(model, x, return_stats=True)
             _warn_not_converged(s, stats, x.shape[0])
         return S
 
@@ -298,15 +540,21 @@ class OvercompleteICA:
         return self.fit(X).transform(X)
 
     def inverse_transform(self, S):
-        """Reconstruction S A^T = S @ components_, shape (n_samples, n_features)."""
+        """Reconstruction S @ components_, shape (n_samples, n_features)."""
         self._check_fitted()
-        s, _ = as_input(S, "S", cols=self.components_.shape[0])
-        return synth_mix(self.model_.basis, s, 0.0)
+        c = self._components()
+        s = _check_array(S, type(self).__name__, "S")
+        if s.shape[1] != c.shape[0]:
+            raise ValueError("S has %d columns, but %s has %d components"
+                             % (s.shape[1], type(self).__name__, c.shape[0]))
+        return synth_mix(np.ascontiguousarray(c.T), s, 0.0)
 
     def score_samples(self, X):
-        """Per-sample log-likelihood log P(x|A) in nats (Laplace approximation)."""
+        """Per-sample log-likelihood log P(x|A) in nats (Laplace
+        approximation), A = components_.T."""
         self._check_fitted()
-        return loglik(self.model_, self._check_X(X), self.beta)
+        x = self._check_X(X)
+        return loglik(self._current_model(), x, self.beta)
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample, in nats (higher is better)."""
@@ -321,10 +569,18 @@ def sparse_encode(X, dictionary, *, prior="exponential", noise_sigma=0.05, prior
     atom per row. Returns codes (n_samples, n_components), or (codes, stats)
     with return_stats (iterations, converged, objective, violation,
     seconds)."""
-    d = np.asarray(dictionary, dtype=np.float64)
-    if d.ndim != 2:
-        raise ValueError("dictionary must be 2-D (n_components, n_features)")
-    x, _ = as_input(X, "X")
+    for name, v in (("noise_sigma", noise_sigma), ("prior_scale", prior_scale)):
+        if not _is_real(v) or not math.isfinite(v) or v <= 0:
+            raise ValueError("%s must be > 0, got %r" % (name, v))
+    if solver not in SOLVERS:
+        raise ValueError("solver must be one of %s, got %r"
+                         % (", ".join(repr(x) for x in SOLVERS), solver))
+    if not _is_int(max_iter) or max_iter < 1:
+        raise ValueError("max_iter must be an int >= 1, got %r" % (max_iter,))
+    if not _is_real(tol) or not math.isfinite(tol) or tol < 0:
+        raise ValueError("tol must be >= 0, got %r" % (tol,))
+    d = _check_array(dictionary, "sparse_encode", "dictionary")
+    x = _check_array(X, "sparse_encode", "X")
     if x.shape[1] != d.shape[1]:
         raise ValueError("X has %d features, the dictionary %d" % (x.shape[1], d.shape[1]))
     pr = prior if isinstance(prior, Prior) else Prior(prior, prior_scale)
