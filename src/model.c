@@ -11,32 +11,30 @@ int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out)
     size_t k = m < n ? m : n;
     size_t kk;
     if (ovica__mul_size(k, k, &kk)) return ovica__error(OVICA_ENOMEM, "basis too large");
-    /* G (k x k), then w: LAPACK's dsyevr takes W as an array of k entries
-     * (its bisection uses all of them) even when one eigenvalue is asked
-     * for; a one-element w overran the stack (found by TSan, whose stack
-     * layout put the caller's saved model pointer there) */
     size_t len;
     if (kk > SIZE_MAX - k) return ovica__error(OVICA_ENOMEM, "basis too large");
     len = kk + k;
     double *G = ovica__alloc_doubles(len, "the Gram matrix");
     if (G == NULL) return OVICA_ENOMEM;
-    double *w = G + kk;
+    double *w = G + kk; /* k eigenvalues */
     if (m <= n) /* G = A A^T, m x m */
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)m, (int)n, 1.0, A, (int)n,
                     0.0, G, (int)m);
     else        /* G = A^T A, n x n */
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)m, 1.0, A, (int)n, 0.0,
                     G, (int)n);
-    double z[1];
-    lapack_int found = 0, isuppz[2];
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'N', 'I', 'U', (lapack_int)k, G,
-                                     (lapack_int)k, 0.0, 0.0, (lapack_int)k, (lapack_int)k, 0.0,
-                                     &found, w, z, 1, isuppz);
-    const double top = w[0];
+    /* Every eigenvalue by the QR algorithm (dsyev), the largest last. Not
+     * dsyevr's bisection for the largest alone: on a cluster of equal
+     * eigenvalues (an orthonormal basis) OpenBLAS's dsyevr reported an
+     * internal error (info 2) with the Prescott kernels this machine gets,
+     * and crashed inside dstebz under ThreadSanitizer; the cost is the same
+     * tridiagonal reduction either way. */
+    lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', (lapack_int)k, G, (lapack_int)k, w);
+    const double top = w[k - 1];
     ovica__free(G);
-    if (info == 0 && found == 1 && !isfinite(top))
+    if (info == 0 && !isfinite(top))
         return ovica__error(OVICA_ENUMERIC, "the basis is too large: ||A||^2 overflows");
-    if (info != 0 || found != 1)
+    if (info != 0)
         return ovica__error(OVICA_ENUMERIC, "eigenvalue computation failed (LAPACK info %d)",
                             (int)info);
     *out = top > 0.0 ? top : 0.0;
