@@ -127,7 +127,7 @@ int cli_encode(const ovica_model *model, const char *solver, double max_iter, do
     *S = NULL;
     *converged = 0;
     *objective = 0;
-    const ovica_solver_type *type = ovica_solver_type_find(solver ? solver : "fista");
+    const ovica_solver_type *type = ovica_solver_type_find(solver ? solver : "auto");
     if (type == NULL) return OVICA_EINVAL;
     ovica_solver *sv = NULL;
     int st = ovica_solver_new(&sv, type);
@@ -168,7 +168,7 @@ static const char encode_help[] =
     "  --data X.npy      the data, N x m (required)\n"
     "  --out S.npy       the codes, N x n (required)\n"
     "  --solver NAME     pg, ista, fista, active (exact active-set, built-in priors)\n"
-    "                    or auto (active for the built-in priors); default fista\n"
+    "                    or auto (active for the built-in priors); default auto\n"
     "  --max-iter K      iteration limit per sample, >= 1; default 1000\n"
     "  --tol T           relative step tolerance, in [0, 1]; default 1e-6\n"
     "  --quiet           print nothing on success\n";
@@ -176,7 +176,7 @@ static const char encode_help[] =
 int cmd_encode(int argc, char **argv)
 {
     const char *data = NULL, *out = NULL, *pos[1];
-    int solver = 2, quiet = 0;
+    int solver = 4, quiet = 0; /* auto */
     uint64_t max_iter = 1000;
     double tol = 1e-6;
     const cli_opt opts[] = {
@@ -387,7 +387,7 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
         double obj;
-        st = cli_encode(model, "fista", 1000, 1e-6, X, N, &S, &conv, &obj);
+        st = cli_encode(model, "auto", 1000, 1e-6, X, N, &S, &conv, &obj);
         if (st != OVICA_OK) {
             cli_fail("eval", st, "inference failed");
             goto done;

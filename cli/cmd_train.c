@@ -54,9 +54,11 @@ static double now_seconds(void)
 }
 
 static const char *const rule_names[] = {"natural", "plain", "reconstruction", "exact", "em",
-                                         "auto", NULL};
+                                         "auto", "dictionary", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
-static const char *const init_names[] = {"random", "spread", "data", NULL};
+/* indices 0-2 are enum ovica_init_method; "auto": the trainer's own choice */
+static const char *const init_names[] = {"random", "spread", "data", "auto", NULL};
+enum { INIT_AUTO = 3 };
 static const char *const keep_names[] = {"best", "final", NULL};
 
 /* Settings of a training run (train's options; demo fills them itself). */
@@ -69,7 +71,7 @@ typedef struct {
     size_t steps, batch;  /* batch 0: all the data */
     double lr;            /* <= 0: the trainer's default */
     int schedule;         /* -1: the trainer's default */
-    int init;
+    int init;             /* enum ovica_init_method, or INIT_AUTO */
     uint64_t seed;
     int keep;             /* 0 best, 1 final */
     int quiet;
@@ -79,7 +81,8 @@ typedef struct {
     const char *checkpoint;  /* checkpoint file to write, or NULL */
     size_t checkpoint_every; /* steps between checkpoints (0: only at the end) */
     const char *resume;      /* checkpoint to resume from, or NULL */
-    int steps_given;         /* with resume: steps overrides the saved plan */
+    int steps_given;         /* steps given: else the trainer's default (new run) or the
+                                saved plan (resume) */
     const char *data_name;   /* the data file, for messages (NULL: in memory) */
 } train_cfg;
 
@@ -391,7 +394,7 @@ static int save_model(const char *cmd, const ovica_model *model, const char *pat
  * CLI_EXIT_INTERRUPTED (the model saved first). On success *model_out (if
  * not NULL) receives a copy of the saved model.
  */
-static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const char *out,
+static int train_run(const char *cmd, train_cfg *c, batch_src *src, const char *out,
                      ovica_model **model_out)
 {
     const size_t m = src->m;
@@ -442,8 +445,14 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
         const ovica_rule_type *rule = ovica_rule_type_find(rule_names[c->rule]);
         st = rule ? ovica_trainer_new(&t, model, rule, trainer_seed(c->seed)) : OVICA_EINVAL;
     }
-    if (st == OVICA_OK && (c->resume == NULL || c->steps_given))
+    if (st == OVICA_OK && c->steps_given) {
         st = ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps);
+    } else if (st == OVICA_OK) { /* the trainer's default, or the saved plan */
+        double planned = 0;
+        st = ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &planned);
+        steps = (size_t)planned;
+    }
+    c->steps = steps; /* what the run plans, for the caller */
     if (st == OVICA_OK && c->lr > 0) st = ovica_trainer_set_param(t, OVICA_TRAIN_LR, c->lr);
     if (st == OVICA_OK && c->schedule >= 0)
         st = ovica_trainer_set_param(t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
@@ -459,7 +468,7 @@ static int train_run(const char *cmd, const train_cfg *c, batch_src *src, const 
         goto done;
     }
 
-    if (c->resume == NULL) {
+    if (c->resume == NULL && c->init != INIT_AUTO) {
         /* from the rows of the first step (all the rows when they are in memory) */
         const double *X0 = NULL;
         size_t N0 = 0;
@@ -659,16 +668,22 @@ static const char train_help_options[] =
     "  --prior NAME       laplace or exponential (non-negative codes); default exponential\n"
     "  --scale B          scale of the prior (E|s| = B), > 0; default 1\n"
     "  --sigma S          noise standard deviation of the model, > 0; default 0.05\n"
-    "  --rule NAME        natural, plain, reconstruction, exact, em or auto; default auto\n"
-    "                     (the exact likelihood gradient from posterior draws with\n"
-    "                     Adam-normalised steps, the draws' noise annealed from\n"
-    "                     30 sigma down to sigma over the first 60% of the steps;\n"
-    "                     no EM phase)\n"
+    "  --rule NAME        natural, plain, reconstruction, exact, em, auto or\n"
+    "                     dictionary; default auto: a probe of 50 steps on the\n"
+    "                     sparse route (dictionary: exact MAP codes at a threshold\n"
+    "                     set from the estimated noise, a block update of unit\n"
+    "                     atoms) decides; sparse sources stay on it, dense ones\n"
+    "                     (many active per sample) get the exact likelihood\n"
+    "                     gradient from posterior draws, the draws' noise annealed\n"
+    "                     from 30 sigma down to sigma (--sigma) over the first 60%%\n"
+    "                     of the remaining steps. On the sparse route --sigma and\n"
+    "                     --scale are hints: the trainer estimates the noise\n"
     "  --solver NAME      MAP solver: pg, ista, fista, active (exact active-set) or\n"
     "                     auto (active for the built-in priors); default: the\n"
-    "                     trainer's (fista)\n"
-    "  --steps K          number of steps, >= 1; default 300\n"
-    "  --batch B          samples per step (0: all); default 0. With B < N each step\n"
+    "                     trainer's (auto)\n"
+    "  --steps K          number of steps, >= 1; default: the trainer's (650)\n"
+    "  --batch B          samples per step (0: all, and the trainer draws the rows\n"
+    "                     of each step itself); default 0. With B < N each step\n"
     "                     reads its B rows from the file (memory-mapped, so the data\n"
     "                     need not fit in memory): every pass over the data visits\n"
     "                     blocks of contiguous rows in a new random order (by the seed)\n"
@@ -677,10 +692,11 @@ static const char train_help_options[] =
     "  --lr R             base learning rate, > 0; default: the trainer's (0.3)\n"
     "  --schedule NAME    constant, or cosine (linear warm-up, cosine decay);\n"
     "                     default: the trainer's (cosine)\n"
-    "  --init NAME        random, spread or data; default spread\n"
+    "  --init NAME        random, spread, data or auto (the trainer's choice: data\n"
+    "                     on the sparse route, spread for the draws); default auto\n"
     "  --seed S           seed of the random generator; default 1\n"
-    "  --keep WHICH       best (the basis with the best monitor objective) or final;\n"
-    "                     default best\n"
+    "  --keep WHICH       final, or best (the basis with the best monitor objective;\n"
+    "                     the monitor does not run on the sparse route); default final\n"
     "  --log FILE.csv     write one line of statistics per step (for 'ovica plot --curve')\n"
     "  --checkpoint FILE  also save the training state (a checkpoint: the model plus\n"
     "                     the step, the parameters and the best basis) to FILE at the\n"
@@ -702,7 +718,7 @@ int cmd_train(int argc, char **argv)
     const char *data = NULL, *out = NULL, *log = NULL, *truth = NULL, *checkpoint = NULL,
                *resume = NULL;
     uint64_t atoms = 0, steps = 300, batch = 0, seed = 1, every = 0, block = 0, max_samples = 0;
-    int prior = 1, rule = 5, solver = -1, schedule = -1, init = 1, keep = 0, quiet = 0,
+    int prior = 1, rule = 5, solver = -1, schedule = -1, init = INIT_AUTO, keep = 1, quiet = 0,
         force = 0;
     double sigma = 0.05, scale = 1.0, lr = 0;
     const cli_opt opts[] = {
@@ -891,7 +907,7 @@ static const char demo_help[] =
     "  --prior NAME    exponential or laplace; default exponential\n"
     "  --samples N     default 20000\n"
     "  --noise S       default 0.05 (also the model's sigma)\n"
-    "  --steps K       training steps; default 300\n"
+    "  --steps K       training steps; default: the trainer's (650)\n"
     "  --seed S        default 1\n"
     "  --quiet         no progress (the table is still printed)\n";
 
@@ -906,7 +922,7 @@ int cmd_demo(int argc, char **argv)
     static const char *const sets[] = {"regular3", "irregular4", NULL};
     const char *dir = "ovica-demo";
     int set = 0, prior = 1, quiet = 0;
-    uint64_t samples = 20000, steps = 300, seed = 1;
+    uint64_t samples = 20000, steps = 0, seed = 1; /* steps 0: the trainer's default */
     double noise = 0.05;
     const cli_opt opts[] = {
         {"out", CLI_STRING, &dir, 0, 0, 0, NULL},
@@ -958,8 +974,8 @@ int cmd_demo(int argc, char **argv)
                cli_prior_names[prior], sets[set], noise, p_data);
     fflush(stdout);
 
-    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, 1, seed, 0, quiet, p_log,
-                   A, n, NULL, 0, NULL, 0, NULL};
+    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, INIT_AUTO, seed, 1, quiet,
+                   p_log, A, n, NULL, 0, NULL, steps != 0, NULL};
     batch_src src;
     memset(&src, 0, sizeof src);
     src.X = X;
@@ -971,7 +987,7 @@ int cmd_demo(int argc, char **argv)
 
     size_t conv = 0;
     double obj = 0;
-    st = cli_encode(model, "fista", 1000, 1e-6, X, N, &codes, &conv, &obj);
+    st = cli_encode(model, "auto", 1000, 1e-6, X, N, &codes, &conv, &obj);
     if (st != OVICA_OK) {
         cli_fail("demo", st, "inference failed");
         goto done;
@@ -988,7 +1004,7 @@ int cmd_demo(int argc, char **argv)
     fflush(stdout);
     char title[160];
     snprintf(title, sizeof title, "ovica demo: %zu %s sources (%s), %zu samples, noise %g, %zu steps",
-             n, cli_prior_names[prior], sets[set], N, noise, (size_t)steps);
+             n, cli_prior_names[prior], sets[set], N, noise, c.steps);
     if (cli_plot("demo", p_svg, title, X, N, m, ovica_model_basis(model), n, A, n, use_sign, p_log,
                  3000))
         goto done;
