@@ -67,6 +67,8 @@ DEP_FILES = $(OBJS:.o=.d)
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_OBJS := $(TEST_BINS:=.o) $(BUILD)/tests/testutil.o
+TEST_INC  :=
+INTERNAL_BINS := $(BUILD)/tests/check_internal
 
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -156,12 +158,20 @@ pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H) $(BUILD)/pc.paths
 # Each suite: its object and the shared testutil.o, linked with -lovica.
 $(TEST_OBJS): $(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Itests $(CHECK_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Itests $(TEST_INC) $(CHECK_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
 
-$(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB_FILES)
+$(filter-out $(INTERNAL_BINS),$(TEST_BINS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB_FILES)
 	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
 	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(CHECK_LIBS) $(DEP_LIBS)
 DEP_FILES += $(TEST_OBJS:.o=.d)
+
+# Suites of internal helpers (tests/check_internal.c): they include
+# src/internal.h and link the static library, whose objects keep the
+# hidden ovica__ symbols.
+$(INTERNAL_BINS:=.o): TEST_INC += -Isrc
+$(INTERNAL_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(STLIB)
+	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
+	    $(LDFLAGS_ALL) $(STLIB) $(CHECK_LIBS) $(DEP_LIBS)
 
 tests: $(TEST_BINS)
 
