@@ -120,9 +120,7 @@ deps:
 # --- the library --------------------------------------------------------------
 lib: $(SHLIB) $(STLIB) $(LIBOUT)/libovica.so $(LIBOUT)/$(SONAME)
 
-# Each object depends on its .d file: an object whose .d is missing (built
-# before .d files existed, or the .d deleted) is rebuilt rather than trusted.
-$(OBJS): $(BUILD)/obj/%.o: src/%.c $(BUILD)/obj/%.d | $(DEPS)
+$(OBJS): $(BUILD)/obj/%.o: src/%.c | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -fPIC -fvisibility=hidden -DOVICA_BUILDING -Iinclude -Isrc $(DEP_CFLAGS) -c $< -o $@
 
@@ -156,7 +154,7 @@ pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H) $(BUILD)/pc.paths
 
 # --- tests --------------------------------------------------------------------
 # Each suite: its object and the shared testutil.o, linked with -lovica.
-$(TEST_OBJS): $(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(DEPS)
+$(TEST_OBJS): $(BUILD)/tests/%.o: tests/%.c | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Itests $(TEST_INC) $(CHECK_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
 
@@ -236,7 +234,7 @@ check: $(CHECK_PREREQS)
 
 # --- benchmarks -----------------------------------------------------------------
 # (single-source programs: the .d file is named after the program, $@.d)
-$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(BUILD)/bench/%.d $(LIB_FILES) | $(DEPS)
+$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(LIB_FILES) | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O3 $(DEPFLAGS) -MF $@.d -MT $@ -Iinclude $(DEP_CFLAGS) $< -o $@ \
 	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(DEP_LIBS)
@@ -346,7 +344,7 @@ tsan check-tsan: | deps-tools
 objs: $(OBJS)
 
 FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
-$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/fuzz/%.d $(OBJS) | $(DEPS)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c $(OBJS) | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -MT $@ -fsanitize=fuzzer -Iinclude $(DEP_CFLAGS) $< $(OBJS) -o $@ $(LDFLAGS_ALL) $(DEP_LIBS)
 DEP_FILES += $(FUZZ_BINS:=.d)
@@ -401,7 +399,7 @@ deps-cli: | deps
 	fi
 
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
-$(CLI_OBJS): $(BUILD)/cli/%.o: cli/%.c $(BUILD)/cli/%.d | $(DEPS) deps-cli
+$(CLI_OBJS): $(BUILD)/cli/%.o: cli/%.c | $(DEPS) deps-cli
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude $(CLI_DEP_CFLAGS) -c $< -o $@
 DEP_FILES += $(CLI_OBJS:.o=.d)
@@ -418,7 +416,7 @@ demo: $(CLI_BIN)
 # tests/cli/separate.sh: `ovica separate` on three espeak-ng voices mixed by
 # tests/cli/mixwav.c (libsndfile), which also scores the separated sources.
 CLI_MIXWAV := $(BUILD)/cli-test/mixwav
-$(CLI_MIXWAV): tests/cli/mixwav.c $(CLI_MIXWAV).d | deps-cli
+$(CLI_MIXWAV): tests/cli/mixwav.c | deps-cli
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -MT $@ $(CLI_DEP_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CLI_DEP_LIBS) -lm
 DEP_FILES += $(CLI_MIXWAV).d
@@ -447,11 +445,11 @@ EX_LINK   = $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica 
 examples: $(EX_BINS)
 
 EX_DEP = $(DEPFLAGS) -MF $@.d -MT $@
-$(BUILD)/examples/%: examples/%.c $(BUILD)/examples/%.d | $(LIB_FILES) $(DEPS)
+$(BUILD)/examples/%: examples/%.c | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) $(EX_DEP) -Iinclude $< -o $@ $(EX_LINK)
 
-$(BUILD)/examples/%: examples/%.cpp $(BUILD)/examples/%.d | $(LIB_FILES) $(DEPS)
+$(BUILD)/examples/%: examples/%.cpp | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++11 $(OPT) $(WARN) $(SAN) $(CXXFLAGS) $(EX_DEP) -Iinclude $< -o $@ $(EX_LINK)
 DEP_FILES += $(EX_BINS:=.d)
@@ -459,7 +457,7 @@ DEP_FILES += $(EX_BINS:=.d)
 # image_features whitens with LAPACKE (the example's own use, as any host's) and
 # finds the shipped photographs (examples/data/images) wherever it is run from.
 # Full run: build/examples/image_features --out DIR (docs/EXAMPLES.md).
-$(BUILD)/examples/image_features: examples/image_features.c $(BUILD)/examples/image_features.d | $(LIB_FILES) $(DEPS)
+$(BUILD)/examples/image_features: examples/image_features.c | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) $(EX_DEP) -Iinclude $(DEP_CFLAGS) \
 	    -DOVICA_IMAGE_DIR='"$(CURDIR)/examples/data/images"' $< -o $@ $(EX_LINK) $(DEP_LIBS)
@@ -542,10 +540,10 @@ mpi: $(MPI_BIN) $(MPI_TEST)
 # compiled by mpicc with -MMD -MP like every other object.
 MPI_OBJS := $(MPI_SRCS:examples/mpi/%.c=$(BUILD)/mpi/obj/%.o)
 MPI_ALL_OBJS := $(MPI_OBJS) $(BUILD)/mpi/obj/ovica_mpi_train.o $(BUILD)/mpi/obj/check_mpi.o
-$(BUILD)/mpi/obj/%.o: examples/mpi/%.c $(BUILD)/mpi/obj/%.d | deps-mpi
+$(BUILD)/mpi/obj/%.o: examples/mpi/%.c | deps-mpi
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Iexamples/mpi -c $< -o $@
-$(BUILD)/mpi/obj/check_mpi.o: tests/mpi/check_mpi.c $(BUILD)/mpi/obj/check_mpi.d | deps-mpi
+$(BUILD)/mpi/obj/check_mpi.o: tests/mpi/check_mpi.c | deps-mpi
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Iexamples/mpi -c $< -o $@
 DEP_FILES += $(MPI_ALL_OBJS:.o=.d)
@@ -583,9 +581,11 @@ clean:
 	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc
 
 # --- generated header dependencies ---------------------------------------------
-# A .d file that does not exist yet is "made" by this empty rule, which marks
-# the object that names it as out of date (so an object built without its .d
-# is rebuilt once); the .d files that exist are read.
-$(DEP_FILES):
-.PRECIOUS: $(DEP_FILES)
+# The .d files that exist are read. An output that exists without its .d
+# file (built before the .d files existed, or the .d deleted) says nothing
+# about what it includes: it is rebuilt once (FORCE), which writes the .d.
+# (The .d is not made a prerequisite of its object: clang writes it after
+# the object, which would make every object look out of date.)
+DEP_STALE := $(foreach d,$(DEP_FILES),$(if $(wildcard $d),,$(wildcard $(d:.d=.o) $(d:.d=))))
+$(DEP_STALE): FORCE
 include $(wildcard $(DEP_FILES))
