@@ -1,6 +1,6 @@
 # libovica: hand-written Makefile.
 #   make            build lib/libovica.so.X.Y.Z (+ symlinks) and lib/libovica.a
-#   make check-fast the unit suites only (the edit-build-test loop; well under 90 s)
+#   make check-fast the unit suites only (the edit-build-test loop; about 50 s after an edit)
 #   make check      everything: every suite, header and symbol checks, CLI, examples,
 #                   Python, MPI (what CI and the README run)
 #   make demo       build the ovica program and run the article's 2-D experiment
@@ -178,8 +178,9 @@ tests: $(TEST_BINS)
 # model-comparison scans of check_scan, 1-3 minutes), and none of the CLI,
 # audio, example, Python or MPI tests. check_oom stays (about 1 s without a
 # sanitizer). `make check-fast` is the inner loop of editing (budget: 90 s
-# on a 2-core machine, the build of what changed included); `make check`
-# runs everything.
+# on a 2-core machine, the build of what changed included: about 50 s after
+# an edit of a source, under load; a build from scratch adds about a
+# minute); `make check` runs everything.
 FAST_SKIP ?= check_experiments check_scan
 FAST_BINS  = $(filter-out $(FAST_SKIP:%=$(BUILD)/tests/%),$(TEST_BINS))
 # It prints its time: the suites' run, and the whole command from the moment
