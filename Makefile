@@ -1,15 +1,21 @@
 # libovica: hand-written Makefile.
 #   make            build lib/libovica.so.X.Y.Z (+ symlinks) and lib/libovica.a
-#   make check      build and run the Check suites, header and symbol checks, CLI tests,
-#                   the Python binding, the docs' code blocks (check-docs)
+#   make check-fast the unit suites only (the edit-build-test loop; about 50 s after an edit)
+#   make check      everything: every suite, header and symbol checks, CLI, examples,
+#                   Python, the docs' code blocks (check-docs), MPI (what CI and the
+#                   README run)
 #   make demo       build the ovica program and run the article's 2-D experiment
 #   make bench      build and run the benchmarks
 #   make mpi        the MPI training program (examples/mpi/); make check-mpi its tests
 #   make install    PREFIX=/usr/local DESTDIR= : the library, headers, .pc and the
 #                   ovica program; PYTHON_INSTALL=1 also the Python package
 #                   (or make install-python); make uninstall
-#   make deps       install missing Debian packages (done automatically)
+#   make deps       install missing Debian packages (make check and make demo do it first;
+#                   make and make lib never call apt-get, they only say what is missing)
 # The version is read from include/ovica/version.h, the only place it lives.
+# Every compile writes a .d file next to its output (-MMD -MP) that the next
+# run includes: touching any header, public or private (src/*.h, cli/*.h,
+# bench/*.h, tests/*.h, examples/mpi/*.h), rebuilds exactly what includes it.
 
 PREFIX      ?= /usr/local
 DESTDIR     ?=
@@ -51,10 +57,22 @@ HEADERS := include/ovica.h $(sort $(wildcard include/ovica/*.h include/ovica/sys
 SHLIB   := $(LIBOUT)/libovica.so.$(VERSION)
 SONAME  := libovica.so.$(VMAJOR)
 STLIB   := $(LIBOUT)/libovica.a
+# What a program linked with -lovica depends on (files, not the phony `lib`,
+# so that a program is relinked when the library changes and only then).
+LIB_FILES = $(SHLIB) $(LIBOUT)/$(SONAME) $(LIBOUT)/libovica.so
+
+# Generated header dependencies: -MMD writes the .d file of each compile,
+# -MP adds an empty rule for every header so that a deleted header does not
+# break the build. DEP_FILES lists every .d a rule below writes; they are
+# included at the end of this file.
+DEPFLAGS := -MMD -MP
+DEP_FILES = $(OBJS:.o=.d)
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-TEST_UTIL := tests/testutil.c
+TEST_OBJS := $(TEST_BINS:=.o) $(BUILD)/tests/testutil.o
+TEST_INC  :=
+INTERNAL_BINS := $(BUILD)/tests/check_internal
 
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -65,10 +83,30 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 all: lib
 
 help:
-	@sed -n '2,11p' Makefile
+	@sed -n '2,15p' Makefile
 
 # --- dependencies -----------------------------------------------------------
+# Package installation is kept out of the default build path: only the goals
+# in INSTALL_GOALS run `deps` (apt-get when something is missing) before they
+# compile; every other goal (make, make lib, make tests, make check-fast, ...)
+# runs deps-verify, which only checks with pkg-config and names what is
+# missing. The deps-* targets of the optional tools (deps-cli, deps-tools,
+# deps-python, deps-docs, deps-mpi, deps-peers) are run by the targets that
+# need those tools, never by the library's build.
 APT_PKGS := libopenblas-dev liblapacke-dev check pkg-config
+INSTALL_GOALS := check demo deps
+ifneq ($(filter $(INSTALL_GOALS),$(MAKECMDGOALS)),)
+DEPS := deps
+else
+DEPS := deps-verify
+endif
+.PHONY: deps-verify
+deps-verify:
+	@for p in $(PKGS); do \
+	  pkg-config --exists $$p 2>/dev/null || { \
+	    echo "missing: $$p (pkg-config finds no $$p.pc); 'make deps' installs $(APT_PKGS)"; exit 1; }; \
+	done
+
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
@@ -86,9 +124,9 @@ deps:
 # --- the library --------------------------------------------------------------
 lib: $(SHLIB) $(STLIB) $(LIBOUT)/libovica.so $(LIBOUT)/$(SONAME)
 
-$(BUILD)/obj/%.o: src/%.c $(HEADERS) src/internal.h | deps
+$(OBJS): $(BUILD)/obj/%.o: src/%.c | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DOVICA_BUILDING -Iinclude -Isrc $(DEP_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -fPIC -fvisibility=hidden -DOVICA_BUILDING -Iinclude -Isrc $(DEP_CFLAGS) -c $< -o $@
 
 $(SHLIB): $(OBJS)
 	@mkdir -p $(LIBOUT)
@@ -119,22 +157,71 @@ pkgconfig/libovica.pc: pkgconfig/libovica.pc.in $(VERSION_H) $(BUILD)/pc.paths
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # --- tests --------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c $(TEST_UTIL) tests/testutil.h $(HEADERS) lib | deps
+# Each suite: its object and the shared testutil.o, linked with -lovica.
+$(TEST_OBJS): $(BUILD)/tests/%.o: tests/%.c | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iinclude -Itests $(CHECK_CFLAGS) $(DEP_CFLAGS) $< $(TEST_UTIL) -o $@ \
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Itests $(TEST_INC) $(CHECK_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+$(filter-out $(INTERNAL_BINS),$(TEST_BINS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB_FILES)
+	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
 	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(CHECK_LIBS) $(DEP_LIBS)
+DEP_FILES += $(TEST_OBJS:.o=.d)
+
+# Suites of internal helpers (tests/check_internal.c): they include
+# src/internal.h and link the static library, whose objects keep the
+# hidden ovica__ symbols.
+$(INTERNAL_BINS:=.o): TEST_INC += -Isrc
+$(INTERNAL_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(STLIB)
+	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
+	    $(LDFLAGS_ALL) $(STLIB) $(CHECK_LIBS) $(DEP_LIBS)
 
 tests: $(TEST_BINS)
 
-# Each public header must compile on its own, as C11 and as C++.
-check-headers: $(HEADERS) | deps
+# The unit suites: every suite but the long statistical ones (FAST_SKIP: the
+# article's 20-seed experiments, check_experiments, several minutes; the
+# model-comparison scans of check_scan, 1-3 minutes), and none of the CLI,
+# audio, example, Python or MPI tests. check_oom stays (about 1 s without a
+# sanitizer). `make check-fast` is the inner loop of editing (budget: 90 s
+# on a 2-core machine, the build of what changed included: about 50 s after
+# an edit of a source, under load; a build from scratch adds about a
+# minute); `make check` runs everything.
+FAST_SKIP ?= check_experiments check_scan
+FAST_BINS  = $(filter-out $(FAST_SKIP:%=$(BUILD)/tests/%),$(TEST_BINS))
+# It prints its time: the suites' run, and the whole command from the moment
+# make read this file (the build of what changed included).
+ifneq ($(filter check-fast,$(MAKECMDGOALS)),)
+FAST_T0 := $(shell date +%s.%N)
+endif
+.PHONY: check-fast
+check-fast: $(FAST_BINS)
+	@t0=$$(date +%s.%N); sh tests/run.sh $(FAST_BINS); rc=$$?; t1=$$(date +%s.%N); \
+	echo "check-fast: $(words $(FAST_BINS)) suites ran in $$(echo "$$t0 $$t1" | awk '{printf "%.1f", $$2 - $$1}') s;" \
+	  "make check-fast took $$(echo "$(FAST_T0) $$t1" | awk '{printf "%.1f", $$2 - $$1}') s in all (budget 90 s; skipped: $(FAST_SKIP))"; \
+	exit $$rc
+
+# Each public header must compile on its own, as C11 and as C++, with and
+# without OVICA_EXPERIMENTAL (the experimental-only headers, EXP_HEADERS, only
+# with it). Then the stable surface: <ovica.h> without OVICA_EXPERIMENTAL
+# declares no debug hook and no statistics layout (a program that reuses
+# their names compiles), and with it does (the same program fails).
+EXP_HEADERS := include/ovica/debug.h
+check-headers: $(HEADERS) | $(DEPS)
 	@mkdir -p $(BUILD)/hdr
 	@for h in $(HEADERS); do \
 	  name=$$(echo $$h | sed 's|include/||; s|/|_|g; s|\.h$$||'); \
 	  printf '#include "%s"\nint main(void) { return 0; }\n' "$${h#include/}" > $(BUILD)/hdr/$$name.c; \
-	  $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c $(BUILD)/hdr/$$name.c -o $(BUILD)/hdr/$$name.o || exit 1; \
-	  $(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c $(BUILD)/hdr/$$name.c -o $(BUILD)/hdr/$$name.cxx.o || exit 1; \
-	done; echo "check-headers: $(words $(HEADERS)) headers compile alone as C11 and C++11"
+	  for exp in "" -DOVICA_EXPERIMENTAL; do \
+	    case " $(EXP_HEADERS) " in *" $$h "*) [ -z "$$exp" ] && continue;; esac; \
+	    $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror $$exp -Iinclude -c $(BUILD)/hdr/$$name.c -o $(BUILD)/hdr/$$name.o || exit 1; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror $$exp -Iinclude -c $(BUILD)/hdr/$$name.c -o $(BUILD)/hdr/$$name.cxx.o || exit 1; \
+	  done; \
+	done; \
+	printf '#include "ovica.h"\nint ovica_debug_fail_alloc = 0;\n#ifdef OVICA_STATS_SIZE\n#error the layout is visible\n#endif\nint main(void) { return ovica_debug_fail_alloc; }\n' > $(BUILD)/hdr/stable.c; \
+	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c $(BUILD)/hdr/stable.c -o $(BUILD)/hdr/stable.o || \
+	  { echo "check-headers: <ovica.h> exposes experimental declarations without OVICA_EXPERIMENTAL"; exit 1; }; \
+	if $(CC) -std=c11 -DOVICA_EXPERIMENTAL -Iinclude -c $(BUILD)/hdr/stable.c -o $(BUILD)/hdr/stable.o 2>/dev/null; then \
+	  echo "check-headers: <ovica.h> with OVICA_EXPERIMENTAL declares no debug hook"; exit 1; fi; \
+	echo "check-headers: $(words $(HEADERS)) headers compile alone as C11 and C++11, with and without OVICA_EXPERIMENTAL ($(EXP_HEADERS) only with it); the experimental surface is hidden without it"
 
 # Only ovica_* symbols may be exported from the shared library.
 check-symbols: $(SHLIB)
@@ -142,14 +229,21 @@ check-symbols: $(SHLIB)
 	if [ -n "$$bad" ]; then echo "check-symbols: unexpected exports:"; echo "$$bad"; exit 1; fi; \
 	echo "check-symbols: $$(nm -D --defined-only $(SHLIB) | wc -l) exported symbols, all ovica_*"
 
-check: lib check-headers check-symbols tests check-cli
+# `make check`: everything, in one rule. The prerequisites run first (in
+# parallel under -j), then every Check suite; the last line is the suites'
+# "check: N passed, N failed" (.ci/run reprints it).
+CHECK_PREREQS = lib check-headers check-symbols tests check-cli check-examples check-python check-docs \
+                $(if $(HAVE_MPICC),check-mpi)
+check: $(CHECK_PREREQS)
 	@sh tests/run.sh $(TEST_BINS)
 
 # --- benchmarks -----------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(HEADERS) lib | deps
+# (single-source programs: the .d file is named after the program, $@.d)
+$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(LIB_FILES) | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -O3 -Iinclude $(DEP_CFLAGS) $< -o $@ \
+	$(CC) $(CFLAGS_ALL) -O3 $(DEPFLAGS) -MF $@.d -MT $@ -Iinclude $(DEP_CFLAGS) $< -o $@ \
 	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(DEP_LIBS)
+DEP_FILES += $(BENCH_BINS:=.d)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
@@ -254,11 +348,13 @@ tsan check-tsan: | deps-tools
 # tests/check_corpus.c replays every seed in `make check`).
 objs: $(OBJS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(OBJS) | deps
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: fuzz/%.c $(OBJS) | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Iinclude $(DEP_CFLAGS) $< $(OBJS) -o $@ $(LDFLAGS_ALL) $(DEP_LIBS)
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -MT $@ -fsanitize=fuzzer -Iinclude $(DEP_CFLAGS) $< $(OBJS) -o $@ $(LDFLAGS_ALL) $(DEP_LIBS)
+DEP_FILES += $(FUZZ_BINS:=.d)
 
-fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+fuzz-bins: $(FUZZ_BINS)
 
 fuzz-build: | deps-tools
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT="$(TOOL_OPT)" SAN="$(FUZZ_SAN)" fuzz-bins
@@ -307,9 +403,15 @@ deps-cli: | deps
 	  { echo "deps-cli: apt-get failed; install $(CLI_APT_PKGS) by hand"; exit 1; }; \
 	fi
 
-$(CLI_BIN): $(CLI_SRCS) $(CLI_HDRS) $(HEADERS) lib | deps deps-cli
+CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
+$(CLI_OBJS): $(BUILD)/cli/%.o: cli/%.c | $(DEPS) deps-cli
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iinclude $(CLI_DEP_CFLAGS) $(CLI_SRCS) -o $@ \
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude $(CLI_DEP_CFLAGS) -c $< -o $@
+DEP_FILES += $(CLI_OBJS:.o=.d)
+
+$(CLI_BIN): $(CLI_OBJS) $(LIB_FILES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_OBJS) -o $@ \
 	    $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica $(CLI_DEP_LIBS) -lm
 
 # (the demo's matrices are tiny: BLAS threads only cost time, unless asked for)
@@ -321,7 +423,8 @@ demo: $(CLI_BIN)
 CLI_MIXWAV := $(BUILD)/cli-test/mixwav
 $(CLI_MIXWAV): tests/cli/mixwav.c | deps-cli
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CLI_DEP_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CLI_DEP_LIBS) -lm
+	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -MF $@.d -MT $@ $(CLI_DEP_CFLAGS) $< -o $@ $(LDFLAGS_ALL) $(CLI_DEP_LIBS) -lm
+DEP_FILES += $(CLI_MIXWAV).d
 
 check-cli: $(CLI_BIN) $(CLI_MIXWAV)
 	@sh tests/cli/run.sh $(CLI_BIN)
@@ -351,20 +454,22 @@ EX_LINK   = $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica 
 .PHONY: examples check-examples check-python deps-python docs deps-docs
 examples: $(EX_BINS)
 
-$(BUILD)/examples/%: examples/%.c $(HEADERS) | lib deps
+EX_DEP = $(DEPFLAGS) -MF $@.d -MT $@
+$(BUILD)/examples/%: examples/%.c | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) -Iinclude $< -o $@ $(EX_LINK)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) $(EX_DEP) -Iinclude $< -o $@ $(EX_LINK)
 
-$(BUILD)/examples/%: examples/%.cpp $(HEADERS) | lib deps
+$(BUILD)/examples/%: examples/%.cpp | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++11 $(OPT) $(WARN) $(SAN) $(CXXFLAGS) -Iinclude $< -o $@ $(EX_LINK)
+	$(CXX) -std=c++11 $(OPT) $(WARN) $(SAN) $(CXXFLAGS) $(EX_DEP) -Iinclude $< -o $@ $(EX_LINK)
+DEP_FILES += $(EX_BINS:=.d)
 
 # image_features whitens with LAPACKE (the example's own use, as any host's) and
 # finds the shipped photographs (examples/data/images) wherever it is run from.
 # Full run: build/examples/image_features --out DIR (docs/EXAMPLES.md).
-$(BUILD)/examples/image_features: examples/image_features.c $(HEADERS) | lib deps
+$(BUILD)/examples/image_features: examples/image_features.c | $(LIB_FILES) $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) -Iinclude $(DEP_CFLAGS) \
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) $(CFLAGS) $(EX_DEP) -Iinclude $(DEP_CFLAGS) \
 	    -DOVICA_IMAGE_DIR='"$(CURDIR)/examples/data/images"' $< -o $@ $(EX_LINK) $(DEP_LIBS)
 
 check-examples: $(EX_BINS)
@@ -395,8 +500,6 @@ check-python: check-install | lib deps-python
 	$(PYTHON) examples/python_walkthrough.py --quick > $(BUILD)/python_walkthrough.log 2>&1 || \
 	  { cat $(BUILD)/python_walkthrough.log 2>/dev/null; echo "check-python: FAILED"; exit 1; }; \
 	echo "check-python: tests and examples/python_walkthrough.py ok"
-
-check: check-examples check-python check-docs
 
 # Docs that cannot drift: every shell and Python block of README.md,
 # docs/TUTORIAL.md and bindings/python/README.md is run in a scratch
@@ -457,18 +560,29 @@ deps-mpi: | deps
 
 mpi: $(MPI_BIN) $(MPI_TEST)
 
-$(MPI_BIN): examples/mpi/ovica_mpi_train.c $(MPI_SRCS) $(MPI_HDRS) $(HEADERS) lib | deps-mpi
+# Objects under $(BUILD)/mpi/obj (examples/mpi/*.c and tests/mpi/check_mpi.c),
+# compiled by mpicc with -MMD -MP like every other object.
+MPI_OBJS := $(MPI_SRCS:examples/mpi/%.c=$(BUILD)/mpi/obj/%.o)
+MPI_ALL_OBJS := $(MPI_OBJS) $(BUILD)/mpi/obj/ovica_mpi_train.o $(BUILD)/mpi/obj/check_mpi.o
+$(BUILD)/mpi/obj/%.o: examples/mpi/%.c | deps-mpi
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CFLAGS_ALL) -Iinclude -Iexamples/mpi $< $(MPI_SRCS) -o $@ $(MPI_LINK)
+	$(MPICC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Iexamples/mpi -c $< -o $@
+$(BUILD)/mpi/obj/check_mpi.o: tests/mpi/check_mpi.c | deps-mpi
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Iexamples/mpi -c $< -o $@
+DEP_FILES += $(MPI_ALL_OBJS:.o=.d)
 
-$(MPI_TEST): tests/mpi/check_mpi.c $(MPI_SRCS) $(MPI_HDRS) $(HEADERS) lib | deps-mpi
+$(MPI_BIN): $(BUILD)/mpi/obj/ovica_mpi_train.o $(MPI_OBJS) $(LIB_FILES)
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CFLAGS_ALL) -Iinclude -Iexamples/mpi $< $(MPI_SRCS) -o $@ $(MPI_LINK)
+	$(MPICC) $(BUILD)/mpi/obj/ovica_mpi_train.o $(MPI_OBJS) -o $@ $(MPI_LINK)
+
+$(MPI_TEST): $(BUILD)/mpi/obj/check_mpi.o $(MPI_OBJS) $(LIB_FILES)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(BUILD)/mpi/obj/check_mpi.o $(MPI_OBJS) -o $@ $(MPI_LINK)
 
 check-mpi: mpi
 	@sh tests/mpi/run.sh "$(MPIRUN)" $(BUILD)/mpi
 
-check: $(if $(HAVE_MPICC),check-mpi)
 
 # --- install ------------------------------------------------------------------
 # The installed program is linked again with its run path set to LIBDIR (the
@@ -527,3 +641,13 @@ check-install: lib cli | deps-python
 clean:
 	rm -rf $(BUILD) lib/libovica.* pkgconfig/libovica.pc bindings/python/build \
 	       bindings/python/ovica.egg-info
+
+# --- generated header dependencies ---------------------------------------------
+# The .d files that exist are read. An output that exists without its .d
+# file (built before the .d files existed, or the .d deleted) says nothing
+# about what it includes: it is rebuilt once (FORCE), which writes the .d.
+# (The .d is not made a prerequisite of its object: clang writes it after
+# the object, which would make every object look out of date.)
+DEP_STALE := $(foreach d,$(DEP_FILES),$(if $(wildcard $d),,$(wildcard $(d:.d=.o) $(d:.d=))))
+$(DEP_STALE): FORCE
+include $(wildcard $(DEP_FILES))

@@ -78,7 +78,10 @@ int cli_commit(const char *cmd, FILE *fp, const char *tmp, const char *path);
 
 /* Names of choices shared by several subcommands (NULL-terminated). */
 extern const char *const cli_prior_names[];  /* "laplace", "exponential" */
-extern const char *const cli_solver_names[]; /* "pg", "ista", "fista", "active", "auto" */
+/* The library's solver and rule types (ovica_solver_type_at, ovica_rule_type_at,
+ * in their order), filled by main() before any subcommand runs. */
+extern const char *cli_solver_names[];
+extern const char *cli_rule_names[];
 
 /* Codes the data with MAP inference (chunks of 4096 rows). S is N x n,
  * allocated here (free()). Returns a libovica status; *converged counts the

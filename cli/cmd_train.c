@@ -53,8 +53,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static const char *const rule_names[] = {"natural", "plain", "reconstruction", "exact", "em",
-                                         "auto", "dictionary", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
 /* indices 0-2 are enum ovica_init_method; "auto": the trainer's own choice */
 static const char *const init_names[] = {"random", "spread", "data", "auto", NULL};
@@ -67,7 +65,7 @@ typedef struct {
     int prior;            /* index in cli_prior_names */
     double sigma, scale;
     int solver;           /* index in cli_solver_names, or -1: the trainer's default */
-    int rule;             /* index in rule_names */
+    int rule;             /* index in cli_rule_names */
     size_t steps, batch;  /* batch 0: all the data */
     double lr;            /* <= 0: the trainer's default */
     int schedule;         /* -1: the trainer's default */
@@ -442,7 +440,7 @@ static int train_run(const char *cmd, train_cfg *c, batch_src *src, const char *
             cli_fail(cmd, st, "cannot make the model");
             goto done;
         }
-        const ovica_rule_type *rule = ovica_rule_type_find(rule_names[c->rule]);
+        const ovica_rule_type *rule = ovica_rule_type_find(cli_rule_names[c->rule]);
         st = rule ? ovica_trainer_new(&t, model, rule, trainer_seed(c->seed)) : OVICA_EINVAL;
     }
     if (st == OVICA_OK && c->steps_given) {
@@ -728,7 +726,7 @@ int cmd_train(int argc, char **argv)
         {"prior", CLI_CHOICE, &prior, 0, 0, 0, cli_prior_names},
         {"scale", CLI_DOUBLE, &scale, 0, 1e12, CLI_LO_OPEN, NULL},
         {"sigma", CLI_DOUBLE, &sigma, 0, 1e12, CLI_LO_OPEN, NULL},
-        {"rule", CLI_CHOICE, &rule, 0, 0, 0, rule_names},
+        {"rule", CLI_CHOICE, &rule, 0, 0, 0, cli_rule_names},
         {"solver", CLI_CHOICE, &solver, 0, 0, 0, cli_solver_names},
         {"steps", CLI_U64, &steps, 1, 1e9, 0, NULL},
         {"batch", CLI_U64, &batch, 0, 1e9, 0, NULL},

@@ -23,7 +23,26 @@
 #include "cli.h"
 
 const char *const cli_prior_names[] = {"laplace", "exponential", NULL};
-const char *const cli_solver_names[] = {"pg", "ista", "fista", "active", "auto", NULL};
+/* The solver and rule names are the library's, listed from its registries
+ * (ovica_solver_type_count/_at, ovica_rule_type_count/_at) when the program
+ * starts: a type added to the library is a choice of --solver and --rule
+ * with no edit here. */
+enum { CLI_MAX_TYPES = 64 };
+const char *cli_solver_names[CLI_MAX_TYPES + 1];
+const char *cli_rule_names[CLI_MAX_TYPES + 1];
+
+static void list_types(void)
+{
+    size_t ns = ovica_solver_type_count(), nr = ovica_rule_type_count();
+    if (ns > CLI_MAX_TYPES) ns = CLI_MAX_TYPES;
+    if (nr > CLI_MAX_TYPES) nr = CLI_MAX_TYPES;
+    for (size_t i = 0; i < ns; i++)
+        cli_solver_names[i] = ovica_solver_type_name(ovica_solver_type_at(i));
+    for (size_t i = 0; i < nr; i++)
+        cli_rule_names[i] = ovica_rule_type_name(ovica_rule_type_at(i));
+    cli_solver_names[ns] = NULL;
+    cli_rule_names[nr] = NULL;
+}
 
 static const char main_help[] =
     "usage: ovica <command> [options]\n"
@@ -187,6 +206,7 @@ int main(int argc, char **argv)
         {"score", cmd_score}, {"cluster", cmd_cluster}, {"scan", cmd_scan},
         {"separate", cmd_separate},
     };
+    list_types();
     if (argc < 2) {
         fputs(main_help, stderr);
         return CLI_EXIT_USAGE;

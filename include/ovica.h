@@ -10,6 +10,11 @@
  *   m x n (atom i is column i), codes S are N x n.
  * - Every fallible function returns an int status (ovica/status.h); results
  *   go to out-parameters, which come first.
+ * - Versioned structs (stats, options, callback tables) carry `unsigned int
+ *   version` as their first member, set by their `_INIT` macro. The library
+ *   accepts every version from 1 up to its own `..._VERSION` (a host built
+ *   against an older header keeps working) and refuses 0 and newer versions
+ *   with OVICA_EVERSION.
  * - Objects are opaque handles made by `_new` and released by `_free`, which
  *   accepts NULL. Objects returned through `**out` are owned by the caller.
  * - Threads: a handle is used by one thread at a time; separate handles may
@@ -36,6 +41,14 @@
 #include "ovica/rule.h"
 #include "ovica/trainer.h"
 #include "ovica/eval.h"
+
+/* The experimental surface carries no ABI promise (it may change in any
+ * release, even a patch one): a host that wants it defines
+ * OVICA_EXPERIMENTAL before including this header (ovica/debug.h: allocation
+ * counting and failure injection; ovica/trainer.h: the layout of the
+ * exported statistics). */
+#ifdef OVICA_EXPERIMENTAL
 #include "ovica/debug.h"
+#endif
 
 #endif /* OVICA_H */

@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library implements the experimental surface too (ovica/debug.h, the
+ * statistics layout of ovica/trainer.h), so it sees its declarations. */
+#ifndef OVICA_EXPERIMENTAL
+#  define OVICA_EXPERIMENTAL 1
+#endif
 #include "ovica.h"
 
 #define OVICA__PI 3.14159265358979323846
@@ -56,6 +61,19 @@ int ovica__check_finite(const double *x, size_t len, size_t cols, const char *wh
         if ((p) == NULL)                                                     \
             return ovica__error(OVICA_EINVAL, "%s: %s is NULL", __func__, what); \
     } while (0)
+
+/* Versioned structs (a first member `unsigned int version`): a caller built
+ * against any version from 1 up to the library's `current` is accepted (the
+ * library reads only the members that version has); 0 and versions newer
+ * than the library's are refused with OVICA_EVERSION, naming `fn` and
+ * `what`. Returns OVICA_OK or OVICA_EVERSION. */
+int ovica__check_version(const char *fn, const char *what, unsigned int version,
+                         unsigned int current);
+
+/* Appends `name` to the NUL-terminated list in buf (len bytes), separated
+ * by ", " from what is already there; truncates (with "...") rather than
+ * overflow. For the "known: ..." part of messages built from a registry. */
+void ovica__append_name(char *buf, size_t len, const char *name);
 
 /* Standard normal CDF tail helpers used by samplers and likelihoods. */
 double ovica__log_ndtr(double x); /* log Phi(x), accurate in both tails */

@@ -294,11 +294,10 @@ int ovica_recovery_eval(ovica_recovery *out, const double *A_learned, size_t m,
                         double threshold_deg, const double *S, size_t N)
 {
     OVICA__CHECK_NULL(out, "out");
-    if (out->version != OVICA_RECOVERY_VERSION)
-        return ovica__error(OVICA_EVERSION, "%s: out->version is %u, this library knows %u "
-                            "(initialise with OVICA_RECOVERY_INIT)", __func__, out->version,
-                            (unsigned)OVICA_RECOVERY_VERSION);
-    int st = check_bases(__func__, A_learned, m, n_learned, A_true, n_true);
+    int st = ovica__check_version(__func__, "out (initialise with OVICA_RECOVERY_INIT)",
+                                  out->version, OVICA_RECOVERY_VERSION);
+    if (st != OVICA_OK) return st;
+    st = check_bases(__func__, A_learned, m, n_learned, A_true, n_true);
     if (st != OVICA_OK) return st;
     if (isnan(threshold_deg) || isinf(threshold_deg))
         return ovica__error(OVICA_ENONFINITE, "%s: threshold_deg is %g", __func__, threshold_deg);

@@ -43,10 +43,9 @@ int ovica_prior_user_new(ovica_prior **out, const ovica_prior_callbacks *cb, voi
 {
     OVICA__CHECK_NULL(out, "out");
     OVICA__CHECK_NULL(cb, "cb");
-    if (cb->version != OVICA_PRIOR_CALLBACKS_VERSION)
-        return ovica__error(OVICA_EVERSION,
-                            "%s: callbacks version %u unknown (this library knows %u)",
-                            __func__, cb->version, (unsigned)OVICA_PRIOR_CALLBACKS_VERSION);
+    int vst = ovica__check_version(__func__, "callbacks", cb->version,
+                                   OVICA_PRIOR_CALLBACKS_VERSION);
+    if (vst != OVICA_OK) return vst;
     if (cb->neglogp == NULL || cb->grad == NULL)
         return ovica__error(OVICA_EINVAL, "%s: neglogp and grad callbacks are required",
                             __func__);

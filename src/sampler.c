@@ -427,9 +427,9 @@ int ovica_sampler_run(ovica_sampler *s, const ovica_model *model, double sigma_t
     if (!(sigma_t >= 1e-150 && sigma_t <= 1e150))
         return ovica__error(OVICA_EINVAL, "%s: sigma_t must lie in [1e-150, 1e150] (got %g)", fn,
                             sigma_t);
-    if (acc != NULL && acc->version != OVICA_POSTERIOR_ACCUM_VERSION)
-        return ovica__error(OVICA_EVERSION, "%s: acc version %u unknown (this library knows %u)",
-                            fn, acc->version, (unsigned)OVICA_POSTERIOR_ACCUM_VERSION);
+    if (acc != NULL && ovica__check_version(fn, "acc", acc->version,
+                                            OVICA_POSTERIOR_ACCUM_VERSION) != OVICA_OK)
+        return OVICA_EVERSION;
     const ovica_prior *prior = model->prior;
     if (prior->kind != OVICA_PRIOR_LAPLACE && prior->kind != OVICA_PRIOR_EXPONENTIAL)
         return ovica__error(OVICA_ENOTSUP, "%s: prior '%s' has no conditional sampler "

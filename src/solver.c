@@ -52,17 +52,43 @@ struct ovica_solver {
     size_t work_len;
 };
 
+/* The registry: every built-in solver type, in the order the enumeration
+ * (ovica_solver_type_count/_at) lists them. */
+static const ovica_solver_type *const all_types[] = {&type_pg, &type_ista, &type_fista,
+                                                     &type_active, &type_auto};
+#define N_TYPES (sizeof all_types / sizeof all_types[0])
+
+size_t ovica_solver_type_count(void) { return N_TYPES; }
+
+const ovica_solver_type *ovica_solver_type_at(size_t i)
+{
+    if (i >= N_TYPES) {
+        ovica__error(OVICA_EINVAL, "%s: index %zu out of range (%zu solver types)", __func__, i,
+                     (size_t)N_TYPES);
+        return NULL;
+    }
+    return all_types[i];
+}
+
+static int type_valid(const ovica_solver_type *type)
+{
+    for (size_t i = 0; i < N_TYPES; i++)
+        if (type == all_types[i]) return 1;
+    return 0;
+}
+
 const ovica_solver_type *ovica_solver_type_find(const char *name)
 {
-    static const ovica_solver_type *const all[] = {&type_pg, &type_ista, &type_fista,
-                                                   &type_active, &type_auto};
     if (name == NULL) {
         ovica__error(OVICA_EINVAL, "%s: name is NULL", __func__);
         return NULL;
     }
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(all[i]->name, name) == 0) return all[i];
-    ovica__error(OVICA_EINVAL, "unknown solver '%s' (known: pg, ista, fista, active, auto)", name);
+    for (size_t i = 0; i < N_TYPES; i++)
+        if (strcmp(all_types[i]->name, name) == 0) return all_types[i];
+    char known[256] = "";
+    for (size_t i = 0; i < N_TYPES; i++)
+        ovica__append_name(known, sizeof known, all_types[i]->name);
+    ovica__error(OVICA_EINVAL, "unknown solver '%s' (known: %s)", name, known);
     return NULL;
 }
 
@@ -75,8 +101,7 @@ int ovica_solver_new(ovica_solver **out, const ovica_solver_type *type)
 {
     OVICA__CHECK_NULL(out, "out");
     OVICA__CHECK_NULL(type, "type");
-    if (type != &type_pg && type != &type_ista && type != &type_fista && type != &type_active &&
-        type != &type_auto)
+    if (!type_valid(type))
         return ovica__error(OVICA_EINVAL, "%s: not a solver type of this library", __func__);
     ovica_solver *s = ovica__calloc(1, sizeof *s);
     if (s == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a solver");
@@ -340,9 +365,11 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
     OVICA__CHECK_NULL(solver, "solver");
     int st = ovica__check_batch(__func__, model, X, N, x_dim, S, s_dim);
     if (st) return st;
-    if (stats != NULL && stats->version != OVICA_INFER_STATS_VERSION)
-        return ovica__error(OVICA_EVERSION, "%s: stats version %u unknown (this library knows %u)",
-                            __func__, stats->version, (unsigned)OVICA_INFER_STATS_VERSION);
+    if (stats != NULL) {
+        int vst = ovica__check_version(__func__, "stats", stats->version,
+                                       OVICA_INFER_STATS_VERSION);
+        if (vst != OVICA_OK) return vst;
+    }
     const ovica_prior *prior = model->prior;
     int kind = solver->type->kind;
     const int builtin = prior->kind != OVICA_PRIOR_USER;

@@ -56,6 +56,27 @@ int ovica__error(int status, const char *fmt, ...)
     return status;
 }
 
+int ovica__check_version(const char *fn, const char *what, unsigned int version,
+                         unsigned int current)
+{
+    if (version == 0 || version > current)
+        return ovica__error(OVICA_EVERSION,
+                            "%s: %s version %u unknown (this library knows 1 to %u)", fn, what,
+                            version, current);
+    return OVICA_OK;
+}
+
+void ovica__append_name(char *buf, size_t len, const char *name)
+{
+    if (len == 0) return;
+    size_t used = strnlen(buf, len);
+    if (used >= len) return;
+    int w = snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "", name);
+    if (w < 0 || (size_t)w >= len - used) {
+        if (len >= 4) memcpy(buf + len - 4, "...", 4); /* marks the cut */
+    }
+}
+
 /* Allocation accounting and failure injection (ovica/debug.h), per thread:
  * alloc_count counts attempts since the last ovica_debug_fail_alloc();
  * fail_at > 0 makes attempt number fail_at fail (once, or with fail_sticky

@@ -1031,9 +1031,11 @@ static int rollback(ovica_trainer *t, const double *fallback)
 int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
 {
     OVICA__CHECK_NULL(t, "trainer");
-    if (stats != NULL && stats->version != OVICA_STEP_STATS_VERSION)
-        return ovica__error(OVICA_EVERSION, "%s: stats version %u unknown (this library knows %u)",
-                            __func__, stats->version, (unsigned)OVICA_STEP_STATS_VERSION);
+    if (stats != NULL) {
+        int vst = ovica__check_version(__func__, "stats", stats->version,
+                                       OVICA_STEP_STATS_VERSION);
+        if (vst != OVICA_OK) return vst;
+    }
     if (!t->have_stats)
         return ovica__error(OVICA_ESTATE, "%s: no statistics accumulated", __func__);
     const size_t m = t->m, n = t->n, mn = m * n, k = t->step;
@@ -1260,9 +1262,11 @@ int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, size_t x_dim
                        ovica_step_stats *stats)
 {
     OVICA__CHECK_NULL(t, "trainer");
-    if (stats != NULL && stats->version != OVICA_STEP_STATS_VERSION)
-        return ovica__error(OVICA_EVERSION, "%s: stats version %u unknown (this library knows %u)",
-                            __func__, stats->version, (unsigned)OVICA_STEP_STATS_VERSION);
+    if (stats != NULL) {
+        int vst = ovica__check_version(__func__, "stats", stats->version,
+                                       OVICA_STEP_STATS_VERSION);
+        if (vst != OVICA_OK) return vst;
+    }
     ovica_trainer_clear_stats(t);
     int st = ovica_trainer_accumulate(t, X, N, x_dim);
     if (st == OVICA_OK) st = ovica_trainer_apply(t, stats);

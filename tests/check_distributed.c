@@ -7,6 +7,8 @@
  *     to rounding;
  *   - ovica_trainer_set_sampler_seed() makes the processes' posterior draws
  *     differ while ovica_trainer_apply() stays identical everywhere. */
+/* the statistics layout (OVICA_STATS_*) is experimental */
+#define OVICA_EXPERIMENTAL 1
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,82 @@ START_TEST(test_draws_rules_stay_identical)
 }
 END_TEST
 
+/* The experimental layout (OVICA_STATS_* in ovica/trainer.h) describes
+ * what ovica_trainer_stats_export() writes: the size; the scalar sums
+ * against what ovica_trainer_apply() reports from them; the activity counts
+ * against the active total and the diagonal of sum s s^T; and sum z s^T,
+ * sum x s^T and sum s s^T against each other through the MAP optimality
+ * condition of exact (active-set) codes under the Laplace prior:
+ * (A^T (x - A s))_j / sigma^2 = sign(s_j) / b where s_j != 0 and z_j =
+ * -sign(s_j) / b, so summed over the samples
+ * zs_jj + ((A^T XS)_jj - (A^T A SS)_jj) / sigma^2 = 0 for every atom j. */
+START_TEST(test_stats_layout)
+{
+    problem p;
+    make_problem(&p, 14);
+    const size_t N = 250, m = M, n = NA;
+    const double sigma = 0.05;
+    ovica_trainer *t = make_trainer(&p, ovica_rule_natural, 10);
+    ck_assert_status(ovica_trainer_set_solver(t, ovica_solver_active), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_TOL, 1e-12), OVICA_OK);
+    const size_t len = ovica_trainer_stats_size(t);
+    ck_assert_uint_eq(len, OVICA_STATS_SIZE(m, n));
+    ck_assert_uint_eq(len, 6 + n + 2 * n * n + m * n);
+    double *buf = calloc(len, sizeof(double)), A[M * NA];
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), A, M, NA), OVICA_OK);
+    ck_assert_status(ovica_trainer_accumulate(t, p.X, N, M), OVICA_OK);
+    ck_assert_status(ovica_trainer_stats_export(t, buf, len), OVICA_OK);
+
+    ck_assert(buf[OVICA_STATS_SAMPLES] == (double)N);
+    ck_assert(buf[OVICA_STATS_DRAWS] == (double)N); /* MAP rule: one code per sample */
+    double xx = 0.0;
+    for (size_t i = 0; i < N * m; i++) xx += p.X[i] * p.X[i];
+    ck_assert_msg(fabs(buf[OVICA_STATS_DATA] - xx) <= 1e-12 * xx, "data energy %g, want %g",
+                  buf[OVICA_STATS_DATA], xx);
+    const double *act = buf + OVICA_STATS_ACTIVITY(m, n), *zs = buf + OVICA_STATS_ZS(m, n);
+    const double *xs = buf + OVICA_STATS_XS(m, n), *ss = buf + OVICA_STATS_SS(m, n);
+    double act_sum = 0;
+    for (size_t j = 0; j < n; j++) {
+        act_sum += act[j];
+        ck_assert_msg((act[j] > 0) == (ss[j * n + j] > 0), "atom %zu: activity %g, ss %g", j,
+                      act[j], ss[j * n + j]);
+        for (size_t k = 0; k < n; k++) /* symmetric (to the rounding of a GEMM) */
+            ck_assert(fabs(ss[j * n + k] - ss[k * n + j]) <=
+                      1e-12 * sqrt(ss[j * n + j] * ss[k * n + k]));
+    }
+    ck_assert_msg(act_sum > 0 && fabs(act_sum - buf[OVICA_STATS_ACTIVE]) < 1e-9,
+                  "activity sums to %g, active total %g", act_sum, buf[OVICA_STATS_ACTIVE]);
+    int checked = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (ss[j * n + j] == 0) continue;
+        double axs = 0, aass = 0;
+        for (size_t i = 0; i < m; i++) axs += A[i * n + j] * xs[i * n + j];
+        for (size_t k = 0; k < n; k++) {
+            double g = 0; /* (A^T A)_jk */
+            for (size_t i = 0; i < m; i++) g += A[i * n + j] * A[i * n + k];
+            aass += g * ss[k * n + j];
+        }
+        double lhs = zs[j * n + j] + (axs - aass) / (sigma * sigma);
+        ck_assert_msg(zs[j * n + j] < 0, "atom %zu: zs_jj = %g", j, zs[j * n + j]);
+        ck_assert_msg(fabs(lhs) <= 1e-6 * fabs(zs[j * n + j]),
+                      "atom %zu: zs_jj %g, optimality sum %g", j, zs[j * n + j], lhs);
+        checked++;
+    }
+    ck_assert_int_gt(checked, 0);
+
+    ovica_step_stats st = OVICA_STEP_STATS_INIT;
+    ck_assert_status(ovica_trainer_apply(t, &st), OVICA_OK);
+    ck_assert(st.samples == buf[OVICA_STATS_SAMPLES]);
+    ck_assert(st.objective == buf[OVICA_STATS_OBJECTIVE] / (double)N);
+    ck_assert(st.mse == buf[OVICA_STATS_SQERR] / ((double)N * (double)m));
+    ck_assert(st.active == buf[OVICA_STATS_ACTIVE] / (double)N);
+    free(buf);
+    ovica_trainer_free(t);
+    ovica_model_free(p.model);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("distributed");
@@ -182,6 +260,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_map_rule_matches_one_trainer);
     tcase_add_test(tc, test_sampler_seed);
     tcase_add_test(tc, test_draws_rules_stay_identical);
+    tcase_add_test(tc, test_stats_layout);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,8 @@
  * check the same in CI), leave the objects it was given as they were, and
  * leave the handles usable: a clean run afterwards gives the reference
  * result. */
+/* the allocation hooks (ovica/debug.h) are experimental */
+#define OVICA_EXPERIMENTAL 1
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
  * several threads for inference and sampling is safe and stays unchanged;
  * the error message and the allocation hook are per thread. `make tsan`
  * runs this suite (and the others) under ThreadSanitizer. */
+/* the allocation hooks (ovica/debug.h) are experimental */
+#define OVICA_EXPERIMENTAL 1
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

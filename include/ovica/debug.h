@@ -2,6 +2,13 @@
  * @file ovica/debug.h
  * @brief Testing aids: allocation counting and allocation-failure injection.
  *
+ * EXPERIMENTAL: no ABI promise. These declarations may change or go in any
+ * release, a patch release included (the symbols stay exported from the
+ * shared library while they exist). They are visible only to a host that
+ * defines OVICA_EXPERIMENTAL before including <ovica.h> (which then includes
+ * this header) or this header; without it, including this header is an
+ * error rather than a silent empty include.
+ *
  * Every allocation libovica makes itself goes through one internal allocator,
  * which counts the allocations of the calling thread and can be told to make
  * one of them (or every one from some point on) fail as if the system were
@@ -31,6 +38,10 @@
  */
 #ifndef OVICA_DEBUG_H
 #define OVICA_DEBUG_H
+
+#ifndef OVICA_EXPERIMENTAL
+#error "ovica/debug.h is experimental (no ABI promise): define OVICA_EXPERIMENTAL first"
+#endif
 
 #include "common.h"
 

@@ -86,8 +86,9 @@ typedef struct ovica_recovery {
  * (angle <= threshold_deg), and the number of dead learned atoms, i.e. those
  * whose column of S is exactly zero in every row (never active on the data).
  *
- * @param out           result; out->version must be OVICA_RECOVERY_VERSION.
- *                      Written only on success.
+ * @param out           result; out->version set by OVICA_RECOVERY_INIT (any
+ *                      version from 1 to OVICA_RECOVERY_VERSION). Written
+ *                      only on success.
  * @param A_learned     learned basis, m x n_learned row-major (only read).
  * @param m             dimension, > 0.
  * @param n_learned     number of learned atoms, > 0.
@@ -101,8 +102,8 @@ typedef struct ovica_recovery {
  *                      or NULL: then dead = 0 and N is ignored.
  * @param N             rows of S, > 0 when S is given.
  * @return OVICA_OK; OVICA_EINVAL (NULL out or basis, zero size, negative
- *         threshold, N = 0 with S given); OVICA_EVERSION (out->version is not
- *         OVICA_RECOVERY_VERSION); OVICA_ENONFINITE (NaN/Inf in a basis or
+ *         threshold, N = 0 with S given); OVICA_EVERSION (out->version 0 or
+ *         above OVICA_RECOVERY_VERSION); OVICA_ENONFINITE (NaN/Inf in a basis or
  *         threshold); OVICA_ESIZE; OVICA_ENOMEM.
  */
 OVICA_API int ovica_recovery_eval(ovica_recovery *out, const double *A_learned, size_t m,

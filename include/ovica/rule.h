@@ -65,13 +65,31 @@ OVICA_API extern const ovica_rule_type *const ovica_rule_auto;
 OVICA_API extern const ovica_rule_type *const ovica_rule_dictionary;
 
 /**
- * @brief Looks a rule up by name: "natural", "plain", "reconstruction",
- * "exact", "em", "auto", "dictionary".
- * @return the type, or NULL (message set) for an unknown name.
+ * @brief Number of rule types this library provides (7 in 0.3: natural,
+ * plain, reconstruction, exact, em, auto, dictionary). With ovica_rule_type_at() it
+ * enumerates them, so that hosts list the rules instead of copying their
+ * names; the order is fixed within a release.
+ */
+OVICA_API size_t ovica_rule_type_count(void);
+
+/**
+ * @brief The i-th rule type, 0 <= i < ovica_rule_type_count().
+ * @return the type, or NULL (message set, OVICA_EINVAL) when i is out of
+ *         range.
+ */
+OVICA_API const ovica_rule_type *ovica_rule_type_at(size_t i);
+
+/**
+ * @brief Looks a rule up by name (ovica_rule_type_name() of one of the
+ * enumerated types: "natural", "plain", "reconstruction", "exact", "em",
+ * "auto", "dictionary").
+ * @return the type, or NULL (message set, OVICA_EINVAL, listing the known
+ *         names) for NULL or an unknown name.
  */
 OVICA_API const ovica_rule_type *ovica_rule_type_find(const char *name);
 
-/** @brief The rule's name; "" for NULL. */
+/** @brief The rule's name; "" for NULL. Names are unique among the
+ *  enumerated types. */
 OVICA_API const char *ovica_rule_type_name(const ovica_rule_type *type);
 
 /** @brief 1 if the rule works from posterior draws (exact, em, auto: auto may

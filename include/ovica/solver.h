@@ -82,14 +82,30 @@ OVICA_API extern const ovica_solver_type *const ovica_solver_active;
 OVICA_API extern const ovica_solver_type *const ovica_solver_auto;
 
 /**
- * @brief Looks a solver type up by name ("pg", "ista", "fista", "active",
- * "auto"), for hosts
- * that cannot reach exported data (FFI).
- * @return the type, or NULL if the name is unknown (message set).
+ * @brief Number of solver types this library provides (5 in 0.2: pg, ista,
+ * fista, active, auto). With ovica_solver_type_at() it enumerates them, so
+ * that hosts (the CLI, the Python binding) list the solvers instead of
+ * copying their names; the order is fixed within a release.
+ */
+OVICA_API size_t ovica_solver_type_count(void);
+
+/**
+ * @brief The i-th solver type, 0 <= i < ovica_solver_type_count().
+ * @return the type, or NULL (message set, OVICA_EINVAL) when i is out of
+ *         range.
+ */
+OVICA_API const ovica_solver_type *ovica_solver_type_at(size_t i);
+
+/**
+ * @brief Looks a solver type up by name (ovica_solver_type_name() of one of
+ * the enumerated types), for hosts that cannot reach exported data (FFI).
+ * @return the type, or NULL (message set, OVICA_EINVAL, listing the known
+ *         names) for NULL or an unknown name.
  */
 OVICA_API const ovica_solver_type *ovica_solver_type_find(const char *name);
 
-/** @brief The type's name ("pg", "ista", "fista", "active", "auto"); "" for NULL. */
+/** @brief The type's name ("pg", "ista", "fista", "active", "auto"); "" for
+ *  NULL. Names are unique among the enumerated types. */
 OVICA_API const char *ovica_solver_type_name(const ovica_solver_type *type);
 
 /** Opaque solver handle. */

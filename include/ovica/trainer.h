@@ -245,10 +245,14 @@ OVICA_API int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats);
 /** @brief Discards the accumulated statistics. */
 OVICA_API int ovica_trainer_clear_stats(ovica_trainer *t);
 
-/** @brief Number of doubles in the exported statistics:
- *  5 + n + 2 n^2 + m n: samples, draws, sum of objectives, of squared
- *  residuals and of active counts; per-atom activity (n); sum z s^T (+ the
- *  boundary term B), n x n; sum x s^T, m x n; sum s s^T, n x n. */
+/** @brief Number of doubles in the exported statistics (0 for NULL).
+ *
+ *  What is promised (stable): the statistics are sums over samples, so the
+ *  elementwise sum of the exports of trainers made for models of the same
+ *  shape with the same rule is a valid import, and the size depends only on
+ *  the model's m and n. Which entry holds what is not promised: the layout
+ *  is declared only under OVICA_EXPERIMENTAL (OVICA_STATS_* below) and may
+ *  change in any release. */
 OVICA_API size_t ovica_trainer_stats_size(const ovica_trainer *t);
 
 /** @brief Copies the accumulated statistics into buf (len must equal
@@ -346,6 +350,40 @@ OVICA_API int ovica_trainer_regime(const ovica_trainer *t);
  *         trainer's rule is not ovica_rule_auto). (added in 0.3)
  */
 OVICA_API int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_basis);
+
+#ifdef OVICA_EXPERIMENTAL
+/**
+ * @name The layout of the exported statistics (EXPERIMENTAL)
+ * No ABI promise: visible only when OVICA_EXPERIMENTAL is defined, and may
+ * change in any release. ovica_trainer_stats_export() writes, for a model
+ * with m-dimensional data and n atoms, OVICA_STATS_SIZE(m, n) doubles:
+ * six sums (enum ovica_stats_slot), then per-atom activity counts (n),
+ * sum z s^T (+ the boundary term B of the rules from draws; n x n), sum
+ * x s^T (m x n) and sum s s^T (n x n), the matrices row-major, each at the
+ * offset its macro gives.
+ * @{
+ */
+enum ovica_stats_slot {
+    OVICA_STATS_SAMPLES = 0,   /**< samples accumulated */
+    OVICA_STATS_DRAWS = 1,     /**< codes accumulated (samples x sweeps for the rules from draws) */
+    OVICA_STATS_OBJECTIVE = 2, /**< sum of the MAP objective E(s) over the samples */
+    OVICA_STATS_SQERR = 3,     /**< sum of squared residuals ||x - A s||^2 */
+    OVICA_STATS_ACTIVE = 4,    /**< sum over samples of the number of non-zero codes */
+    OVICA_STATS_DATA = 5,      /**< sum of squared data entries ||x||^2 (added in 0.3) */
+    OVICA_STATS_HEAD = 6       /**< number of scalar sums before the per-atom entries */
+};
+/** Offset of the per-atom activity counts (n entries). */
+#define OVICA_STATS_ACTIVITY(m, n) ((size_t)OVICA_STATS_HEAD)
+/** Offset of sum z s^T (n x n). */
+#define OVICA_STATS_ZS(m, n) (OVICA_STATS_ACTIVITY(m, n) + (size_t)(n))
+/** Offset of sum x s^T (m x n). */
+#define OVICA_STATS_XS(m, n) (OVICA_STATS_ZS(m, n) + (size_t)(n) * (size_t)(n))
+/** Offset of sum s s^T (n x n). */
+#define OVICA_STATS_SS(m, n) (OVICA_STATS_XS(m, n) + (size_t)(m) * (size_t)(n))
+/** Total length: ovica_trainer_stats_size() of a trainer for an m x n basis. */
+#define OVICA_STATS_SIZE(m, n) (OVICA_STATS_SS(m, n) + (size_t)(n) * (size_t)(n))
+/** @} */
+#endif /* OVICA_EXPERIMENTAL */
 
 OVICA_END_DECLS
 

@@ -154,7 +154,8 @@ expect 2 train --data X.npy --atoms 3 --out f.ovm --zzzzzz 5
 if grep -q "did you mean" err.txt; then bad "a suggestion for a name far from every option"; else ok; fi
 
 # the progress names its quantities
-expect 0 train --data X.npy --atoms 3 --steps 30 --out p.ovm
+# (the rule from draws: its monitor runs every 25 steps; auto's sparse route has none)
+expect 0 train --data X.npy --atoms 3 --steps 30 --rule exact --out p.ovm
 has err.txt "batch objective"; has err.txt "monitor best"
 expect 0 encode m.ovm --data X.npy --out S.npy;   has err.txt "600 samples"
 size S.npy $((128 + 600 * 3 * 8))
@@ -209,7 +210,8 @@ with open("Xn.npy", "wb") as f:
     f.write(b)
 PY
 if [ -s Xn.npy ]; then
-  expect 1 train --data Xn.npy --atoms 3 --batch 100 --block 100 --steps 60 --seed 7 --out nan.ovm
+  expect 1 train --data Xn.npy --atoms 3 --batch 100 --block 100 --steps 60 --seed 7 --rule exact \
+    --keep best --out nan.ovm
   has err.txt "Xn.npy holds a non-finite value (nan) at row 2500, column 1"
   has err.txt "training step 29 failed"
   has err.txt "saved the best basis so far (monitor objective"
@@ -224,7 +226,7 @@ fi
 # so far is saved next to the output, exit 1
 mkdir -p ckdir
 "$OVICA" train --data X.npy --atoms 3 --steps 100000000 --checkpoint ckdir/ck.ovm \
-  --checkpoint-every 50 --out wf.ovm >wf.out 2>wf.err &
+  --checkpoint-every 50 --rule exact --keep best --out wf.ovm >wf.out 2>wf.err &
 pid=$!
 sleep 1
 rm -rf ckdir
