@@ -173,7 +173,9 @@ int main(int argc, char **argv)
 {
     int quick = 0;
     const char *dir = OVICA_IMAGE_DIR, *out = ".";
-    size_t steps = 600, n_train = 30000, n_test = 5000, batch = 1000;
+    /* steps 0: the trainer's default; batch 0: every training patch at every
+     * step (the trainer draws the rows of a step itself) */
+    size_t steps = 0, n_train = 30000, n_test = 5000, batch = 0;
     double sigma = 0.3, anneal = -1;
     const char *rule = "auto";
     int init_pca = 0; /* start from the PCA axes (identity) instead of data samples */
@@ -207,11 +209,11 @@ int main(int argc, char **argv)
         n_test = 300;
         batch = 500;
     }
-    if (steps == 0 || n_train < M || n_test == 0 || batch == 0 || !(sigma > 0)) {
+    if (n_train < M || n_test == 0 || !(sigma > 0)) {
         fprintf(stderr, "image_features: bad settings\n");
         return 2;
     }
-    if (batch > n_train) batch = n_train;
+    if (batch == 0 || batch > n_train) batch = n_train;
 
     const size_t atoms[2] = {M, 2 * M};
     double *imgs = malloc((size_t)NIMG * SIDE * SIDE * sizeof *imgs);
@@ -296,8 +298,11 @@ int main(int argc, char **argv)
         }
         CHECK(ovica_trainer_new(&t, model, rt, seed + 100 * (uint64_t)b));
         if (anneal > 0) CHECK(ovica_trainer_set_param(t, OVICA_TRAIN_ANNEAL, anneal));
-        CHECK(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps));
-        CHECK(ovica_trainer_init_basis(t, OVICA_INIT_DATA, Ytr, n_train, M));
+        if (steps > 0) CHECK(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps));
+        double planned = 0;
+        CHECK(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &planned));
+        const size_t nsteps = (size_t)planned;
+        /* the trainer's own initialisation unless --init-pca */
         if (init_pca) {
             /* the PCA axes (the identity in whitened space), then for the
              * second half of an overcomplete basis the axes rotated by 45
@@ -313,22 +318,27 @@ int main(int argc, char **argv)
         }
         CHECK(ovica_trainer_set_monitor(t, Ytr, n_train < 2000 ? n_train : 2000, M));
         ovica_step_stats s = OVICA_STEP_STATS_INIT;
-        for (size_t k = 0; k < steps; k++) {
-            /* a fresh random batch every step */
-            for (size_t r = 0; r < batch; r++) {
-                size_t i = (size_t)(ovica_rng_uniform(rng) * (double)n_train) % n_train;
-                memcpy(Bt + r * M, Ytr + i * M, M * sizeof *Bt);
+        for (size_t k = 0; k < nsteps; k++) {
+            const double *Xk = Ytr;
+            if (batch < n_train) { /* --batch: a fresh random batch every step */
+                for (size_t r = 0; r < batch; r++) {
+                    size_t i = (size_t)(ovica_rng_uniform(rng) * (double)n_train) % n_train;
+                    memcpy(Bt + r * M, Ytr + i * M, M * sizeof *Bt);
+                }
+                Xk = Bt;
             }
             s = (ovica_step_stats)OVICA_STEP_STATS_INIT;
-            CHECK(ovica_trainer_step(t, Bt, batch, M, &s));
-            if (!quick && ((k + 1) % 50 == 0 || k + 1 == steps)) {
-                printf("  %3zu atoms: step %4zu/%zu  objective %.3f  active %.1f  monitor "
-                       "%.3f  %.0f s\n",
-                       n, k + 1, steps, s.objective, s.active, s.best, now() - t0);
+            CHECK(ovica_trainer_step(t, Xk, batch, M, &s));
+            if (!quick && ((k + 1) % 50 == 0 || k + 1 == nsteps)) {
+                static const char *const regimes[] = {"probe", "sparse", "dense", "map"};
+                int rg = ovica_trainer_regime(t);
+                printf("  %3zu atoms: step %4zu/%zu  objective %.3f  active %.1f  sigma %.3f  "
+                       "(%s)  %.0f s\n",
+                       n, k + 1, nsteps, s.objective, s.active, s.sigma_t,
+                       rg >= 0 && rg <= 3 ? regimes[rg] : "?", now() - t0);
                 fflush(stdout);
             }
         }
-        (void)ovica_trainer_restore_best(t); /* OVICA_ESTATE if the monitor never ran */
         const ovica_model *learned = ovica_trainer_model(t);
         CHECK(ovica_model_get_basis(learned, A, M, n));
         int st = ovica_loglik(learned, Yte, n_test, M, OVICA_LOGLIK_BETA_LAPLACE, NULL, &nats[b]);
