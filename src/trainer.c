@@ -864,6 +864,7 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     t->stats[ST_XX] += sum_xx;
     if (worst > 0.0) {
         memcpy(t->worst, t->R + worst_k * m, m * sizeof(double));
+        t->worst_row = worst_k;
         t->have_worst = 1;
     }
     t->have_stats = 1;

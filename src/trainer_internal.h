@@ -76,6 +76,7 @@ struct ovica_trainer {
     double *Xsub;              /* rows drawn from a large batch, cap_sub x m */
     size_t cap_sub;
     size_t sub_N;              /* rows of the last batch as used (drawn or all) */
+    size_t worst_row;          /* row of the worst-reconstructed sample in t->R, t->S */
     double *probe_A;           /* m x n: the host's basis at the start of auto's probe */
     int probe_started, host_basis;
 };

@@ -121,10 +121,20 @@ static int dict_swap(ovica_trainer *t, double *A1, int *guard)
         for (size_t r = 0; r < m; r++) s += R[i * m + r] * R[i * m + r];
         e[i] = sqrt(s);
     }
-    double wn = frob(t->worst, m);
+    /* the data vector of the worst-reconstructed sample, x = r + A s (A:
+     * the basis the codes were computed with), is the first guess: a sample
+     * whose feature no atom has is often that feature alone, where its
+     * residual is what the other atoms could not mimic */
+    const double *A = t->model->A;
+    const size_t w = t->worst_row < N ? t->worst_row : 0;
+    memcpy(v, R + w * m, m * sizeof(double));
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, A, (int)n, t->S + w * n, 1, 1.0,
+                v, 1);
+    double wn = frob(v, m);
     if (!(wn > 0.0)) return OVICA_OK;
-    for (size_t r = 0; r < m; r++) v[r] = t->worst[r] / wn;
-    /* a few mean-shift steps: the mean of the residuals that point along v */
+    for (size_t r = 0; r < m; r++) v[r] /= wn;
+    /* a few mean-shift steps: the mean of the data vectors of the samples
+     * whose residual points along v */
     for (int it = 0; it < 3; it++) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)m, 1.0, R, (int)m, v, 1, 0.0, p, 1);
         memset(u, 0, m * sizeof(double));
@@ -134,6 +144,8 @@ static int dict_swap(ovica_trainer *t, double *A1, int *guard)
             if (q > 0.8 * e[i] && e[i] > 0.0) {
                 double sg = p[i] < 0.0 ? -1.0 : 1.0;
                 for (size_t r = 0; r < m; r++) u[r] += sg * R[i * m + r];
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, sg, A, (int)n,
+                            t->S + i * n, 1, 1.0, u, 1);
                 sel++;
             }
         }
