@@ -147,6 +147,8 @@ _PROTOS = [
     # solver
     ("ovica_solver_type_find", _V, [_S]),
     ("ovica_solver_type_name", _S, [_V]),
+    ("ovica_solver_type_count", _Z, []),
+    ("ovica_solver_type_at", _V, [_Z]),
     ("ovica_solver_new", _I, [c_void_pp, _V]),
     ("ovica_solver_free", None, [_V]),
     ("ovica_solver_get_type", _V, [_V]),
@@ -162,6 +164,8 @@ _PROTOS = [
     # rule, trainer
     ("ovica_rule_type_find", _V, [_S]),
     ("ovica_rule_type_name", _S, [_V]),
+    ("ovica_rule_type_count", _Z, []),
+    ("ovica_rule_type_at", _V, [_Z]),
     ("ovica_rule_type_uses_draws", _I, [_V]),
     ("ovica_trainer_new", _I, [c_void_pp, _V, _V, _U64]),
     ("ovica_trainer_free", None, [_V]),

@@ -402,7 +402,13 @@ class InferStats(ctypes.Structure):
 
 
 #: The MAP solvers (ovica_solver_type_find names).
-SOLVERS = ("pg", "ista", "fista", "active", "auto")
+def _registry(count, at, name):
+    """The names of the library's built-in types, in its order."""
+    return tuple(name(at(i)).decode() for i in range(count()))
+
+
+#: The solver types of the library (ovica_solver_type_count/_at).
+SOLVERS = _registry(F.ovica_solver_type_count, F.ovica_solver_type_at, F.ovica_solver_type_name)
 
 
 def _solver_type(name):
@@ -556,7 +562,8 @@ def _known_train_params():
 TRAIN_PARAMS = _known_train_params()
 INIT_METHODS = {"random": 0, "spread": 1, "data": 2}
 REGIMES = {0: "undecided", 1: "sparse", 2: "dense", 3: "map"}
-RULES = ("natural", "plain", "reconstruction", "exact", "em", "auto", "dictionary")
+#: The update rules of the library (ovica_rule_type_count/_at).
+RULES = _registry(F.ovica_rule_type_count, F.ovica_rule_type_at, F.ovica_rule_type_name)
 GUARD_FLAGS = {1: "capped", 2: "rollback", 4: "reseed", 8: "best", 16: "damped", 32: "split",
                64: "swap"}
 
