@@ -5,7 +5,7 @@
 #                   Python, the docs' code blocks (check-docs), MPI (what CI and the
 #                   README run)
 #   make demo       build the ovica program and run the article's 2-D experiment
-#   make bench      build and run the benchmarks
+#   make bench      build and run the benchmarks (bench-peers, bench-sparse: against peers)
 #   make mpi        the MPI training program (examples/mpi/); make check-mpi its tests
 #   make install    PREFIX=/usr/local DESTDIR= : the library, headers, .pc and the
 #                   ovica program; PYTHON_INSTALL=1 also the Python package
@@ -264,6 +264,14 @@ deps-peers:
 
 bench-peers: $(BUILD)/bench/bench_peers | deps-peers
 	/usr/bin/python3 bench/peers.py --bin $(BUILD)/bench/bench_peers
+
+# The defaults on sparse cases against MiniBatchDictionaryLearning given its
+# best sparsity weight (set from the true basis), and the sparse route's
+# ablation (docs/LEARNING.md, docs/ABLATION.md). One BLAS thread each.
+.PHONY: bench-sparse
+bench-sparse: lib | deps-peers
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/sparse_peers.py --seeds 2
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/sparse_ablation.py --seeds 2
 
 # --- reliability: sanitizers, valgrind, fuzzing (docs/RELIABILITY.md) ----------
 #   make check-asan      the Check suites under AddressSanitizer + UBSan (gcc)
