@@ -39,14 +39,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python", "tests"))
 
 
 def sparse_data(seed, m, n, p, kind, N, noise):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n))
-    A /= np.linalg.norm(A, axis=0)
-    mask = rng.random((N, n)) < p
-    amp = rng.exponential(1.0, (N, n)) if kind == "exponential" else rng.laplace(0.0, 1.0, (N, n))
-    S = mask * amp
-    X = S @ A.T + noise * rng.standard_normal((N, m))
-    return np.ascontiguousarray(X), A, S
+    """(X, A, S): the test suite's generator (bindings/python/tests)."""
+    from test_defaults import sparse_data as make
+    return make(seed, m, n, p, kind, N, noise, with_codes=True)
 
 
 def toy_data(seed, N=20000):

@@ -35,21 +35,6 @@ static struct {
     size_t npy_len;
 } F;
 
-static int sq_nlp(const double *s, size_t n, double *out, void *u)
-{
-    (void)u;
-    double t = 0.0;
-    for (size_t i = 0; i < n; i++) t += 0.5 * s[i] * s[i];
-    *out = t;
-    return 0;
-}
-
-static int sq_grad(const double *s, size_t n, double *g, void *u)
-{
-    (void)u;
-    for (size_t i = 0; i < n; i++) g[i] = s[i];
-    return 0;
-}
 
 static int sq_prox(const double *v, size_t n, double t, double *out, void *u)
 {
@@ -75,8 +60,8 @@ static void fixture_up(void)
     ck_assert_status(ovica_prior_laplace_new(&F.lap, 0.5), OVICA_OK);
     ck_assert_status(ovica_prior_exponential_new(&F.expo, 0.5), OVICA_OK);
     ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
-    cb.neglogp = sq_nlp;
-    cb.grad = sq_grad;
+    cb.neglogp = tu_sq_neglogp;
+    cb.grad = tu_sq_grad;
     cb.name = "gauss-noprox";
     ck_assert_status(ovica_prior_user_new(&F.user_noprox, &cb, NULL), OVICA_OK);
     cb.prox = sq_prox;
@@ -213,11 +198,11 @@ R(p_exp_null, OVICA_EINVAL, return ovica_prior_exponential_new(NULL, 1.0);)
 R(p_exp_zero, OVICA_EINVAL, ovica_prior *p = NULL; return ovica_prior_exponential_new(&p, 0.0);)
 R(p_exp_nan, OVICA_ENONFINITE, ovica_prior *p = NULL; return ovica_prior_exponential_new(&p, NAN);)
 R(p_user_null_cb, OVICA_EINVAL, ovica_prior *p = NULL; return ovica_prior_user_new(&p, NULL, NULL);)
-R(p_user_null_out, OVICA_EINVAL, ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.neglogp = sq_nlp; cb.grad = sq_grad; return ovica_prior_user_new(NULL, &cb, NULL);)
-R(p_user_no_nlp, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.grad = sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
-R(p_user_no_grad, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.neglogp = sq_nlp; return ovica_prior_user_new(&p, &cb, NULL);)
-R(p_user_version, OVICA_EVERSION, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.version = 99; cb.neglogp = sq_nlp; cb.grad = sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
-R(p_user_domain, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.domain = 7; cb.neglogp = sq_nlp; cb.grad = sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
+R(p_user_null_out, OVICA_EINVAL, ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.neglogp = tu_sq_neglogp; cb.grad = tu_sq_grad; return ovica_prior_user_new(NULL, &cb, NULL);)
+R(p_user_no_nlp, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.grad = tu_sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
+R(p_user_no_grad, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.neglogp = tu_sq_neglogp; return ovica_prior_user_new(&p, &cb, NULL);)
+R(p_user_version, OVICA_EVERSION, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.version = 99; cb.neglogp = tu_sq_neglogp; cb.grad = tu_sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
+R(p_user_domain, OVICA_EINVAL, ovica_prior *p = NULL; ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT; cb.domain = 7; cb.neglogp = tu_sq_neglogp; cb.grad = tu_sq_grad; return ovica_prior_user_new(&p, &cb, NULL);)
 R(p_clone_null_out, OVICA_EINVAL, return ovica_prior_clone(NULL, F.lap);)
 R(p_clone_null, OVICA_EINVAL, ovica_prior *p = NULL; return ovica_prior_clone(&p, NULL);)
 R(p_scale_null, OVICA_EINVAL, double b; return ovica_prior_scale(NULL, &b);)

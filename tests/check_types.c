@@ -148,21 +148,6 @@ START_TEST(test_rule_types)
 }
 END_TEST
 
-static int sq_nlp(const double *s, size_t n, double *out, void *u)
-{
-    (void)u;
-    double t = 0.0;
-    for (size_t i = 0; i < n; i++) t += 0.5 * s[i] * s[i];
-    *out = t;
-    return 0;
-}
-
-static int sq_grad(const double *s, size_t n, double *g, void *u)
-{
-    (void)u;
-    for (size_t i = 0; i < n; i++) g[i] = s[i];
-    return 0;
-}
 
 /* Each versioned struct, filled by a caller built against version v. */
 enum { VM = 2, VN = 3, VB = 4 };
@@ -224,8 +209,8 @@ static int call_with_version(vfix *f, int which, unsigned int v)
     case 3: {
         ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;
         cb.version = v;
-        cb.neglogp = sq_nlp;
-        cb.grad = sq_grad;
+        cb.neglogp = tu_sq_neglogp;
+        cb.grad = tu_sq_grad;
         ovica_prior *p = NULL;
         int r = ovica_prior_user_new(&p, &cb, NULL);
         ovica_prior_free(p);

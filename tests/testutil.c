@@ -57,3 +57,19 @@ int tu_run(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int tu_sq_neglogp(const double *s, size_t n, double *out, void *u)
+{
+    (void)u;
+    double t = 0.0;
+    for (size_t i = 0; i < n; i++) t += 0.5 * s[i] * s[i];
+    *out = t;
+    return 0;
+}
+
+int tu_sq_grad(const double *s, size_t n, double *g, void *u)
+{
+    (void)u;
+    for (size_t i = 0; i < n; i++) g[i] = s[i];
+    return 0;
+}

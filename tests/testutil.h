@@ -40,6 +40,11 @@ void tu_orthogonal(tu_rng *r, double *Q, size_t m);
 /* max |a - b| over len values */
 double tu_max_abs_diff(const double *a, const double *b, size_t len);
 
+/* A Gaussian user prior's callbacks (-log p = s^2 / 2, gradient s), for
+ * tests that need a valid ovica_prior_callbacks table. */
+int tu_sq_neglogp(const double *s, size_t n, double *out, void *u);
+int tu_sq_grad(const double *s, size_t n, double *g, void *u);
+
 /* Runs a suite (CK_NORMAL output), frees the runner, returns the exit code. */
 int tu_run(Suite *s);
 

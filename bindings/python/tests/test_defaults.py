@@ -32,14 +32,18 @@ def match(A_true, A_learned, signed):
     return np.cos(np.radians(ang)), ang
 
 
-def sparse_data(seed, m, n, p, kind, N, noise):
+def sparse_data(seed, m, n, p, kind, N, noise, with_codes=False):
+    """X (N x m) = S A^T + noise: a random unit basis A (m x n), Bernoulli(p)
+    activity times exponential or Laplace amplitudes of scale 1. Returns
+    (X, A), or (X, A, S) with_codes."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, n))
     A /= np.linalg.norm(A, axis=0)
     mask = rng.random((N, n)) < p
     amp = rng.exponential(1.0, (N, n)) if kind == "exponential" else rng.laplace(0.0, 1.0, (N, n))
-    X = (mask * amp) @ A.T + noise * rng.standard_normal((N, m))
-    return np.ascontiguousarray(X), A
+    S = mask * amp
+    X = np.ascontiguousarray(S @ A.T + noise * rng.standard_normal((N, m)))
+    return (X, A, S) if with_codes else (X, A)
 
 
 def toy_model(seed, nf=20, nh=8, p=0.05, steps=3000, batch=512):
