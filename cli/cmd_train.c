@@ -604,8 +604,13 @@ static int train_run(const char *cmd, train_cfg *c, batch_src *src, const char *
         goto done;
     }
     if (!c->quiet) {
-        fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); ", cmd,
-                first + done_steps, steps, done_steps, now_seconds() - pr.t0);
+        static const char *const routes[] = {
+            "undecided (stopped in auto's probe)", "sparse (MAP codes, noise estimated)",
+            "dense (posterior draws)", "MAP codes"};
+        const int rg = ovica_trainer_regime(t);
+        fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); route: %s; ",
+                cmd, first + done_steps, steps, done_steps, now_seconds() - pr.t0,
+                rg >= 0 && rg <= 3 ? routes[rg] : "?");
         if (kept_best)
             fprintf(stderr, "kept the best basis (monitor objective %.6g); ", best);
         else
