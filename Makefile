@@ -446,6 +446,44 @@ check-mpi: mpi
 
 check: $(if $(HAVE_MPICC),check-mpi)
 
+# --- the latents benchmark (examples/latents/, docs/LATENTS.md) -----------------
+#   make latents        train the character model (~10 min), write its activations,
+#                       fit the library and the autoencoders, the toy benchmark,
+#                       the frontier plot and the feature browser ($(LATENTS_DIR));
+#                       a benchmark, not part of `make check`
+#   make check-latents  the same pipeline at toy size, the browser opened in
+#                       headless Chromium; part of `make check`
+# PyTorch, the fortunes text and Chromium are benchmark/test dependencies
+# only (installed by deps-latents with apt-get), never the library's.
+LATENTS_DIR  ?= $(BUILD)/latents
+LATENTS_ARGS ?=
+LATENTS_APT_PKGS := python3-numpy python3-torch python3-pil fortunes chromium
+.PHONY: latents check-latents deps-latents
+deps-latents:
+	@missing=""; \
+	$(PYTHON) -c 'import numpy, torch, PIL' >/dev/null 2>&1 || missing="$$missing python3-numpy/torch/pil"; \
+	[ -d /usr/share/games/fortunes ] || missing="$$missing fortunes"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-latents: missing:$$missing; installing $(LATENTS_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(LATENTS_APT_PKGS) || \
+	  { echo "deps-latents: apt-get failed; install $(LATENTS_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+latents: lib | deps-latents
+	@mkdir -p $(LATENTS_DIR)
+	nice $(PYTHON) examples/latents/charlm.py --out $(LATENTS_DIR)
+	OPENBLAS_NUM_THREADS=2 nice $(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) \
+	    --out $(LATENTS_DIR)/results $(LATENTS_ARGS)
+	$(PYTHON) examples/latents/browser.py --results $(LATENTS_DIR)/results
+
+check-latents: lib | deps-latents
+	@sh tests/latents/run.sh $(PYTHON) $(BUILD)/latents-test
+
+check: check-latents
+
 # --- install ------------------------------------------------------------------
 install: lib pkgconfig/libovica.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/ovica $(DESTDIR)$(PKGCONFIGDIR)
