@@ -450,7 +450,9 @@ check: $(if $(HAVE_MPICC),check-mpi)
 #   make latents        train the character model (~10 min), write its activations,
 #                       fit the library and the autoencoders, the toy benchmark,
 #                       the frontier plot and the feature browser ($(LATENTS_DIR));
-#                       a benchmark, not part of `make check`
+#                       a benchmark, not part of `make check`;
+#                       LATENTS_ARGS="..." passes options to compare.py
+#   make latents-compare the comparison and browser only (activations kept)
 #   make check-latents  the same pipeline at toy size, the browser opened in
 #                       headless Chromium; part of `make check`
 # PyTorch, the fortunes text and Chromium are benchmark/test dependencies
@@ -458,7 +460,7 @@ check: $(if $(HAVE_MPICC),check-mpi)
 LATENTS_DIR  ?= $(BUILD)/latents
 LATENTS_ARGS ?=
 LATENTS_APT_PKGS := python3-numpy python3-torch python3-pil fortunes chromium
-.PHONY: latents check-latents deps-latents
+.PHONY: latents latents-compare check-latents deps-latents
 deps-latents:
 	@missing=""; \
 	$(PYTHON) -c 'import numpy, torch, PIL' >/dev/null 2>&1 || missing="$$missing python3-numpy/torch/pil"; \
@@ -472,12 +474,33 @@ deps-latents:
 	  { echo "deps-latents: apt-get failed; install $(LATENTS_APT_PKGS) by hand"; exit 1; }; \
 	fi
 
+# The library at each ratio, and the autoencoders with the toy model, run as
+# separate processes side by side, then are joined (compare.py --merge).
+LATENTS_LM_ARGS ?=
+LATENTS_RATIOS  ?= 4 8
+LATENTS_PY       = OPENBLAS_NUM_THREADS=1 nice $(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) --threads 1
 latents: lib | deps-latents
 	@mkdir -p $(LATENTS_DIR)
-	nice $(PYTHON) examples/latents/charlm.py --out $(LATENTS_DIR)
-	OPENBLAS_NUM_THREADS=2 nice $(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) \
-	    --out $(LATENTS_DIR)/results $(LATENTS_ARGS)
+	nice $(PYTHON) examples/latents/charlm.py --out $(LATENTS_DIR) $(LATENTS_LM_ARGS)
+	@$(MAKE) --no-print-directory latents-compare
+
+# (the comparison and the browser again, on the activations already written)
+latents-compare: lib | deps-latents
+	@mkdir -p $(LATENTS_DIR)/parts
+	@pids=""; for r in $(LATENTS_RATIOS); do \
+	  echo "latents: the library at $${r}x: $(LATENTS_DIR)/parts/ica$$r.log"; \
+	  $(LATENTS_PY) --out $(LATENTS_DIR)/parts/ica$$r --parts ica --ratios $$r $(LATENTS_ARGS) \
+	    > $(LATENTS_DIR)/parts/ica$$r.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	echo "latents: the autoencoders and the toy model: $(LATENTS_DIR)/parts/sae.log"; \
+	$(LATENTS_PY) --out $(LATENTS_DIR)/parts/sae --parts sae toy --ratios $(LATENTS_RATIOS) $(LATENTS_ARGS) \
+	    > $(LATENTS_DIR)/parts/sae.log 2>&1 || { kill $$pids; cat $(LATENTS_DIR)/parts/sae.log; exit 1; }; \
+	for p in $$pids; do wait $$p || { cat $(LATENTS_DIR)/parts/ica*.log; exit 1; }; done; \
+	grep -h '^compare:' $(LATENTS_DIR)/parts/*.log
+	$(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) --out $(LATENTS_DIR)/results \
+	    --merge $(foreach r,$(LATENTS_RATIOS),$(LATENTS_DIR)/parts/ica$(r)) $(LATENTS_DIR)/parts/sae
 	$(PYTHON) examples/latents/browser.py --results $(LATENTS_DIR)/results
+	@cat $(LATENTS_DIR)/results/results.md
 
 check-latents: lib | deps-latents
 	@sh tests/latents/run.sh $(PYTHON) $(BUILD)/latents-test

@@ -97,9 +97,9 @@ def main():
     ap.add_argument("--layer", type=int, default=2, help="residual stream after this block (1-based)")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ctx", type=int, default=128)
+    ap.add_argument("--ctx", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tiny", action="store_true",
@@ -140,7 +140,7 @@ def main():
     while step < a.max_steps and time.time() - t_train < budget:
         frac = (time.time() - t_train) / budget
         for pg in opt.param_groups:  # warm-up then cosine over the time budget
-            pg["lr"] = a.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+            pg["lr"] = a.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
         x, y = batch(0, n_train)
         loss = Fn.cross_entropy(model(x).reshape(-1, len(alphabet)), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -149,7 +149,7 @@ def main():
         opt.step()
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         step += 1
-        if step % 200 == 0:
+        if step % 50 == 0:
             print("charlm: step %d  loss %.3f nats/char  %.0f s" % (step, ema, time.time() - t_train),
                   flush=True)
     train_s = time.time() - t_train

@@ -385,7 +385,7 @@ def main():
     ap.add_argument("--browse-rows", type=int, default=10000)
     ap.add_argument("--sigmas", type=float, nargs="+", default=[0.05, 0.2, 0.5, 1.0, 1.5, 2.5],
                     help="noise_sigma values the held-out rows are coded at (the library's frontier)")
-    ap.add_argument("--l1", type=float, nargs="+", default=[0.03, 0.1, 0.3, 1.0])
+    ap.add_argument("--l1", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0])
     ap.add_argument("--topk", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3])
     ap.add_argument("--sae-epochs", type=int, default=5)
@@ -395,6 +395,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-toy", action="store_true")
+    ap.add_argument("--parts", nargs="+", default=["sae", "ica", "toy"], choices=["sae", "ica", "toy"],
+                    help="what to run (the parts can run as separate processes into separate --out "
+                         "directories, then be joined with --merge)")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                    help="join the results of runs of parts into --out (nothing is computed)")
     ap.add_argument("--tiny", action="store_true", help="test size: seconds, not a measurement")
     a = ap.parse_args()
     if a.tiny:
@@ -404,6 +409,8 @@ def main():
         a.toy_features, a.toy_hidden = 8, 4
     torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
+    if a.merge:
+        return merge(a.merge, a.out)
     t0 = time.time()
     D = load(a.data, a.train_rows, a.test_rows, a.browse_rows, a.seed)
     d = D["d"]
@@ -420,7 +427,6 @@ def main():
         with open(lm) as fh:
             R["lm"] = json.load(fh)
     browse = dict(pos=D["pos_br"])
-    series = []
     Xica = D["Xtr"][: a.ica_rows]
     with open(os.path.join(a.out, "text.txt"), "w", encoding="ascii") as fh:
         fh.write(D["text"])
@@ -429,7 +435,7 @@ def main():
         """Everything measured so far (the run can be read while it goes on)."""
         R["seconds"] = time.time() - t0
         np.savez_compressed(os.path.join(a.out, "browse.npz"), **browse)
-        frontier_svg(series, os.path.join(a.out, "frontier.svg"),
+        frontier_svg(frontier_series(R), os.path.join(a.out, "frontier.svg"),
                      "Held-out FVU vs L0: %s" % ("tiny test run" if a.tiny else "char model, residual stream"))
         with open(os.path.join(a.out, "results.json"), "w") as fh:
             json.dump(R, fh, indent=1)
@@ -462,7 +468,6 @@ def main():
                                                           l0=float((S != 0).sum(1).mean()),
                                                           fvu=fvu(D["Xbr"], S @ est.components_)),
                                      dead=int(((S != 0).sum(0) == 0).sum()), proxy=summarize(pr)))
-            series.append(("ovica %dx" % r, COLORS["ovica"], r != a.ratios[0], [(p["l0"], p["fvu"]) for p in pts]))
             save()
 
     def sae_part():
@@ -485,18 +490,63 @@ def main():
                                          operating_point=dict(level=mid["level"], l0=float((f > 0).sum(1).mean()),
                                                               fvu=fvu(D["Xbr"], xh)),
                                          dead=mid["dead"], proxy=summarize(pr)))
-                series.append(("%s SAE %dx" % ("L1" if kind == "l1" else "TopK", r), COLORS[kind], r != a.ratios[0],
-                               [(e["l0"], e["fvu"]) for e in kept]))
                 save()
 
-    sae_part()
-    ica_part()
-    if not a.skip_toy:
+    if "sae" in a.parts:
+        sae_part()
+    if "ica" in a.parts:
+        ica_part()
+    if "toy" in a.parts and not a.skip_toy:
         R["toy"] = toy(a.toy_features, a.toy_hidden, a.toy_sparsity, 1500 if a.tiny else 10000,
                        3000 if a.tiny else 10000, a.seed, 2 if a.tiny else 60, a.lrs,
-                       a.ica_max_steps)
+                       a.ica_max_steps if a.tiny else 0)  # the toy: always the full defaults
     save()
     log("done in %.0f s: %s" % (R["seconds"], a.out))
+    return 0
+
+
+def frontier_series(R):
+    out = []
+    for m in ordered(R["methods"]):
+        first = min(x["ratio"] for x in R["methods"] if x["method"] == m["method"])
+        label = {"ovica": "ovica", "l1": "L1 SAE", "topk": "TopK SAE"}[m["method"]]
+        out.append(("%s %dx" % (label, m["ratio"]), COLORS[m["method"]], m["ratio"] != first,
+                    [(p["l0"], p["fvu"]) for p in m["frontier"]]))
+    return out
+
+
+def merge(dirs, out):
+    """The results of several runs (of different parts, on the same data and
+    settings) as one: methods and browse codes joined, the toy taken from
+    the run that has it; the plot and the tables redone."""
+    R, browse = None, {}
+    for d in dirs:
+        with open(os.path.join(d, "results.json")) as fh:
+            r = json.load(fh)
+        if R is None:
+            R = r
+            R["seconds_parts"] = []
+        else:
+            assert r["data"] == R["data"], "merge: runs on different data"
+            R["methods"] += r["methods"]
+            if "toy" in r:
+                R["toy"] = r["toy"]
+        R["seconds_parts"].append(r["seconds"])
+        b = np.load(os.path.join(d, "browse.npz"))
+        browse.update({k: b[k] for k in b.files})
+        if not os.path.exists(os.path.join(out, "text.txt")):
+            with open(os.path.join(d, "text.txt")) as src, open(os.path.join(out, "text.txt"), "w") as dst:
+                dst.write(src.read())
+    R["seconds"] = max(R["seconds_parts"])
+    np.savez_compressed(os.path.join(out, "browse.npz"), **browse)
+    frontier_svg(frontier_series(R), os.path.join(out, "frontier.svg"),
+                 "Held-out FVU vs L0: %s" % ("tiny test run" if R["settings"]["tiny"] else
+                                              "char model, residual stream"))
+    with open(os.path.join(out, "results.json"), "w") as fh:
+        json.dump(R, fh, indent=1)
+    with open(os.path.join(out, "results.md"), "w") as fh:
+        fh.write(tables(R))
+    log("merged %s into %s" % (", ".join(dirs), out))
     return 0
 
 
