@@ -186,14 +186,16 @@ def sae_codes(m, X):
         return f.numpy().astype(np.float64), m.decode(f).numpy().astype(np.float64)
 
 
-def sae_sweep(D, n, kind, levels, lrs, epochs, batch, seed):
+def sae_sweep(D, n, kind, levels, lrs, epochs, batch, seed, lr_for=None):
     """Every (level, lr); per level the lr with the lowest objective on a
-    validation slice of the train rows is kept and measured on the test rows."""
+    validation slice of the train rows is kept and measured on the test rows.
+    lr_for: {level: lr} to use one learning rate per level instead (the
+    best one found at the first ratio)."""
     Xtr, Xval = D["Xtr"][: int(len(D["Xtr"]) * 0.9)], D["Xtr"][int(len(D["Xtr"]) * 0.9):]
     kept, tried, total = [], [], 0.0
     for lv in levels:
         best = None
-        for lr in lrs:
+        for lr in (lrs if not lr_for or lv not in lr_for else [lr_for[lv]]):
             m, secs, obj = train_sae(Xtr, Xval, n, kind, lv, lr, epochs, batch, seed)
             total += secs
             tried.append(dict(level=lv, lr=lr, val_objective=obj, seconds=secs))
@@ -398,6 +400,11 @@ def main():
     ap.add_argument("--parts", nargs="+", default=["sae", "ica", "toy"], choices=["sae", "ica", "toy"],
                     help="what to run (the parts can run as separate processes into separate --out "
                          "directories, then be joined with --merge)")
+    ap.add_argument("--kinds", nargs="+", default=["l1", "topk"], choices=["l1", "topk"],
+                    help="which autoencoders (part sae)")
+    ap.add_argument("--lr-first-ratio-only", action="store_true",
+                    help="try the learning rates at the first ratio only; the other ratios reuse "
+                         "each level's best")
     ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                     help="join the results of runs of parts into --out (nothing is computed)")
     ap.add_argument("--tiny", action="store_true", help="test size: seconds, not a measurement")
@@ -472,9 +479,14 @@ def main():
 
     def sae_part():
         for kind, levels in (("l1", a.l1), ("topk", a.topk)):
+            if kind not in a.kinds:
+                continue
+            lr_for = None
             for r in a.ratios:
                 n = r * d
-                kept, tried, total = sae_sweep(D, n, kind, levels, a.lrs, a.sae_epochs, 1024, a.seed)
+                kept, tried, total = sae_sweep(D, n, kind, levels, a.lrs, a.sae_epochs, 1024, a.seed,
+                                               lr_for if a.lr_first_ratio_only else None)
+                lr_for = {e["level"]: e["lr"] for e in kept}
                 # the operating point for the proxy and the browser: the kept model
                 # whose L0 is closest to 32 (the middle of the range)
                 mid = min(kept, key=lambda e: abs(math.log(max(e["l0"], 0.1) / 32)))
