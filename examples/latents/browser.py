@@ -103,9 +103,11 @@ def main():
         live = np.flatnonzero((C > 0).sum(0) > 0)
         pick = np.sort(rng.choice(live, size=min(a.per_method, len(live)), replace=False)) if len(live) else []
         op = m["operating_point"]
-        parts.append('<h2 class="method" id="%s">%s, %dx overcomplete (%d atoms): mean L0 %.1f, FVU %.3f, '
+        steps = (" after %d steps" % m["steps"]) if m.get("settings", {}).get("ica_max_steps") else ""
+        parts.append('<h2 class="method" id="%s">%s, %dx overcomplete (%d atoms%s): mean L0 %.1f, FVU %.3f, '
                      '%d of %d features live here</h2>' % (key, NAMES.get(m["method"], m["method"]), m["ratio"],
-                                                       m["atoms"], op["l0"], op["fvu"], len(live), m["atoms"]))
+                                                       m["atoms"], steps, op["l0"], op["fvu"], len(live),
+                                                       m["atoms"]))
         for j in pick:
             col = C[:, j]
             v = col[col > 0]

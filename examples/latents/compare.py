@@ -301,7 +301,7 @@ def toy(F, D, sparsity, steps, n_act, seed, sae_epochs, lrs, ica_max_steps):
     # Autoencoders on the same rows (scaled as for the char model), best lr by
     # recovery, several sparsity levels, each reported.
     Dd = dict(Xtr=H)
-    for kind, levels in (("l1", [0.01, 0.03, 0.1]), ("topk", [1, 2, 3])):
+    for kind, levels in (("l1", [0.03, 0.1, 0.3, 1.0]), ("topk", [1, 2, 3])):
         for lv in levels:
             best = None
             t = time.time()
@@ -517,12 +517,24 @@ def main():
     return 0
 
 
+def name_of(m):
+    n = "%s %dx" % (m["method"], m["ratio"])
+    if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
+        n += " (%d steps)" % m["steps"]
+    return n
+
+
 def frontier_series(R):
-    out = []
+    out, seen = [], set()
     for m in ordered(R["methods"]):
         first = min(x["ratio"] for x in R["methods"] if x["method"] == m["method"])
         label = {"ovica": "ovica", "l1": "L1 SAE", "topk": "TopK SAE"}[m["method"]]
-        out.append(("%s %dx" % (label, m["ratio"]), COLORS[m["method"]], m["ratio"] != first,
+        label = "%s %dx" % (label, m["ratio"])
+        if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
+            label += ", %d steps" % m["steps"]
+        color = COLORS[m["method"]] if (m["method"], m["ratio"]) not in seen else "#8fb3ee"
+        seen.add((m["method"], m["ratio"]))
+        out.append((label, color, m["ratio"] != first,
                     [(p["l0"], p["fvu"]) for p in m["frontier"]]))
     return out
 
@@ -539,13 +551,25 @@ def merge(dirs, out):
             R = r
             R["seconds_parts"] = []
         else:
-            assert r["data"] == R["data"], "merge: runs on different data"
+            same = ("rows", "d", "train_rows", "browse_rows", "scale")
+            assert all(r["data"][k] == R["data"][k] for k in same), "merge: runs on different data"
             R["methods"] += r["methods"]
             if "toy" in r:
                 R["toy"] = r["toy"]
         R["seconds_parts"].append(r["seconds"])
+        for m in r["methods"]:  # the runs may have used different numbers of held-out rows
+            m["test_rows"] = r["data"]["test_rows"]
+            m["settings"] = r["settings"]
         b = np.load(os.path.join(d, "browse.npz"))
-        browse.update({k: b[k] for k in b.files})
+        ren = {}
+        have = set(m["key"] for m in R["methods"][: len(R["methods"]) - len(r["methods"])]) if r is not R else set()
+        for m in r["methods"]:  # the same method twice (e.g. two step counts): a new key
+            if m["key"] in have:
+                ren[m["key"]] = "%s_s%d" % (m["key"], m.get("steps", 0))
+                m["key"] = ren[m["key"]]
+        for k in b.files:
+            base = k[:-6] if k.endswith("_proxy") else k
+            browse[ren[base] + k[len(base):] if base in ren else k] = b[k]
         if not os.path.exists(os.path.join(out, "text.txt")):
             with open(os.path.join(d, "text.txt")) as src, open(os.path.join(out, "text.txt"), "w") as dst:
                 dst.write(src.read())
@@ -573,15 +597,15 @@ def tables(R):
          "|---|---|---|---|---|"]
     for m in ordered(R["methods"]):
         pts = ", ".join("%.1f : %.3f" % (p["l0"], p["fvu"]) for p in sorted(m["frontier"], key=lambda p: p["l0"]))
-        L.append("| %s %dx | %d | %s | %d of %d | %.0f%s |" % (
-            m["method"], m["ratio"], m["atoms"], pts, m["dead"], m["atoms"], m["fit_seconds"],
+        L.append("| %s | %d | %s | %d of %d | %.0f%s |" % (
+            name_of(m), m["atoms"], pts, m["dead"], m["atoms"], m["fit_seconds"],
             "" if m["method"] == "ovica" else " (%d runs)" % m["runs"]))
     L += ["", "| method | operating point L0 | FVU | features judged | proxy quartiles (25/50/75%) | "
           "share >= 0.9 | bigram median |", "|---|---|---|---|---|---|---|"]
     for m in ordered(R["methods"]):
         p, q = m["proxy"], m["proxy"]["quantiles"]
-        L.append("| %s %dx | %.1f | %.3f | %d of %d | %.2f / %.2f / %.2f | %.2f | %.2f |" % (
-            m["method"], m["ratio"], m["operating_point"]["l0"], m["operating_point"]["fvu"],
+        L.append("| %s | %.1f | %.3f | %d of %d | %.2f / %.2f / %.2f | %.2f | %.2f |" % (
+            name_of(m), m["operating_point"]["l0"], m["operating_point"]["fvu"],
             p["judged"], p["features"], q[1], q[2], q[3], p["frac_ge_0_9"], p["bigram_median"]))
     if "toy" in R:
         t = R["toy"]

@@ -48,7 +48,7 @@ for m in R["methods"]:
 topk = [m for m in R["methods"] if m["method"] == "topk"][0]
 assert abs(topk["frontier"][0]["l0"] - topk["frontier"][0]["level"]) < 1e-9, "TopK codes have exactly k active"
 t = R["toy"]
-assert t["represented"] > 0 and len(t["methods"]) == 7, t
+assert t["represented"] > 0 and len(t["methods"]) == 8, t
 print("check-latents: %d rows x %d; methods %s; toy %d represented" % (
     acts.shape[0], acts.shape[1], ", ".join(keys), t["represented"]))
 PYEOF
