@@ -592,6 +592,67 @@ check-mpi: mpi
 	@sh tests/mpi/run.sh "$(MPIRUN)" $(BUILD)/mpi
 
 
+# --- the latents benchmark (examples/latents/, docs/LATENTS.md) -----------------
+#   make latents        train the character model (~10 min), write its activations,
+#                       fit the library and the autoencoders, the toy benchmark,
+#                       the frontier plot and the feature browser ($(LATENTS_DIR));
+#                       a benchmark, not part of `make check`;
+#                       LATENTS_ARGS="..." passes options to compare.py
+#   make latents-compare the comparison and browser only (activations kept)
+#   make check-latents  the same pipeline at toy size, the browser opened in
+#                       headless Chromium; part of `make check`
+# PyTorch, the fortunes text and Chromium are benchmark/test dependencies
+# only (installed by deps-latents with apt-get), never the library's.
+LATENTS_DIR  ?= $(BUILD)/latents
+LATENTS_ARGS ?=
+LATENTS_APT_PKGS := python3-numpy python3-torch python3-pil fortunes chromium
+.PHONY: latents latents-compare check-latents deps-latents
+deps-latents:
+	@missing=""; \
+	$(PYTHON) -c 'import numpy, torch, PIL' >/dev/null 2>&1 || missing="$$missing python3-numpy/torch/pil"; \
+	[ -d /usr/share/games/fortunes ] || missing="$$missing fortunes"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-latents: missing:$$missing; installing $(LATENTS_APT_PKGS) with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(LATENTS_APT_PKGS) || \
+	  { echo "deps-latents: apt-get failed; install $(LATENTS_APT_PKGS) by hand"; exit 1; }; \
+	fi
+
+# The library at each ratio, and the autoencoders with the toy model, run as
+# separate processes side by side, then are joined (compare.py --merge).
+LATENTS_LM_ARGS ?=
+LATENTS_RATIOS  ?= 4 8
+LATENTS_PY       = OPENBLAS_NUM_THREADS=1 nice $(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) --threads 1
+latents: lib | deps-latents
+	@mkdir -p $(LATENTS_DIR)
+	nice $(PYTHON) examples/latents/charlm.py --out $(LATENTS_DIR) $(LATENTS_LM_ARGS)
+	@$(MAKE) --no-print-directory latents-compare
+
+# (the comparison and the browser again, on the activations already written)
+latents-compare: lib | deps-latents
+	@mkdir -p $(LATENTS_DIR)/parts
+	@pids=""; for r in $(LATENTS_RATIOS); do \
+	  echo "latents: the library at $${r}x: $(LATENTS_DIR)/parts/ica$$r.log"; \
+	  $(LATENTS_PY) --out $(LATENTS_DIR)/parts/ica$$r --parts ica --ratios $$r $(LATENTS_ARGS) \
+	    > $(LATENTS_DIR)/parts/ica$$r.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	echo "latents: the autoencoders and the toy model: $(LATENTS_DIR)/parts/sae.log"; \
+	$(LATENTS_PY) --out $(LATENTS_DIR)/parts/sae --parts sae toy --ratios $(LATENTS_RATIOS) $(LATENTS_ARGS) \
+	    > $(LATENTS_DIR)/parts/sae.log 2>&1 || { kill $$pids; cat $(LATENTS_DIR)/parts/sae.log; exit 1; }; \
+	for p in $$pids; do wait $$p || { cat $(LATENTS_DIR)/parts/ica*.log; exit 1; }; done; \
+	grep -h '^compare:' $(LATENTS_DIR)/parts/*.log
+	$(PYTHON) examples/latents/compare.py --data $(LATENTS_DIR) --out $(LATENTS_DIR)/results \
+	    --merge $(foreach r,$(LATENTS_RATIOS),$(LATENTS_DIR)/parts/ica$(r)) $(LATENTS_DIR)/parts/sae
+	$(PYTHON) examples/latents/browser.py --results $(LATENTS_DIR)/results
+	@cat $(LATENTS_DIR)/results/results.md
+
+check-latents: lib | deps-latents
+	@sh tests/latents/run.sh $(PYTHON) $(BUILD)/latents-test
+
+check: check-latents
+
 # --- install ------------------------------------------------------------------
 # The installed program is linked again with its run path set to LIBDIR (the
 # one in $(BUILD)/bin points into the source tree). The Python package
