@@ -233,6 +233,7 @@ check-symbols: $(SHLIB)
 # parallel under -j), then every Check suite; the last line is the suites'
 # "check: N passed, N failed" (.ci/run reprints it).
 CHECK_PREREQS = lib check-headers check-symbols tests check-cli check-examples check-python check-docs \
+                check-latents \
                 $(if $(HAVE_MPICC),check-mpi)
 check: $(CHECK_PREREQS)
 	@sh tests/run.sh $(TEST_BINS)
@@ -651,7 +652,6 @@ latents-compare: lib | deps-latents
 check-latents: lib | deps-latents
 	@sh tests/latents/run.sh $(PYTHON) $(BUILD)/latents-test
 
-check: check-latents
 
 # --- install ------------------------------------------------------------------
 # The installed program is linked again with its run path set to LIBDIR (the
