@@ -259,7 +259,17 @@ static void gram_update(double *restrict gc, const double *restrict G, size_t n,
         for (size_t j = 0; j < n; j++)
             gc[j] -= (a0 * g0[j] + a1 * g1[j]) + (a2 * g2[j] + a3 * g3[j]);
     }
-    for (; t < cnt; t++) {
+    /* the last one to three rows in one pass */
+    if (cnt - t == 3) {
+        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const double *restrict g2 = G + idx[t + 2] * n;
+        const double a0 = v[t], a1 = v[t + 1], a2 = v[t + 2];
+        for (size_t j = 0; j < n; j++) gc[j] -= (a0 * g0[j] + a1 * g1[j]) + a2 * g2[j];
+    } else if (cnt - t == 2) {
+        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const double a0 = v[t], a1 = v[t + 1];
+        for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j] + a1 * g1[j];
+    } else if (cnt - t == 1) {
         const double *restrict g0 = G + idx[t] * n;
         const double a0 = v[t];
         for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j];
@@ -272,11 +282,18 @@ static void residual(double *restrict r, const double *restrict x, const double 
                      const double *restrict At, size_t m, size_t n)
 {
     memcpy(r, x, m * sizeof(double));
-    for (size_t i = 0; i < n; i++) {
-        const double si = s[i];
-        if (si == 0.0) continue;
-        const double *restrict ai = At + i * m;
-        for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
+    /* codes are sparse: skip four zeros with one branch */
+    for (size_t i0 = 0; i0 < n; i0 += 4) {
+        size_t i1 = i0 + 4 < n ? i0 + 4 : n;
+        if (i1 - i0 == 4 && ((s[i0] == 0.0) & (s[i0 + 1] == 0.0) & (s[i0 + 2] == 0.0) &
+                             (s[i0 + 3] == 0.0)))
+            continue;
+        for (size_t i = i0; i < i1; i++) {
+            const double si = s[i];
+            if (si == 0.0) continue;
+            const double *restrict ai = At + i * m;
+            for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
+        }
     }
 }
 
