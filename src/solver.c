@@ -246,6 +246,66 @@ static int step_row(const ovica_prior *prior, int kind, const double *cur, const
     return OVICA_OK;
 }
 
+/* The FISTA/ISTA update of one sample for a built-in prior, fused into one
+ * pass over its n coordinates: the step sn = prox(y - eta g) (soft
+ * threshold, resp. its non-negative part, at th = eta / b) together with
+ * the sums the convergence test and the restart test need,
+ *   out[0] = ||sn - so||^2, out[1] = ||sn||^2, out[2] = (y - sn).(sn - so),
+ * each in four interleaved partial sums (a fixed order, so the result does
+ * not depend on the machine; four lanes fill an AVX2 register). The
+ * momentum, which needs these sums first, is a second pass (fista_momentum). */
+OVICA_SIMD
+static void fista_step_builtin(int nonneg, const double *restrict so, const double *restrict yk,
+                               const double *restrict gk, size_t n, double eta, double th,
+                               double *restrict sn, double out[3])
+{
+    double d2[4] = {0.0, 0.0, 0.0, 0.0}, s2[4] = {0.0, 0.0, 0.0, 0.0},
+           up[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (size_t l = 0; l < 4; l++) {
+            double v = yk[j + l] - eta * gk[j + l], u;
+            if (nonneg) {
+                u = v - th;
+                u = u > 0.0 ? u : 0.0;
+            } else {
+                u = fabs(v) - th;
+                u = copysign(u > 0.0 ? u : 0.0, v);
+            }
+            sn[j + l] = u;
+            double d = u - so[j + l];
+            d2[l] += d * d;
+            s2[l] += u * u;
+            up[l] += (yk[j + l] - u) * d;
+        }
+    for (; j < n; j++) {
+        double v = yk[j] - eta * gk[j], u;
+        if (nonneg) {
+            u = v - th;
+            u = u > 0.0 ? u : 0.0;
+        } else {
+            u = fabs(v) - th;
+            u = copysign(u > 0.0 ? u : 0.0, v);
+        }
+        sn[j] = u;
+        double d = u - so[j];
+        d2[0] += d * d;
+        s2[0] += u * u;
+        up[0] += (yk[j] - u) * d;
+    }
+    out[0] = (d2[0] + d2[1]) + (d2[2] + d2[3]);
+    out[1] = (s2[0] + s2[1]) + (s2[2] + s2[3]);
+    out[2] = (up[0] + up[1]) + (up[2] + up[3]);
+}
+
+/* y = sn + beta (sn - so): FISTA's momentum point. */
+OVICA_SIMD
+static void fista_momentum(const double *restrict sn, const double *restrict so, size_t n,
+                           double beta, double *restrict yk)
+{
+    for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -442,6 +502,10 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
     double *y = kind == KIND_FISTA ? Y : cur;
     if (kind == KIND_FISTA) memcpy(Y, S0, Nn * sizeof(double));
     size_t it = 0, iters = 0, na = N; /* rows [0, na) are still active */
+    /* The built-in priors' prox is fused with the step and the sums. */
+    const int fused = kind != KIND_PG && prior->kind != OVICA_PRIOR_USER;
+    const int nonneg = prior->kind == OVICA_PRIOR_EXPONENTIAL;
+    const double th = eta / prior->b;
 
     for (it = 1; it <= max_iter && na > 0; it++) {
         iters = it;
@@ -455,27 +519,35 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
                 const size_t off = k * n;
                 double *sn = nxt + off, *so = cur + off, *yk = y + off;
                 const double *gk = G + (k - b0) * n;
-                st = step_row(prior, kind, so, yk, gk, n, eta, sn);
-                if (st) break;
-                double d2 = 0.0, s2 = 0.0;
-                for (size_t j = 0; j < n; j++) {
-                    double d = sn[j] - so[j];
-                    d2 += d * d;
-                    s2 += sn[j] * sn[j];
+                double d2 = 0.0, s2 = 0.0, up = 0.0;
+                if (fused) { /* built-in prior, ISTA or FISTA: one pass */
+                    double sums[3];
+                    fista_step_builtin(nonneg, so, yk, gk, n, eta, th, sn, sums);
+                    d2 = sums[0];
+                    s2 = sums[1];
+                    up = sums[2];
+                } else {
+                    st = step_row(prior, kind, so, yk, gk, n, eta, sn);
+                    if (st) break;
+                    for (size_t j = 0; j < n; j++) {
+                        double d = sn[j] - so[j];
+                        d2 += d * d;
+                        s2 += sn[j] * sn[j];
+                    }
+                    if (kind == KIND_FISTA && restart)
+                        for (size_t j = 0; j < n; j++)
+                            up += (yk[j] - sn[j]) * (sn[j] - so[j]);
                 }
                 int conv = d2 <= tol * tol * (s2 > 1.0 ? s2 : 1.0);
                 if (kind == KIND_FISTA && !conv) {
-                    double up = 0.0;
-                    if (restart)
-                        for (size_t j = 0; j < n; j++) up += (yk[j] - sn[j]) * (sn[j] - so[j]);
-                    if (up > 0.0) {
+                    if (restart && up > 0.0) {
                         tk[k] = 1.0;
                         memcpy(yk, sn, n * sizeof(double));
                     } else {
                         double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk[k] * tk[k]));
                         double beta = (tk[k] - 1.0) / t1;
                         tk[k] = t1;
-                        for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+                        fista_momentum(sn, so, n, beta, yk);
                     }
                 }
                 if (conv) tk[k] = -1.0;

@@ -59,24 +59,6 @@
 
 #include "solver_internal.h"
 
-/* Hot loops compiled twice where the toolchain can pick a version at load
- * time (GNU ifunc): AVX2 and the baseline. Not under the sanitizers (their
- * run-time may not be up when ifunc resolvers run) or with OVICA_NO_CLONES. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define OVICA_NO_CLONES 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define OVICA_NO_CLONES 1
-#endif
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(OVICA_NO_CLONES)
-#define OVICA_SIMD __attribute__((target_clones("avx2", "default")))
-#else
-#define OVICA_SIMD
-#endif
 
 /* Fewest violating coordinates that enter in one round (more enter when the
  * support is larger: as many as it has). */
@@ -102,6 +84,7 @@ typedef struct {
     /* per-sample scratch */
     double *L;        /* kcap x kcap, row-major lower Cholesky factor of G on F */
     double *y, *rhs, *d, *gF, *th, *lcol;  /* kcap each */
+    double *dinv;     /* 1 / L[i][i] (kcap): the solves multiply, not divide */
     size_t *F;        /* the factored support, in factor order (kcap) */
     size_t *dep;      /* dependent coordinates set aside (n) */
     viol_t *vl;       /* violators (n) */
@@ -142,7 +125,7 @@ static double forward_col(const act_ctx *c, size_t k, size_t j, double *out)
     double s2 = 0.0;
     for (size_t i = 0; i < k; i++) {
         const double *Li = c->L + i * c->kcap;
-        double acc = (Gj[c->F[i]] - dot(Li, out, i)) / Li[i];
+        double acc = (Gj[c->F[i]] - dot(Li, out, i)) * c->dinv[i];
         out[i] = acc;
         s2 += acc * acc;
     }
@@ -170,6 +153,7 @@ static int factor_append(act_ctx *c, size_t k, size_t j)
     double piv = gjj - s2;
     if (!(piv > DEP_EPS * gjj)) return 0;
     Lk[k] = sqrt(piv);
+    c->dinv[k] = 1.0 / Lk[k];
     c->F[k] = j;
     touch(c, j);
     return 1;
@@ -182,15 +166,20 @@ static double solve_support(act_ctx *c, size_t k)
 {
     double yy = 0.0;
     for (size_t i = 0; i < k; i++) c->rhs[i] = c->gF[i] - c->mu * c->th[i];
-    for (size_t i = 0; i < k; i++) {
+    /* After a full step the old part of the support is optimal (its rhs is
+     * exactly zero, see the step) and only the new rows have a right-hand
+     * side: y is zero up to the first non-zero of rhs. */
+    size_t i0 = 0;
+    while (i0 < k && c->rhs[i0] == 0.0) c->y[i0++] = 0.0;
+    for (size_t i = i0; i < k; i++) {
         const double *Li = c->L + i * c->kcap;
-        c->y[i] = (c->rhs[i] - dot(Li, c->y, i)) / Li[i];
+        c->y[i] = (c->rhs[i] - dot(Li + i0, c->y + i0, i - i0)) * c->dinv[i];
         yy += c->y[i] * c->y[i];
     }
     memcpy(c->d, c->y, k * sizeof(double));
     for (size_t i = k; i-- > 0;) {
         const double *Li = c->L + i * c->kcap;
-        double di = c->d[i] / Li[i];
+        double di = c->d[i] * c->dinv[i];
         c->d[i] = di;
         for (size_t q = 0; q < i; q++) c->d[q] -= Li[q] * di;
     }
@@ -222,6 +211,7 @@ static void factor_delete(act_ctx *c, size_t k, size_t p)
     }
     for (size_t r = p + 1; r < k; r++) {
         memmove(L + (r - 1) * ld, L + r * ld, r * sizeof(double));
+        c->dinv[r - 1] = 1.0 / L[(r - 1) * ld + (r - 1)];
         c->F[r - 1] = c->F[r];
         c->gF[r - 1] = c->gF[r];
         c->th[r - 1] = c->th[r];
@@ -241,44 +231,6 @@ static size_t support_remove(act_ctx *c, size_t k, const double *drop, size_t *n
     return k;
 }
 
-/* Reorders v[0..len) so that its q largest entries come first, in
- * decreasing order (quickselect, then insertion sort of the q). */
-static void top_q(viol_t *v, size_t len, size_t q)
-{
-    if (q > len) q = len;
-    size_t lo = 0, hi = len; /* the q-th largest lies in [lo, hi) */
-    while (q < len && hi - lo > 1 && q > lo && q < hi) {
-        /* three-way partition of [lo, hi) around a pivot: > | == | < */
-        double piv = v[lo + (hi - lo) / 2].v;
-        size_t gt = lo, i = lo, lt = hi;
-        while (i < lt) {
-            if (v[i].v > piv) {
-                viol_t t = v[i]; v[i] = v[gt]; v[gt] = t;
-                gt++;
-                i++;
-            } else if (v[i].v < piv) {
-                lt--;
-                viol_t t = v[i]; v[i] = v[lt]; v[lt] = t;
-            } else {
-                i++;
-            }
-        }
-        /* [lo, gt) > piv, [gt, lt) == piv, [lt, hi) < piv */
-        if (q < gt) hi = gt;
-        else if (q > lt) lo = lt;
-        else break;
-    }
-    for (size_t i = 1; i < q; i++) {
-        viol_t t = v[i];
-        size_t j = i;
-        while (j > 0 && v[j - 1].v < t.v) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = t;
-    }
-}
-
 /* Current gradient of coordinate j: g_j at the round's start minus the
  * change caused by the code's change since (O(n), used for pivots only). */
 static double current_grad(const act_ctx *c, const double *s, double gj0, size_t j)
@@ -290,13 +242,6 @@ static double current_grad(const act_ctx *c, const double *s, double gj0, size_t
         if (ds != 0.0) acc -= Gj[i] * ds;
     }
     return acc;
-}
-
-/* Violation of the optimality condition at coordinate j (scaled units). */
-static double coord_violation(const act_ctx *c, double sj, double gj)
-{
-    if (sj != 0.0) return fabs(gj - c->mu * sgn(sj));
-    return c->nonneg ? gj - c->mu : fabs(gj) - c->mu;
 }
 
 /* gc -= sum_t v[t] G[idx[t], :] (n values): the gradient's change for a
@@ -314,7 +259,17 @@ static void gram_update(double *restrict gc, const double *restrict G, size_t n,
         for (size_t j = 0; j < n; j++)
             gc[j] -= (a0 * g0[j] + a1 * g1[j]) + (a2 * g2[j] + a3 * g3[j]);
     }
-    for (; t < cnt; t++) {
+    /* the last one to three rows in one pass */
+    if (cnt - t == 3) {
+        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const double *restrict g2 = G + idx[t + 2] * n;
+        const double a0 = v[t], a1 = v[t + 1], a2 = v[t + 2];
+        for (size_t j = 0; j < n; j++) gc[j] -= (a0 * g0[j] + a1 * g1[j]) + a2 * g2[j];
+    } else if (cnt - t == 2) {
+        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const double a0 = v[t], a1 = v[t + 1];
+        for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j] + a1 * g1[j];
+    } else if (cnt - t == 1) {
         const double *restrict g0 = G + idx[t] * n;
         const double a0 = v[t];
         for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j];
@@ -327,11 +282,18 @@ static void residual(double *restrict r, const double *restrict x, const double 
                      const double *restrict At, size_t m, size_t n)
 {
     memcpy(r, x, m * sizeof(double));
-    for (size_t i = 0; i < n; i++) {
-        const double si = s[i];
-        if (si == 0.0) continue;
-        const double *restrict ai = At + i * m;
-        for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
+    /* codes are sparse: skip four zeros with one branch */
+    for (size_t i0 = 0; i0 < n; i0 += 4) {
+        size_t i1 = i0 + 4 < n ? i0 + 4 : n;
+        if (i1 - i0 == 4 && ((s[i0] == 0.0) & (s[i0 + 1] == 0.0) & (s[i0 + 2] == 0.0) &
+                             (s[i0 + 3] == 0.0)))
+            continue;
+        for (size_t i = i0; i < i1; i++) {
+            const double si = s[i];
+            if (si == 0.0) continue;
+            const double *restrict ai = At + i * m;
+            for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
+        }
     }
 }
 
@@ -347,21 +309,74 @@ static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr
     const double mu = c->mu;
     const int nonneg = c->nonneg;
     size_t cnt = 0;
+#define SCAN_ONE(j)                                                        \
+    do {                                                                   \
+        double a = nonneg ? gc[j] : fabs(gc[j]);                           \
+        if (!(a > lo) || s[j] != 0.0) break;                               \
+        double v = a - mu;                                                 \
+        size_t p = cnt < q ? cnt++ : q - 1;                                \
+        while (p > 0 && vl[p - 1].v < v) {                                 \
+            vl[p] = vl[p - 1];                                             \
+            p--;                                                           \
+        }                                                                  \
+        vl[p].v = v;                                                       \
+        vl[p].j = j;                                                       \
+        if (cnt == q) lo = (vl[q - 1].v > thr ? vl[q - 1].v : thr) + mu;   \
+    } while (0)
     double lo = thr + mu; /* |g_j| (g_j) must exceed this to enter */
-    for (size_t j = 0; j < n; j++) {
-        double a = nonneg ? gc[j] : fabs(gc[j]);
-        if (!(a > lo) || s[j] != 0.0) continue;
-        double v = a - mu;
-        size_t p = cnt < q ? cnt++ : q - 1;
-        while (p > 0 && vl[p - 1].v < v) {
-            vl[p] = vl[p - 1];
-            p--;
-        }
-        vl[p].v = v;
-        vl[p].j = j;
-        if (cnt == q) lo = (vl[q - 1].v > thr ? vl[q - 1].v : thr) + mu;
+    /* Most coordinates do not exceed lo: test four at a time without a
+     * branch each, and look closer only at a group with a candidate. */
+    size_t j0 = 0;
+    for (; j0 + 4 <= n; j0 += 4) {
+        const double *gg = gc + j0;
+        double a0 = nonneg ? gg[0] : fabs(gg[0]), a1 = nonneg ? gg[1] : fabs(gg[1]);
+        double a2 = nonneg ? gg[2] : fabs(gg[2]), a3 = nonneg ? gg[3] : fabs(gg[3]);
+        if (!((a0 > lo) | (a1 > lo) | (a2 > lo) | (a3 > lo))) continue;
+        for (size_t j = j0; j < j0 + 4; j++) SCAN_ONE(j);
     }
+    for (size_t j = j0; j < n; j++) SCAN_ONE(j);
+#undef SCAN_ONE
     return cnt;
+}
+
+/* The sample's worst optimality violation (coord_violation over its n
+ * coordinates), branch-free so that it vectorises: most samples of a
+ * verification round only need this. */
+OVICA_SIMD
+static double worst_violation(const act_ctx *c, const double *restrict s,
+                              const double *restrict g)
+{
+    const double mu = c->mu;
+    double w[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t j = 0;
+    const size_t n = c->n;
+    if (c->nonneg) {
+        for (; j + 4 <= n; j += 4)
+            for (size_t l = 0; l < 4; l++) {
+                double gj = g[j + l] - mu;
+                double v = s[j + l] != 0.0 ? fabs(gj) : gj;
+                w[l] = v > w[l] ? v : w[l];
+            }
+        for (; j < n; j++) {
+            double gj = g[j] - mu;
+            double v = s[j] != 0.0 ? fabs(gj) : gj;
+            w[0] = v > w[0] ? v : w[0];
+        }
+    } else {
+        for (; j + 4 <= n; j += 4)
+            for (size_t l = 0; l < 4; l++) {
+                double sj = s[j + l], gj = g[j + l];
+                double v = sj != 0.0 ? fabs(gj - copysign(mu, sj)) : fabs(gj) - mu;
+                w[l] = v > w[l] ? v : w[l];
+            }
+        for (; j < n; j++) {
+            double sj = s[j], gj = g[j];
+            double v = sj != 0.0 ? fabs(gj - copysign(mu, sj)) : fabs(gj) - mu;
+            w[0] = v > w[0] ? v : w[0];
+        }
+    }
+    double a = w[0] > w[1] ? w[0] : w[1], b = w[2] > w[3] ? w[2] : w[3];
+    return a > b ? a : b;
 }
 
 /* One round for one sample: s (n) is its code, g (n) the gradient
@@ -371,22 +386,12 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
 {
     const size_t n = c->n;
     const double mu = c->mu;
-    size_t nv = 0;
-    double worst = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        double v = coord_violation(c, s[j], g[j]);
-        if (v > worst) worst = v;
-        if (s[j] == 0.0 && v > thr) {
-            c->vl[nv].v = v;
-            c->vl[nv].j = j;
-            nv++;
-        }
-    }
-    if (worst <= thr) return 1;
+    if (worst_violation(c, s, g) <= thr) return 1;
     memcpy(c->s0, s, n * sizeof(double));
     c->nt = 0;
 
-    /* The support in index order, then the largest violators. */
+    /* The support in index order, then the largest violators (one pass
+     * with a short sorted list, as within the round). */
     size_t k = 0, nd = 0;
     for (size_t j = 0; j < n; j++) {
         if (s[j] == 0.0) continue;
@@ -399,8 +404,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
         }
     }
     size_t q = k / 4 > Q_MIN ? k / 4 : Q_MIN;
-    top_q(c->vl, nv, q);
-    if (nv > q) nv = q;
+    size_t nv = scan_top(c, s, g, thr, q);
     for (size_t i = 0; i < nv; i++) {
         size_t j = c->vl[i].j;
         if (factor_append(c, k, j)) {
@@ -483,7 +487,8 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
                     th_old = -th_old; /* flipped in the scan */
                     crossed = 1;
                 }
-                c->gF[i] = c->gF[i] - tstar * (c->gF[i] - mu * th_old);
+                /* a full step solves the support's problem: g_F = mu th */
+                c->gF[i] = tstar == 1.0 ? mu * th_old : c->gF[i] - tstar * (c->gF[i] - mu * th_old);
                 s[j] = i == hit ? 0.0 : old + tstar * c->d[i];
                 if (s[j] != old) moved = 1;
                 if (c->nonneg && s[j] < 0.0) s[j] = 0.0;
@@ -555,6 +560,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
             double *Lk = c->L + k * c->kcap;
             memcpy(Lk, c->y, k * sizeof(double));
             Lk[k] = sqrt(gjj - s2);
+            c->dinv[k] = 1.0 / Lk[k];
             c->F[k] = j;
             touch(c, j);
             c->gF[k] = gj;
@@ -566,7 +572,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
         memcpy(c->d, c->y, k * sizeof(double));
         for (size_t i = k; i-- > 0;) {
             const double *Li = c->L + i * c->kcap;
-            double di = c->d[i] / Li[i];
+            double di = c->d[i] * c->dinv[i];
             c->d[i] = di;
             for (size_t qq = 0; qq < i; qq++) c->d[qq] -= Li[qq] * di;
         }
@@ -612,7 +618,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
 /* Doubles of per-thread scratch (see ctx_layout). */
 static size_t ctx_len(size_t n, size_t kcap)
 {
-    /* factor, 7 kcap vectors (6 and a spare), F (kcap), dep (n), violators
+    /* factor, 7 kcap vectors (y, rhs, d, gF, th, lcol, dinv), F (kcap), dep (n), violators
      * (2 n), s0 (n), gcur (n), changed coordinates and values (2 n),
      * touched list (n), marks (n bytes) */
     return kcap * kcap + 7 * kcap + kcap + n + 2 * n + 2 * n + 2 * n + n + n / 8 + 1;
@@ -629,7 +635,8 @@ static void ctx_layout(act_ctx *c, double *w)
     c->gF = c->d + kcap;
     c->th = c->gF + kcap;
     c->lcol = c->th + kcap;
-    double *tail = c->lcol + kcap + kcap; /* one spare kcap vector */
+    c->dinv = c->lcol + kcap;
+    double *tail = c->dinv + kcap;
     c->F = (size_t *)tail;
     c->dep = (size_t *)(tail + kcap);
     c->vl = (viol_t *)(tail + kcap + n);

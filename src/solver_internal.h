@@ -8,6 +8,25 @@
 
 #include "internal.h"
 
+/* Hot loops compiled twice where the toolchain can pick a version at load
+ * time (GNU ifunc): AVX2 and the baseline. Not under the sanitizers (their
+ * run-time may not be up when ifunc resolvers run) or with OVICA_NO_CLONES. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define OVICA_NO_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OVICA_NO_CLONES 1
+#endif
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(OVICA_NO_CLONES)
+#define OVICA_SIMD __attribute__((target_clones("avx2", "default")))
+#else
+#define OVICA_SIMD
+#endif
+
 /* Number of doubles of work memory ovica__active_solve needs for a batch of
  * N samples (rows processed in blocks of Bk) with `threads` threads; 0 if
  * the size overflows. */
