@@ -254,6 +254,18 @@ static int step_row(const ovica_prior *prior, int kind, const double *cur, const
  * each in four interleaved partial sums (a fixed order, so the result does
  * not depend on the machine; four lanes fill an AVX2 register). The
  * momentum, which needs these sums first, is a second pass (fista_momentum). */
+/* The built-in priors' prox at v with threshold th: max(v - th, 0) for the
+ * exponential prior, the soft threshold for Laplace. */
+static inline double builtin_prox(int nonneg, double v, double th)
+{
+    if (nonneg) {
+        const double u = v - th;
+        return u > 0.0 ? u : 0.0;
+    }
+    const double u = fabs(v) - th;
+    return copysign(u > 0.0 ? u : 0.0, v);
+}
+
 OVICA_SIMD
 static void fista_step_builtin(int nonneg, const double *restrict so, const double *restrict yk,
                                const double *restrict gk, size_t n, double eta, double th,
@@ -264,14 +276,7 @@ static void fista_step_builtin(int nonneg, const double *restrict so, const doub
     size_t j = 0;
     for (; j + 4 <= n; j += 4)
         for (size_t l = 0; l < 4; l++) {
-            double v = yk[j + l] - eta * gk[j + l], u;
-            if (nonneg) {
-                u = v - th;
-                u = u > 0.0 ? u : 0.0;
-            } else {
-                u = fabs(v) - th;
-                u = copysign(u > 0.0 ? u : 0.0, v);
-            }
+            const double u = builtin_prox(nonneg, yk[j + l] - eta * gk[j + l], th);
             sn[j + l] = u;
             double d = u - so[j + l];
             d2[l] += d * d;
@@ -279,14 +284,7 @@ static void fista_step_builtin(int nonneg, const double *restrict so, const doub
             up[l] += (yk[j + l] - u) * d;
         }
     for (; j < n; j++) {
-        double v = yk[j] - eta * gk[j], u;
-        if (nonneg) {
-            u = v - th;
-            u = u > 0.0 ? u : 0.0;
-        } else {
-            u = fabs(v) - th;
-            u = copysign(u > 0.0 ? u : 0.0, v);
-        }
+        const double u = builtin_prox(nonneg, yk[j] - eta * gk[j], th);
         sn[j] = u;
         double d = u - so[j];
         d2[0] += d * d;
