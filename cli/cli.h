@@ -76,6 +76,13 @@ FILE *cli_create(const char *cmd, const char *path, char *tmp, size_t tmpcap);
  * Returns 0 or CLI_EXIT_FAIL (message printed). */
 int cli_commit(const char *cmd, FILE *fp, const char *tmp, const char *path);
 
+/* A seed of the program's own: the user's seed hashed (splitmix64
+ * finaliser) with a constant (`salt`) of its use, so that `ovica synth
+ * --seed S` and `ovica train --seed S` do not draw the same random numbers
+ * (a random initial basis equal to the true one, say). */
+uint64_t cli_mix_seed(uint64_t seed, uint64_t salt);
+#define SALT_TRAINER 0x747261696E6572ULL /* "trainer": the trainer's seed */
+
 /* Names of choices shared by several subcommands (NULL-terminated). */
 extern const char *const cli_prior_names[];  /* "laplace", "exponential" */
 /* The library's solver and rule types (ovica_solver_type_at, ovica_rule_type_at,

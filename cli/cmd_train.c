@@ -1,57 +1,24 @@
-/* ovica train and ovica demo: the training loop, its progress display, its
- * log, and SIGINT handling. */
+/* ovica train and ovica demo: a training run (the trainer, its loop, its
+ * log, the partial model of a run that does not finish); the progress
+ * display, the signals and the batches are shared with ovica separate
+ * (progress.c, signals.c, batches.c). */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ovica.h>
 
+#include "batches.h"
 #include "cli.h"
+#include "progress.h"
+#include "signals.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* The program's only mutable global: set by the SIGINT and SIGTERM
- * handler (to the signal's number), read between training steps. */
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_signal(int sig)
-{
-    interrupted = sig;
-}
-
-/* Catches the first SIGINT or SIGTERM (the handler is reset, so a second one
- * stops the program at once). */
-static void catch_signals(struct sigaction old[2])
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    interrupted = 0;
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
-}
-
-static void restore_signals(const struct sigaction old[2])
-{
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
 /* indices 0-2 are enum ovica_init_method; "auto": the trainer's own choice */
@@ -84,206 +51,9 @@ typedef struct {
     const char *data_name;   /* the data file, for messages (NULL: in memory) */
 } train_cfg;
 
-/* ------------------------------------------------------------------------ */
-/* Progress                                                                 */
-
-typedef struct {
-    int mode;         /* 0 nothing, 1 a bar redrawn in place (terminal), 2 lines */
-    size_t total, every;
-    double t0, last_draw;
-    double best;
-    double angle;     /* largest angle to the true atoms, NaN if unknown */
-} progress;
-
-static void progress_init(progress *p, int quiet, size_t total)
-{
-    p->mode = quiet ? 0 : isatty(STDERR_FILENO) ? 1 : 2;
-    p->total = total;
-    p->every = total >= 20 ? total / 20 : 1;
-    p->t0 = p->last_draw = now_seconds();
-    p->best = NAN;
-    p->angle = NAN;
-}
-
-static void progress_step(progress *p, const char *cmd, const ovica_step_stats *s, int last)
-{
-    if (p->mode == 0) return;
-    if (isfinite(s->best)) p->best = s->best;
-    size_t done = s->step + 1;
-    double t = now_seconds();
-    char mon[96] = "";
-    int k = 0;
-    if (isfinite(p->best)) k = snprintf(mon, sizeof mon, "  monitor best %.5g", p->best);
-    if (isfinite(p->angle) && k >= 0 && (size_t)k < sizeof mon)
-        snprintf(mon + k, sizeof mon - (size_t)k, "  angle %.3g deg", p->angle);
-    if (p->mode == 1) {
-        if (!last && t - p->last_draw < 0.1) return;
-        p->last_draw = t;
-        const int W = 28;
-        int fill = p->total ? (int)((double)W * (double)done / (double)p->total) : W;
-        if (fill > W) fill = W;
-        char bar[32];
-        for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '-';
-        bar[W] = '\0';
-        fprintf(stderr, "\r[%s] %zu/%zu  batch objective %.5g%s  lr %.3g  %.1f s\033[K", bar, done,
-                p->total, s->objective, mon, s->lr, t - p->t0);
-        if (last) fputc('\n', stderr);
-        fflush(stderr);
-    } else if (last || done % p->every == 0 || done == 1) {
-        fprintf(stderr, "ovica %s: step %zu/%zu  batch objective %.6g%s  lr %.4g  %.1f s\n", cmd, done,
-                p->total, s->objective, mon, s->lr, t - p->t0);
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* The loop                                                                 */
-
-/*
- * Where the batches come from. Either all the rows are in memory (X; every
- * step uses all of them), or batches of B rows are read from an opened .npy
- * file (ovica_npy_read_rows: memory-mapped, converted to double, only the
- * batch in memory). The file's first N rows are cut into blocks of `block`
- * contiguous rows; every pass over them visits the blocks in a random order
- * of its own (seeded by the seed and the pass), and step k takes the rows
- * [k B, (k + 1) B) of the sequence of passes. The batch of a step depends
- * only on the step's index, so a resumed run reads the same batches.
- */
-typedef struct {
-    const double *X;      /* all rows in memory, or NULL */
-    ovica_npy_file *file; /* else: batches read from here */
-    size_t N, m, B, block, nblocks;
-    uint64_t seed;
-    size_t pass;          /* pass whose order is in perm/start (SIZE_MAX: none) */
-    size_t *perm;         /* blocks in the pass's order */
-    size_t *start;        /* start[j]: offset in the pass of the j-th block visited; start[nblocks] = N */
-    double *buf;          /* B x m */
-} batch_src;
-
-static void src_free(batch_src *b)
-{
-    free(b->perm);
-    free(b->start);
-    free(b->buf);
-    b->perm = b->start = NULL;
-    b->buf = NULL;
-}
-
-/* A source of batches of B < N rows from `file`, or from X (N x m) when
- * file is NULL. OVICA_OK or OVICA_ENOMEM. */
-static int src_stream(batch_src *b, ovica_npy_file *file, const double *X, size_t N, size_t m,
-                      size_t B, size_t block, uint64_t seed)
-{
-    memset(b, 0, sizeof *b);
-    b->file = file;
-    b->X = X;
-    b->N = N;
-    b->m = m;
-    b->B = B;
-    b->block = block < 1 ? 1 : block > N ? N : block;
-    b->nblocks = (N + b->block - 1) / b->block;
-    b->seed = seed;
-    b->pass = SIZE_MAX;
-    b->perm = malloc(b->nblocks * sizeof *b->perm);
-    b->start = malloc((b->nblocks + 1) * sizeof *b->start);
-    b->buf = malloc(B * m * sizeof *b->buf);
-    if (b->perm == NULL || b->start == NULL || b->buf == NULL) {
-        src_free(b);
-        return OVICA_ENOMEM;
-    }
-    return OVICA_OK;
-}
-
-/* The order of the blocks in pass `pass` (Fisher-Yates with the library's
- * generator, seeded by the seed and the pass). */
-static int src_order(batch_src *b, size_t pass)
-{
-    if (b->pass == pass) return OVICA_OK;
-    ovica_rng *r = NULL;
-    int st = ovica_rng_new(&r, (b->seed ^ 0x9E3779B97F4A7C15ULL) + 0xD1B54A32D192ED03ULL * (uint64_t)pass);
-    if (st) return st;
-    size_t nb = b->nblocks;
-    for (size_t i = 0; i < nb; i++) b->perm[i] = i;
-    for (size_t i = nb - 1; i > 0; i--) {
-        size_t j = (size_t)(ovica_rng_uniform(r) * (double)(i + 1));
-        if (j > i) j = i;
-        size_t t = b->perm[i];
-        b->perm[i] = b->perm[j];
-        b->perm[j] = t;
-    }
-    ovica_rng_free(r);
-    size_t off = 0;
-    for (size_t i = 0; i < nb; i++) {
-        b->start[i] = off;
-        size_t lo = b->perm[i] * b->block, hi = lo + b->block < b->N ? lo + b->block : b->N;
-        off += hi - lo;
-    }
-    b->start[nb] = off; /* = N */
-    b->pass = pass;
-    return OVICA_OK;
-}
-
-/* The B rows of step k. */
-static int src_batch(batch_src *b, size_t k, const double **out, size_t *rows)
-{
-    if (b->B == b->N) {
-        *out = b->X;
-        *rows = b->N;
-        return OVICA_OK;
-    }
-    /* position in the sequence of passes (k <= 1e9 steps and B <= 1e9 rows,
-     * the options' bounds: k B fits in 64 bits) */
-    uint64_t pos = (uint64_t)k * (uint64_t)b->B;
-    size_t pass = (size_t)(pos / b->N), off = (size_t)(pos % b->N);
-    size_t filled = 0;
-    while (filled < b->B) {
-        int st = src_order(b, pass);
-        if (st) return st;
-        /* the visited block holding offset off: start[j] <= off < start[j + 1] */
-        size_t lo = 0, hi = b->nblocks;
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (b->start[mid] <= off) lo = mid;
-            else hi = mid;
-        }
-        size_t row0 = b->perm[lo] * b->block + (off - b->start[lo]);
-        size_t avail = b->start[lo + 1] - off, want = b->B - filled;
-        size_t n = avail < want ? avail : want;
-        if (b->X != NULL)
-            memcpy(b->buf + filled * b->m, b->X + row0 * b->m, n * b->m * sizeof *b->buf);
-        else if ((st = ovica_npy_read_rows(b->file, row0, row0 + n, b->buf + filled * b->m,
-                                           b->m)) != OVICA_OK)
-            return st;
-        filled += n;
-        off += n;
-        if (off == b->N) {
-            off = 0;
-            pass++;
-        }
-    }
-    *out = b->buf;
-    *rows = b->B;
-    return OVICA_OK;
-}
-
-/* The file row of row i of step k's batch (SIZE_MAX if it cannot be told). */
-static size_t src_row(batch_src *b, size_t k, size_t i)
-{
-    if (b->B == b->N) return i;
-    uint64_t pos = (uint64_t)k * (uint64_t)b->B + (uint64_t)i;
-    size_t pass = (size_t)(pos / b->N), off = (size_t)(pos % b->N);
-    if (src_order(b, pass) != OVICA_OK) return SIZE_MAX;
-    size_t lo = 0, hi = b->nblocks;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->start[mid] <= off) lo = mid;
-        else hi = mid;
-    }
-    return b->perm[lo] * b->block + (off - b->start[lo]);
-}
-
 /* Names the first non-finite value of step k's batch (B x m) by its row in
  * the data file, and counts the batch's rows that hold one. */
-static void report_nonfinite(const char *cmd, const train_cfg *c, batch_src *src, size_t k,
+static void report_nonfinite(const char *cmd, const train_cfg *c, cli_batches *src, size_t k,
                              const double *batch, size_t B, size_t m)
 {
     size_t first = SIZE_MAX, col = 0, rows = 0;
@@ -302,7 +72,7 @@ static void report_nonfinite(const char *cmd, const train_cfg *c, batch_src *src
         rows += (size_t)badrow;
     }
     if (first == SIZE_MAX) return;
-    size_t row = src_row(src, k, first);
+    size_t row = cli_batches_row(src, k, first);
     const char *what = c->data_name ? c->data_name : "the data";
     if (row == SIZE_MAX)
         fprintf(stderr, "ovica %s: %s holds a non-finite value (%g) in the rows of step %zu\n",
@@ -366,19 +136,6 @@ static int save_partial(const char *cmd, ovica_trainer *t, int keep_best, const 
     return 0;
 }
 
-/* The trainer's seed: the user's seed hashed (splitmix64 finaliser) with a
- * constant, so that `ovica synth --seed S` and `ovica train --seed S` do not
- * draw the same random numbers (a random initial basis equal to the true
- * one, say). */
-static uint64_t trainer_seed(uint64_t seed)
-{
-    uint64_t z = seed ^ 0x747261696E6572ULL; /* "trainer" */
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 /* Saves the model; on error prints why. 0 or CLI_EXIT_FAIL. */
 static int save_model(const char *cmd, const ovica_model *model, const char *path)
 {
@@ -387,254 +144,313 @@ static int save_model(const char *cmd, const ovica_model *model, const char *pat
     return 0;
 }
 
-/*
- * Trains a model on the batches of src and saves it to `out`. Returns CLI_EXIT_OK, CLI_EXIT_FAIL or
- * CLI_EXIT_INTERRUPTED (the model saved first). On success *model_out (if
- * not NULL) receives a copy of the saved model.
- */
-static int train_run(const char *cmd, train_cfg *c, batch_src *src, const char *out,
-                     ovica_model **model_out)
-{
-    const size_t m = src->m;
-    ovica_prior *prior = NULL;
-    ovica_model *model = NULL;
-    ovica_trainer *t = NULL;
-    FILE *log = NULL;
+/* ------------------------------------------------------------------------ */
+/* A training run                                                           */
+
+/* The state of train_run, shared by its parts. */
+typedef struct {
+    const char *cmd, *out;
+    train_cfg *c;
+    cli_batches *src;
+    size_t m, atoms;
+    size_t steps, first; /* the planned total, the step the run starts at */
+    size_t done_steps;   /* steps done by this run */
+    size_t at;           /* the step the trainer is at, for messages */
+    int use_sign;        /* signed matching (a non-negative prior) */
+    int keep_best;
+    ovica_prior *prior;
+    ovica_model *model;
+    ovica_trainer *t;
+    FILE *log;
     char logtmp[4200];
-    int code = CLI_EXIT_FAIL, st;
-    struct sigaction old_sa[2];
-    int caught = 0;
-    int keep_best = c->keep == 0;
-    size_t at = 0; /* the step the trainer is at, for messages */
+    cli_progress pr;
+    cli_signals sig;
+} train_state;
 
-    size_t atoms = c->atoms, steps = c->steps, first = 0;
-    int use_sign = c->prior == 1; /* signed matching for a non-negative prior */
-    if (c->resume != NULL) {
-        st = ovica_checkpoint_load(&t, c->resume);
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot resume");
-            goto done;
-        }
-        const ovica_model *md = ovica_trainer_model(t);
-        if (ovica_model_dim(md) != m) {
-            cli_fail(cmd, 0, "the checkpoint's dimension is %zu, the data have %zu columns",
-                     ovica_model_dim(md), m);
-            goto done;
-        }
-        if (atoms != 0 && atoms != ovica_model_atoms(md)) {
-            cli_fail(cmd, 0, "the checkpoint has %zu atoms, not %zu", ovica_model_atoms(md), atoms);
-            goto done;
-        }
-        atoms = ovica_model_atoms(md);
-        use_sign = ovica_prior_domain(ovica_model_prior(md)) == OVICA_DOMAIN_NONNEG;
-        first = ovica_trainer_step_index(t);
-        double planned = 0;
-        (void)ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &planned);
-        if (!c->steps_given) steps = (size_t)planned;
-        st = OVICA_OK;
-    } else {
-        st = c->prior == 0 ? ovica_prior_laplace_new(&prior, c->scale)
-                           : ovica_prior_exponential_new(&prior, c->scale);
-        if (st == OVICA_OK) st = ovica_model_new(&model, m, atoms, prior, c->sigma);
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot make the model");
-            goto done;
-        }
+/* A new trainer (a new model from the settings), or the one of the
+ * checkpoint c->resume; sets atoms, first and use_sign. 0 or CLI_EXIT_FAIL. */
+static int run_make_trainer(train_state *r)
+{
+    const train_cfg *c = r->c;
+    int st;
+    if (c->resume == NULL) {
+        st = c->prior == 0 ? ovica_prior_laplace_new(&r->prior, c->scale)
+                           : ovica_prior_exponential_new(&r->prior, c->scale);
+        if (st == OVICA_OK) st = ovica_model_new(&r->model, r->m, r->atoms, r->prior, c->sigma);
+        if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot make the model");
         const ovica_rule_type *rule = ovica_rule_type_find(cli_rule_names[c->rule]);
-        st = rule ? ovica_trainer_new(&t, model, rule, trainer_seed(c->seed)) : OVICA_EINVAL;
+        st = rule ? ovica_trainer_new(&r->t, r->model, rule, cli_mix_seed(c->seed, SALT_TRAINER))
+                  : OVICA_EINVAL;
+        if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot set up the trainer");
+        return 0;
     }
-    if (st == OVICA_OK && c->steps_given) {
-        st = ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps);
-    } else if (st == OVICA_OK) { /* the trainer's default, or the saved plan */
+    st = ovica_checkpoint_load(&r->t, c->resume);
+    if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot resume");
+    const ovica_model *md = ovica_trainer_model(r->t);
+    if (ovica_model_dim(md) != r->m)
+        return cli_fail(r->cmd, 0, "the checkpoint's dimension is %zu, the data have %zu columns",
+                        ovica_model_dim(md), r->m);
+    if (r->atoms != 0 && r->atoms != ovica_model_atoms(md))
+        return cli_fail(r->cmd, 0, "the checkpoint has %zu atoms, not %zu",
+                        ovica_model_atoms(md), r->atoms);
+    r->atoms = ovica_model_atoms(md);
+    r->use_sign = ovica_prior_domain(ovica_model_prior(md)) == OVICA_DOMAIN_NONNEG;
+    r->first = ovica_trainer_step_index(r->t);
+    return 0;
+}
+
+/* The planned steps (--steps, else the trainer's default or the saved
+ * plan) and the options that override the trainer's parameters. */
+static int run_set_params(train_state *r)
+{
+    const train_cfg *c = r->c;
+    int st;
+    if (c->steps_given) {
+        r->steps = c->steps;
+        st = ovica_trainer_set_param(r->t, OVICA_TRAIN_STEPS, (double)r->steps);
+    } else {
         double planned = 0;
-        st = ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &planned);
-        steps = (size_t)planned;
+        st = ovica_trainer_get_param(r->t, OVICA_TRAIN_STEPS, &planned);
+        r->steps = (size_t)planned;
     }
-    c->steps = steps; /* what the run plans, for the caller */
-    if (st == OVICA_OK && c->lr > 0) st = ovica_trainer_set_param(t, OVICA_TRAIN_LR, c->lr);
+    r->c->steps = r->steps; /* what the run plans, for the caller */
+    if (st == OVICA_OK && c->lr > 0) st = ovica_trainer_set_param(r->t, OVICA_TRAIN_LR, c->lr);
     if (st == OVICA_OK && c->schedule >= 0)
-        st = ovica_trainer_set_param(t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
+        st = ovica_trainer_set_param(r->t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
     if (st == OVICA_OK && c->solver >= 0)
-        st = ovica_trainer_set_solver(t, ovica_solver_type_find(cli_solver_names[c->solver]));
-    if (st != OVICA_OK) {
-        cli_fail(cmd, st, "cannot set up the trainer");
-        goto done;
-    }
-    if (first >= steps) {
-        cli_fail(cmd, 0, "the checkpoint is at step %zu of %zu: nothing left to do (give --steps)",
-                 first, steps);
-        goto done;
-    }
+        st = ovica_trainer_set_solver(r->t, ovica_solver_type_find(cli_solver_names[c->solver]));
+    if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot set up the trainer");
+    if (r->first >= r->steps)
+        return cli_fail(r->cmd, 0, "the checkpoint is at step %zu of %zu: nothing left to do "
+                                   "(give --steps)", r->first, r->steps);
+    return 0;
+}
 
-    if (c->resume == NULL && c->init != INIT_AUTO) {
-        /* from the rows of the first step (all the rows when they are in memory) */
-        const double *X0 = NULL;
-        size_t N0 = 0;
-        st = src_batch(src, 0, &X0, &N0);
-        if (st == OVICA_OK) st = ovica_trainer_init_basis(t, c->init, X0, N0, m);
-        if (st == OVICA_ENONFINITE) {
-            report_nonfinite(cmd, c, src, 0, X0, N0, m);
-            fprintf(stderr, "ovica %s: cannot initialise the basis from the rows of step 1\n", cmd);
-            goto done;
-        }
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot initialise the basis");
-            goto done;
-        }
+/* --init other than auto: the initial basis from the rows of the first step
+ * (all the rows when they are in memory). */
+static int run_init_basis(train_state *r)
+{
+    if (r->c->resume != NULL || r->c->init == INIT_AUTO) return 0;
+    const double *X0 = NULL;
+    size_t N0 = 0;
+    int st = cli_batches_get(r->src, 0, &X0, &N0);
+    if (st == OVICA_OK) st = ovica_trainer_init_basis(r->t, r->c->init, X0, N0, r->m);
+    if (st == OVICA_ENONFINITE) {
+        report_nonfinite(r->cmd, r->c, r->src, 0, X0, N0, r->m);
+        fprintf(stderr, "ovica %s: cannot initialise the basis from the rows of step 1\n", r->cmd);
+        return CLI_EXIT_FAIL;
     }
-    if (c->log != NULL) {
-        log = cli_create(cmd, c->log, logtmp, sizeof logtmp);
-        if (log == NULL) goto done;
-        fputs("step,objective,mse,active,dead,lr,sigma_t,update,monitor,best,guard,draws,"
-              "max_angle,mean_angle\n", log);
-    }
+    if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot initialise the basis");
+    return 0;
+}
 
-    progress pr;
-    progress_init(&pr, c->quiet, steps);
-    catch_signals(old_sa);
-    caught = 1;
-    size_t done_steps = 0;
-    ovica_step_stats s = OVICA_STEP_STATS_INIT;
-    for (size_t k = first; k < steps && !interrupted; k++) {
+static int run_open_log(train_state *r)
+{
+    if (r->c->log == NULL) return 0;
+    r->log = cli_create(r->cmd, r->c->log, r->logtmp, sizeof r->logtmp);
+    if (r->log == NULL) return CLI_EXIT_FAIL;
+    fputs("step,objective,mse,active,dead,lr,sigma_t,update,monitor,best,guard,draws,"
+          "max_angle,mean_angle\n", r->log);
+    return 0;
+}
+
+/* Closes the log and renames it into place (once). 0 or CLI_EXIT_FAIL. */
+static int run_commit_log(train_state *r)
+{
+    if (r->log == NULL) return 0;
+    FILE *f = r->log;
+    r->log = NULL;
+    return cli_commit(r->cmd, f, r->logtmp, r->c->log);
+}
+
+/* A step that failed (st: reading its rows when batch is NULL, else the
+ * step itself): says why and saves the basis so far. */
+static int run_step_failed(train_state *r, size_t k, int st, const double *batch, size_t B)
+{
+    cli_progress_break(&r->pr);
+    if (batch == NULL) {
+        cli_fail(r->cmd, st, "cannot read the rows of step %zu", k + 1);
+    } else if (st == OVICA_ENONFINITE) {
+        report_nonfinite(r->cmd, r->c, r->src, k, batch, B, r->m);
+        fprintf(stderr, "ovica %s: training step %zu failed on it\n", r->cmd, k + 1);
+    } else {
+        cli_fail(r->cmd, st, "training step %zu failed", k + 1);
+    }
+    if (r->done_steps > 0) save_partial(r->cmd, r->t, r->keep_best, r->out, k);
+    return CLI_EXIT_FAIL;
+}
+
+/* After step k: the error against the true atoms (every step while that is
+ * cheap), the log line and the progress. */
+static void run_report_step(train_state *r, size_t k, const ovica_step_stats *s)
+{
+    const train_cfg *c = r->c;
+    double amax = NAN, amean = NAN;
+    if (c->truth != NULL && (c->n_true * r->atoms <= 10000 || (k + 1) % 10 == 0 ||
+                             k + 1 == r->steps)) {
+        ovica_recovery rec = OVICA_RECOVERY_INIT;
+        if (ovica_recovery_eval(&rec, ovica_model_basis(ovica_trainer_model(r->t)), r->m,
+                                r->atoms, c->truth, c->n_true, r->use_sign, 3.0, NULL,
+                                0) == OVICA_OK) {
+            amax = rec.max_angle_deg;
+            amean = rec.mean_angle_deg;
+            r->pr.angle = amax;
+        }
+    }
+    if (r->log)
+        fprintf(r->log, "%zu,%.10g,%.10g,%.6g,%zu,%.6g,%.6g,%.6g,%.10g,%.10g,%d,%d,%.6g,%.6g\n",
+                s->step + 1, s->objective, s->mse, s->active, s->dead, s->lr, s->sigma_t,
+                s->update, s->monitor, s->best, s->guard, s->rule, amax, amean);
+    cli_progress_step(&r->pr, r->cmd, s, k + 1 == r->steps || cli_interrupted());
+}
+
+/* The loop: steps first .. steps - 1 until done or a signal, with the
+ * checkpoints every c->checkpoint_every steps. 0 or CLI_EXIT_FAIL. */
+static int run_steps(train_state *r)
+{
+    const train_cfg *c = r->c;
+    int code = 0;
+    cli_progress_init(&r->pr, c->quiet, r->steps);
+    cli_signals_catch(&r->sig);
+    for (size_t k = r->first; k < r->steps && !cli_interrupted(); k++) {
         const double *batch = NULL;
         size_t B = 0;
-        at = k;
-        st = src_batch(src, k, &batch, &B);
+        r->at = k;
+        int st = cli_batches_get(r->src, k, &batch, &B);
         if (st != OVICA_OK) {
-            if (pr.mode == 1) fputc('\n', stderr);
-            cli_fail(cmd, st, "cannot read the rows of step %zu", k + 1);
-            if (done_steps > 0) save_partial(cmd, t, keep_best, out, k);
-            goto done;
+            code = run_step_failed(r, k, st, NULL, 0);
+            break;
         }
-        s = (ovica_step_stats)OVICA_STEP_STATS_INIT;
-        st = ovica_trainer_step(t, batch, B, m, &s);
+        ovica_step_stats s = OVICA_STEP_STATS_INIT;
+        st = ovica_trainer_step(r->t, batch, B, r->m, &s);
         if (st != OVICA_OK) {
-            if (pr.mode == 1) fputc('\n', stderr);
-            if (st == OVICA_ENONFINITE) {
-                report_nonfinite(cmd, c, src, k, batch, B, m);
-                fprintf(stderr, "ovica %s: training step %zu failed on it\n", cmd, k + 1);
-            } else {
-                cli_fail(cmd, st, "training step %zu failed", k + 1);
-            }
-            if (done_steps > 0) save_partial(cmd, t, keep_best, out, k);
-            goto done;
+            code = run_step_failed(r, k, st, batch, B);
+            break;
         }
-        done_steps++;
-        at = k + 1;
-        /* the error against the true atoms (every step while that is cheap) */
-        double amax = NAN, amean = NAN;
-        if (c->truth != NULL && (c->n_true * atoms <= 10000 || (k + 1) % 10 == 0 ||
-                                 k + 1 == steps)) {
-            ovica_recovery rec = OVICA_RECOVERY_INIT;
-            if (ovica_recovery_eval(&rec, ovica_model_basis(ovica_trainer_model(t)), m, atoms,
-                                    c->truth, c->n_true, use_sign, 3.0, NULL, 0) == OVICA_OK) {
-                amax = rec.max_angle_deg;
-                amean = rec.mean_angle_deg;
-                pr.angle = amax;
-            }
-        }
-        if (log)
-            fprintf(log, "%zu,%.10g,%.10g,%.6g,%zu,%.6g,%.6g,%.6g,%.10g,%.10g,%d,%d,%.6g,%.6g\n",
-                    s.step + 1, s.objective, s.mse, s.active, s.dead, s.lr, s.sigma_t, s.update,
-                    s.monitor, s.best, s.guard, s.rule, amax, amean);
-        progress_step(&pr, cmd, &s, k + 1 == steps || interrupted);
-        if (c->checkpoint != NULL && c->checkpoint_every > 0 && (k + 1) % c->checkpoint_every == 0 &&
-            k + 1 < steps && !interrupted) {
-            st = ovica_checkpoint_save(t, c->checkpoint);
+        r->done_steps++;
+        r->at = k + 1;
+        run_report_step(r, k, &s);
+        if (c->checkpoint != NULL && c->checkpoint_every > 0 &&
+            (k + 1) % c->checkpoint_every == 0 && k + 1 < r->steps && !cli_interrupted()) {
+            st = ovica_checkpoint_save(r->t, c->checkpoint);
             if (st != OVICA_OK) {
-                if (pr.mode == 1) fputc('\n', stderr);
-                cli_fail(cmd, st, "cannot write the checkpoint");
-                save_partial(cmd, t, keep_best, out, at);
-                goto done;
+                cli_progress_break(&r->pr);
+                cli_fail(r->cmd, st, "cannot write the checkpoint");
+                save_partial(r->cmd, r->t, r->keep_best, r->out, r->at);
+                code = CLI_EXIT_FAIL;
+                break;
             }
         }
     }
-    if (interrupted && pr.mode == 1 && done_steps > 0 && first + done_steps < steps)
-        fputc('\n', stderr);
-    restore_signals(old_sa);
-    caught = 0;
-    /* The checkpoint holds the state as it is (before the best basis is put
-     * back), so that a resumed run goes on from where this one stopped. */
-    if (c->checkpoint != NULL) {
-        st = ovica_checkpoint_save(t, c->checkpoint);
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot write the checkpoint");
-            save_partial(cmd, t, keep_best, out, at);
-            goto done;
-        }
-    }
-    /* A run stopped by a signal is not the requested model: its basis goes
-     * to OUT.partial.ovm, and OUT is left as it was. */
-    if (interrupted) {
-        if (log != NULL) {
-            FILE *f = log;
-            log = NULL;
-            (void)cli_commit(cmd, f, logtmp, c->log);
-        }
-        if (!c->quiet)
-            fprintf(stderr, "ovica %s: interrupted by %s at step %zu of %zu (%zu steps in "
-                            "%.1f s)%s%s\n", cmd, interrupted == SIGTERM ? "SIGTERM" : "SIGINT",
-                    first + done_steps, steps, done_steps, now_seconds() - pr.t0,
-                    c->checkpoint ? "; checkpoint saved to " : "",
-                    c->checkpoint ? c->checkpoint : "");
-        if (save_partial(cmd, t, keep_best && done_steps > 0, out, at) != 0) goto done;
-        code = interrupted == SIGTERM ? CLI_EXIT_TERMINATED : CLI_EXIT_INTERRUPTED;
-        goto done;
-    }
+    cli_progress_break(&r->pr);
+    cli_signals_restore(&r->sig);
+    return code;
+}
 
+/* The checkpoint at the end holds the state as it is (before the best basis
+ * is put back), so that a resumed run goes on from where this one stopped. */
+static int run_final_checkpoint(train_state *r)
+{
+    if (r->c->checkpoint == NULL) return 0;
+    int st = ovica_checkpoint_save(r->t, r->c->checkpoint);
+    if (st == OVICA_OK) return 0;
+    cli_fail(r->cmd, st, "cannot write the checkpoint");
+    save_partial(r->cmd, r->t, r->keep_best, r->out, r->at);
+    return CLI_EXIT_FAIL;
+}
+
+/* A run stopped by a signal is not the requested model: its basis goes to
+ * OUT.partial.ovm, and OUT is left as it was. Returns the exit code. */
+static int run_stopped(train_state *r)
+{
+    const int sig = cli_interrupted();
+    (void)run_commit_log(r);
+    if (!r->c->quiet)
+        fprintf(stderr, "ovica %s: interrupted by %s at step %zu of %zu (%zu steps in "
+                        "%.1f s)%s%s\n", r->cmd, cli_signal_name(sig),
+                r->first + r->done_steps, r->steps, r->done_steps, cli_now() - r->pr.t0,
+                r->c->checkpoint ? "; checkpoint saved to " : "",
+                r->c->checkpoint ? r->c->checkpoint : "");
+    if (save_partial(r->cmd, r->t, r->keep_best && r->done_steps > 0, r->out, r->at) != 0)
+        return CLI_EXIT_FAIL;
+    return cli_signal_exit(sig);
+}
+
+/* The summary line of a finished run. */
+static void run_summary(const train_state *r, int kept_best, double best)
+{
+    static const char *const routes[] = {
+        "undecided (stopped in auto's probe)", "sparse (MAP codes, noise estimated)",
+        "dense (posterior draws)", "MAP codes"};
+    const int rg = ovica_trainer_regime(r->t);
+    fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); route: %s; ",
+            r->cmd, r->first + r->done_steps, r->steps, r->done_steps, cli_now() - r->pr.t0,
+            rg >= 0 && rg <= 3 ? routes[rg] : "?");
+    if (kept_best)
+        fprintf(stderr, "kept the best basis (monitor objective %.6g); ", best);
+    else
+        fprintf(stderr, "kept the final basis; ");
+    fprintf(stderr, "model saved to %s%s%s\n", r->out, r->c->checkpoint ? ", checkpoint to " : "",
+            r->c->checkpoint ? r->c->checkpoint : "");
+}
+
+/* A finished run: the best basis put back (--keep best, once the monitor
+ * has run), the log and the model written, the summary. Returns the exit
+ * code; *model_out (if not NULL) receives a copy of the saved model. */
+static int run_save(train_state *r, ovica_model **model_out)
+{
     int kept_best = 0;
     double best = NAN;
-    if (c->keep == 0 && done_steps > 0) {
-        double *tmpA = malloc(m * atoms * sizeof *tmpA);
-        if (tmpA && ovica_trainer_best_basis(t, tmpA, m, atoms, &best) == OVICA_OK &&
-            ovica_trainer_restore_best(t) == OVICA_OK)
+    if (r->keep_best && r->done_steps > 0) {
+        double *tmpA = malloc(r->m * r->atoms * sizeof *tmpA);
+        if (tmpA && ovica_trainer_best_basis(r->t, tmpA, r->m, r->atoms, &best) == OVICA_OK &&
+            ovica_trainer_restore_best(r->t) == OVICA_OK)
             kept_best = 1;
         free(tmpA);
     }
-    if (log != NULL) {
-        FILE *f = log;
-        log = NULL;
-        if (cli_commit(cmd, f, logtmp, c->log)) {
-            save_partial(cmd, t, 0, out, at); /* the best basis is already in place */
-            goto done;
-        }
+    if (run_commit_log(r) || save_model(r->cmd, ovica_trainer_model(r->t), r->out)) {
+        save_partial(r->cmd, r->t, 0, r->out, r->at); /* the best basis is already in place */
+        return CLI_EXIT_FAIL;
     }
-    if (save_model(cmd, ovica_trainer_model(t), out)) {
-        save_partial(cmd, t, 0, out, at);
-        goto done;
-    }
-    if (!c->quiet) {
-        static const char *const routes[] = {
-            "undecided (stopped in auto's probe)", "sparse (MAP codes, noise estimated)",
-            "dense (posterior draws)", "MAP codes"};
-        const int rg = ovica_trainer_regime(t);
-        fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); route: %s; ",
-                cmd, first + done_steps, steps, done_steps, now_seconds() - pr.t0,
-                rg >= 0 && rg <= 3 ? routes[rg] : "?");
-        if (kept_best)
-            fprintf(stderr, "kept the best basis (monitor objective %.6g); ", best);
-        else
-            fprintf(stderr, "kept the final basis; ");
-        fprintf(stderr, "model saved to %s%s%s\n", out, c->checkpoint ? ", checkpoint to " : "",
-                c->checkpoint ? c->checkpoint : "");
-    }
+    if (!r->c->quiet) run_summary(r, kept_best, best);
     if (model_out != NULL) {
-        st = ovica_model_clone(model_out, ovica_trainer_model(t));
-        if (st != OVICA_OK) {
-            cli_fail(cmd, st, "cannot copy the model");
-            goto done;
-        }
+        int st = ovica_model_clone(model_out, ovica_trainer_model(r->t));
+        if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot copy the model");
     }
-    code = CLI_EXIT_OK;
-done:
-    if (caught) restore_signals(old_sa);
-    if (log != NULL) {
-        fclose(log);
-        unlink(logtmp);
+    return CLI_EXIT_OK;
+}
+
+/*
+ * Trains a model on the batches of src and saves it to `out`. Returns
+ * CLI_EXIT_OK, CLI_EXIT_FAIL, or CLI_EXIT_INTERRUPTED / CLI_EXIT_TERMINATED
+ * (the basis so far saved to OUT.partial.ovm first). On success *model_out
+ * (if not NULL) receives a copy of the saved model.
+ */
+static int train_run(const char *cmd, train_cfg *c, cli_batches *src, const char *out,
+                     ovica_model **model_out)
+{
+    train_state r;
+    memset(&r, 0, sizeof r);
+    r.cmd = cmd;
+    r.out = out;
+    r.c = c;
+    r.src = src;
+    r.m = src->m;
+    r.atoms = c->atoms;
+    r.use_sign = c->prior == 1;
+    r.keep_best = c->keep == 0;
+    int code = CLI_EXIT_FAIL;
+    if (!run_make_trainer(&r) && !run_set_params(&r) && !run_init_basis(&r) &&
+        !run_open_log(&r) && !run_steps(&r) && !run_final_checkpoint(&r))
+        code = cli_interrupted() ? run_stopped(&r) : run_save(&r, model_out);
+    cli_signals_restore(&r.sig);
+    if (r.log != NULL) {
+        fclose(r.log);
+        unlink(r.logtmp);
     }
-    ovica_trainer_free(t);
-    ovica_model_free(model);
-    ovica_prior_free(prior);
+    ovica_trainer_free(r.t);
+    ovica_model_free(r.model);
+    ovica_prior_free(r.prior);
     return code;
 }
 
@@ -716,63 +532,76 @@ static const char train_help_options[] =
     "  --force            train on data with fewer rows than columns or than atoms\n"
     "  --quiet            no progress and no summary\n";
 
-int cmd_train(int argc, char **argv)
+/* The options of ovica train. */
+typedef struct {
+    const char *data, *out, *log, *truth, *checkpoint, *resume;
+    uint64_t atoms, steps, batch, seed, every, block, max_samples;
+    int prior, rule, solver, schedule, init, keep, quiet, force;
+    double sigma, scale, lr;
+    int steps_given;
+} train_opts;
+
+/* Parses train's options into o and checks those that go together. Returns
+ * -1 to go on, else the exit code (0 after --help). */
+static int train_parse(int argc, char **argv, train_opts *o)
 {
-    const char *data = NULL, *out = NULL, *log = NULL, *truth = NULL, *checkpoint = NULL,
-               *resume = NULL;
-    uint64_t atoms = 0, steps = 300, batch = 0, seed = 1, every = 0, block = 0, max_samples = 0;
-    int prior = 1, rule = 5, solver = -1, schedule = -1, init = INIT_AUTO, keep = 1, quiet = 0,
-        force = 0;
-    double sigma = 0.05, scale = 1.0, lr = 0;
+    *o = (train_opts){.steps = 300, .seed = 1, .prior = 1, .rule = 5, .solver = -1,
+                      .schedule = -1, .init = INIT_AUTO, .keep = 1, .sigma = 0.05,
+                      .scale = 1.0};
     const cli_opt opts[] = {
-        {"data", CLI_STRING, &data, 0, 0, 0, NULL},
-        {"atoms", CLI_U64, &atoms, 1, 1e6, 0, NULL},
-        {"out", CLI_STRING, &out, 0, 0, 0, NULL},
-        {"prior", CLI_CHOICE, &prior, 0, 0, 0, cli_prior_names},
-        {"scale", CLI_DOUBLE, &scale, 0, 1e12, CLI_LO_OPEN, NULL},
-        {"sigma", CLI_DOUBLE, &sigma, 0, 1e12, CLI_LO_OPEN, NULL},
-        {"rule", CLI_CHOICE, &rule, 0, 0, 0, cli_rule_names},
-        {"solver", CLI_CHOICE, &solver, 0, 0, 0, cli_solver_names},
-        {"steps", CLI_U64, &steps, 1, 1e9, 0, NULL},
-        {"batch", CLI_U64, &batch, 0, 1e9, 0, NULL},
-        {"block", CLI_U64, &block, 1, 1e12, 0, NULL},
-        {"max-samples", CLI_U64, &max_samples, 0, 1e15, 0, NULL},
-        {"lr", CLI_DOUBLE, &lr, 0, 100, CLI_LO_OPEN, NULL},
-        {"schedule", CLI_CHOICE, &schedule, 0, 0, 0, schedule_names},
-        {"init", CLI_CHOICE, &init, 0, 0, 0, init_names},
-        {"seed", CLI_U64, &seed, 0, 18446744073709551615.0, 0, NULL},
-        {"keep", CLI_CHOICE, &keep, 0, 0, 0, keep_names},
-        {"log", CLI_STRING, &log, 0, 0, 0, NULL},
-        {"truth", CLI_STRING, &truth, 0, 0, 0, NULL},
-        {"checkpoint", CLI_STRING, &checkpoint, 0, 0, 0, NULL},
-        {"checkpoint-every", CLI_U64, &every, 1, 1e12, 0, NULL},
-        {"resume", CLI_STRING, &resume, 0, 0, 0, NULL},
-        {"quiet", CLI_FLAG, &quiet, 0, 0, 0, NULL},
-        {"force", CLI_FLAG, &force, 0, 0, 0, NULL},
+        {"data", CLI_STRING, &o->data, 0, 0, 0, NULL},
+        {"atoms", CLI_U64, &o->atoms, 1, 1e6, 0, NULL},
+        {"out", CLI_STRING, &o->out, 0, 0, 0, NULL},
+        {"prior", CLI_CHOICE, &o->prior, 0, 0, 0, cli_prior_names},
+        {"scale", CLI_DOUBLE, &o->scale, 0, 1e12, CLI_LO_OPEN, NULL},
+        {"sigma", CLI_DOUBLE, &o->sigma, 0, 1e12, CLI_LO_OPEN, NULL},
+        {"rule", CLI_CHOICE, &o->rule, 0, 0, 0, cli_rule_names},
+        {"solver", CLI_CHOICE, &o->solver, 0, 0, 0, cli_solver_names},
+        {"steps", CLI_U64, &o->steps, 1, 1e9, 0, NULL},
+        {"batch", CLI_U64, &o->batch, 0, 1e9, 0, NULL},
+        {"block", CLI_U64, &o->block, 1, 1e12, 0, NULL},
+        {"max-samples", CLI_U64, &o->max_samples, 0, 1e15, 0, NULL},
+        {"lr", CLI_DOUBLE, &o->lr, 0, 100, CLI_LO_OPEN, NULL},
+        {"schedule", CLI_CHOICE, &o->schedule, 0, 0, 0, schedule_names},
+        {"init", CLI_CHOICE, &o->init, 0, 0, 0, init_names},
+        {"seed", CLI_U64, &o->seed, 0, 18446744073709551615.0, 0, NULL},
+        {"keep", CLI_CHOICE, &o->keep, 0, 0, 0, keep_names},
+        {"log", CLI_STRING, &o->log, 0, 0, 0, NULL},
+        {"truth", CLI_STRING, &o->truth, 0, 0, 0, NULL},
+        {"checkpoint", CLI_STRING, &o->checkpoint, 0, 0, 0, NULL},
+        {"checkpoint-every", CLI_U64, &o->every, 1, 1e12, 0, NULL},
+        {"resume", CLI_STRING, &o->resume, 0, 0, 0, NULL},
+        {"quiet", CLI_FLAG, &o->quiet, 0, 0, 0, NULL},
+        {"force", CLI_FLAG, &o->force, 0, 0, 0, NULL},
     };
     unsigned char seen[COUNT(opts)];
     static char help[sizeof train_help + sizeof train_help_options];
     snprintf(help, sizeof help, "%s%s", train_help, train_help_options);
     int r = cli_options("train", help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
     if (r >= 0) return r;
-    if (data == NULL) return cli_usage("train", "--data is required");
-    if (atoms == 0 && resume == NULL) return cli_usage("train", "--atoms is required");
-    if (resume != NULL) {
-        static const char *const fixed[] = {"prior", "scale", "sigma", "rule", "init"};
-        for (size_t i = 0; i < COUNT(opts); i++)
-            for (size_t j = 0; j < COUNT(fixed); j++)
-                if (seen[i] && strcmp(opts[i].name, fixed[j]) == 0)
-                    return cli_usage("train", "--%s comes from the checkpoint with --resume",
-                                     fixed[j]);
+    if (o->data == NULL) return cli_usage("train", "--data is required");
+    if (o->atoms == 0 && o->resume == NULL) return cli_usage("train", "--atoms is required");
+    static const char *const fixed[] = {"prior", "scale", "sigma", "rule", "init"};
+    for (size_t i = 0; i < COUNT(opts); i++) {
+        if (!seen[i]) continue;
+        for (size_t j = 0; j < COUNT(fixed) && o->resume != NULL; j++)
+            if (strcmp(opts[i].name, fixed[j]) == 0)
+                return cli_usage("train", "--%s comes from the checkpoint with --resume",
+                                 fixed[j]);
+        if (strcmp(opts[i].name, "steps") == 0) o->steps_given = 1;
     }
-    int steps_given = 0;
-    for (size_t i = 0; i < COUNT(opts); i++)
-        if (seen[i] && strcmp(opts[i].name, "steps") == 0) steps_given = 1;
-    if (every == 0) every = steps >= 10 ? steps / 10 : 1;
-    if (out == NULL) return cli_usage("train", "--out is required");
-    /* Every output is checked before the data are read and before the
-     * first step: a run must not end in a file it cannot write. */
-    if (cli_check_output("train", "--out", out) || (log && cli_check_output("train", "--log", log)) ||
+    if (o->every == 0) o->every = o->steps >= 10 ? o->steps / 10 : 1;
+    if (o->out == NULL) return cli_usage("train", "--out is required");
+    return -1;
+}
+
+/* Every output is checked before the data are read and before the first
+ * step: a run must not end in a file it cannot write. 0 or CLI_EXIT_USAGE. */
+static int train_check_outputs(const train_opts *o)
+{
+    const char *out = o->out, *log = o->log, *checkpoint = o->checkpoint;
+    if (cli_check_output("train", "--out", out) ||
+        (log && cli_check_output("train", "--log", log)) ||
         (checkpoint && cli_check_output("train", "--checkpoint", checkpoint)))
         return CLI_EXIT_USAGE;
     if ((log && strcmp(log, out) == 0) || (checkpoint && strcmp(checkpoint, out) == 0) ||
@@ -782,111 +611,138 @@ int cmd_train(int argc, char **argv)
     if (partial_path(partial, sizeof partial, out) != 0 ||
         cli_check_output("train", "the partial model", partial))
         return CLI_EXIT_USAGE;
-    double *X = NULL, *T = NULL;
-    size_t N = 0, m = 0, tm = 0, tn = 0;
-    ovica_npy_file *file = NULL;
-    int x_lib = 0; /* X from ovica_npy_read (ovica_free) or malloc (free) */
-    batch_src src;
-    memset(&src, 0, sizeof src);
-    /* A regular file is opened and read by rows (memory-mapped); anything
-     * else (a pipe, say) is read whole. */
+    return 0;
+}
+
+/* The data of ovica train: all in memory (X) or an opened file read by
+ * rows; the true basis; the batches. */
+typedef struct {
+    double *X;
+    int x_lib;            /* X from ovica_npy_read (ovica_free) or malloc (free) */
+    ovica_npy_file *file;
+    size_t N, m;
+    double *T;            /* the true basis (m x tn), or NULL */
+    size_t tn;
+    cli_batches src;
+} train_data;
+
+static void data_free(train_data *d)
+{
+    cli_batches_free(&d->src);
+    ovica_npy_close(d->file);
+    if (d->x_lib) ovica_free(d->X);
+    else free(d->X);
+    ovica_free(d->T);
+    memset(d, 0, sizeof *d);
+}
+
+/* A regular file is opened and read by rows (memory-mapped); anything else
+ * (a pipe, say) is read whole. Only the first max_samples rows count (0:
+ * all). 0 or CLI_EXIT_FAIL. */
+static int data_open(train_data *d, const char *path, uint64_t max_samples)
+{
     struct stat sb;
-    int st = stat(data, &sb) == 0 && !S_ISREG(sb.st_mode) ? OVICA_ENOTSUP
-                                                           : ovica_npy_open(&file, data);
+    int st = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) ? OVICA_ENOTSUP
+                                                           : ovica_npy_open(&d->file, path);
     if (st == OVICA_ENOTSUP) {
-        double *all = NULL;
-        if (cli_read_npy("train", "the data", data, &all, &N, &m)) return CLI_EXIT_FAIL;
-        X = all;
-        x_lib = 1;
+        if (cli_read_npy("train", "the data", path, &d->X, &d->N, &d->m)) return CLI_EXIT_FAIL;
+        d->x_lib = 1;
         st = OVICA_OK;
     } else if (st == OVICA_OK) {
-        st = ovica_npy_file_shape(file, &N, &m);
+        st = ovica_npy_file_shape(d->file, &d->N, &d->m);
     }
     if (st != OVICA_OK) return cli_fail("train", st, "cannot read the data");
-    if (max_samples > 0 && max_samples < N) N = (size_t)max_samples;
-    /* A transposed file (dimensions as rows), or too few samples for the
-     * atoms, trains without complaint into nonsense: refused unless --force. */
-    const char *shape_warning = NULL;
-    char shape_msg[400];
-    if (N < m) {
-        snprintf(shape_msg, sizeof shape_msg,
+    if (max_samples > 0 && max_samples < d->N) d->N = (size_t)max_samples;
+    return 0;
+}
+
+/* A transposed file (dimensions as rows), or too few samples for the atoms,
+ * trains without complaint into nonsense: refused unless --force. */
+static int data_check_shape(const train_data *d, const train_opts *o)
+{
+    char msg[400];
+    if (d->N < d->m)
+        snprintf(msg, sizeof msg,
                  "the data have %zu rows and %zu columns: fewer samples than dimensions "
-                 "(rows must be samples, columns dimensions: is the file transposed?)", N, m);
-        shape_warning = shape_msg;
-    } else if (atoms > 0 && N < atoms) {
-        snprintf(shape_msg, sizeof shape_msg,
-                 "the data have %zu rows (samples), fewer than the %zu atoms", N, (size_t)atoms);
-        shape_warning = shape_msg;
-    }
-    if (shape_warning != NULL && !force) {
-        ovica_npy_close(file);
-        if (x_lib) ovica_free(X);
-        else free(X);
-        return cli_usage("train", "%s; give --force to train anyway", shape_warning);
-    }
-    if (shape_warning != NULL && !quiet)
-        fprintf(stderr, "ovica train: warning: %s (training anyway: --force)\n", shape_warning);
-    size_t B = batch == 0 || batch >= N ? N : (size_t)batch;
-    if (B == N && file != NULL) { /* every step uses all the rows: read them once */
-        X = N <= SIZE_MAX / m / sizeof *X ? malloc(N * m * sizeof *X) : NULL;
-        if (X == NULL) {
-            ovica_npy_close(file);
+                 "(rows must be samples, columns dimensions: is the file transposed?)", d->N,
+                 d->m);
+    else if (o->atoms > 0 && d->N < o->atoms)
+        snprintf(msg, sizeof msg, "the data have %zu rows (samples), fewer than the %zu atoms",
+                 d->N, (size_t)o->atoms);
+    else
+        return 0;
+    if (!o->force) return cli_usage("train", "%s; give --force to train anyway", msg);
+    if (!o->quiet) fprintf(stderr, "ovica train: warning: %s (training anyway: --force)\n", msg);
+    return 0;
+}
+
+/* The batches: all the rows at every step (read once), or B of them
+ * streamed by shuffled blocks. 0 or CLI_EXIT_FAIL. */
+static int data_batches(train_data *d, const train_opts *o)
+{
+    const size_t N = d->N, m = d->m;
+    size_t B = o->batch == 0 || o->batch >= N ? N : (size_t)o->batch;
+    if (B == N && d->file != NULL) { /* every step uses all the rows: read them once */
+        d->X = N <= SIZE_MAX / m / sizeof *d->X ? malloc(N * m * sizeof *d->X) : NULL;
+        if (d->X == NULL)
             return cli_fail("train", 0, "cannot hold the %zu x %zu data in memory", N, m);
-        }
-        st = ovica_npy_read_rows(file, 0, N, X, m);
-        ovica_npy_close(file);
-        file = NULL;
-        if (st != OVICA_OK) {
-            free(X); /* (malloc) */
-            return cli_fail("train", st, "cannot read the data");
-        }
+        int st = ovica_npy_read_rows(d->file, 0, N, d->X, m);
+        ovica_npy_close(d->file);
+        d->file = NULL;
+        if (st != OVICA_OK) return cli_fail("train", st, "cannot read the data");
     }
     if (B == N) {
-        src.X = X;
-        src.N = src.B = N;
-        src.m = m;
-    } else if (src_stream(&src, file, X, N, m, B,
-                          block > 0 ? (size_t)block : (B >= 16 ? B / 16 : 1), seed) != OVICA_OK) {
-        ovica_npy_close(file);
-        if (x_lib) ovica_free(X);
-        else free(X);
+        cli_batches_all(&d->src, d->X, N, m);
+        return 0;
+    }
+    size_t block = o->block > 0 ? (size_t)o->block : (B >= 16 ? B / 16 : 1);
+    if (cli_batches_shuffle(&d->src, d->file, d->X, N, m, B, block, o->seed) != OVICA_OK)
         return cli_fail("train", OVICA_ENOMEM, "cannot allocate the batch buffers");
+    return 0;
+}
+
+/* --truth: the true basis, m x tn. 0 or CLI_EXIT_FAIL. */
+static int data_truth(train_data *d, const char *truth)
+{
+    if (truth == NULL) return 0;
+    size_t tm = 0;
+    if (cli_read_npy("train", "the true basis", truth, &d->T, &tm, &d->tn)) return CLI_EXIT_FAIL;
+    if (tm != d->m)
+        return cli_fail("train", 0, "the true basis has %zu rows, the data %zu columns", tm, d->m);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    int r = train_parse(argc, argv, &o);
+    if (r >= 0) return r;
+    if (train_check_outputs(&o)) return CLI_EXIT_USAGE;
+    train_data d;
+    memset(&d, 0, sizeof d);
+    int code = data_open(&d, o.data, o.max_samples);
+    if (code == 0) code = data_check_shape(&d, &o);
+    if (code == 0) code = data_batches(&d, &o);
+    if (code == 0) code = data_truth(&d, o.truth);
+    if (code != 0) {
+        data_free(&d);
+        return code;
     }
-    if (truth != NULL) {
-        if (cli_read_npy("train", "the true basis", truth, &T, &tm, &tn)) {
-            src_free(&src);
-            ovica_npy_close(file);
-            if (x_lib) ovica_free(X);
-            else free(X);
-            return CLI_EXIT_FAIL;
-        }
-        if (tm != m) {
-            src_free(&src);
-            ovica_npy_close(file);
-            if (x_lib) ovica_free(X);
-            else free(X);
-            ovica_free(T);
-            return cli_fail("train", 0, "the true basis has %zu rows, the data %zu columns", tm, m);
-        }
-    }
-    train_cfg c = {(size_t)atoms, prior, sigma, scale, solver, rule, (size_t)steps,
-                   (size_t)batch, lr, schedule, init, seed, keep, quiet, log, T, tn,
-                   checkpoint, (size_t)every, resume, steps_given, data};
+    train_cfg c = {(size_t)o.atoms, o.prior, o.sigma, o.scale, o.solver, o.rule, (size_t)o.steps,
+                   (size_t)o.batch, o.lr, o.schedule, o.init, o.seed, o.keep, o.quiet, o.log,
+                   d.T, d.tn, o.checkpoint, (size_t)o.every, o.resume, o.steps_given, o.data};
     ovica_model *model = NULL;
-    int code = train_run("train", &c, &src, out, T ? &model : NULL);
+    code = train_run("train", &c, &d.src, o.out, d.T ? &model : NULL);
     if (code == CLI_EXIT_OK && model != NULL) {
-        int st = cli_recovery_table(stdout, ovica_model_basis(model), m, ovica_model_atoms(model),
-                                    T, tn, ovica_prior_domain(ovica_model_prior(model)) ==
-                                               OVICA_DOMAIN_NONNEG,
+        int st = cli_recovery_table(stdout, ovica_model_basis(model), d.m,
+                                    ovica_model_atoms(model), d.T, d.tn,
+                                    ovica_prior_domain(ovica_model_prior(model)) ==
+                                        OVICA_DOMAIN_NONNEG,
                                     3.0, NULL, 0, NULL);
         if (st != OVICA_OK) code = cli_fail("train", st, "cannot compare the bases");
     }
     ovica_model_free(model);
-    src_free(&src);
-    ovica_npy_close(file);
-    if (x_lib) ovica_free(X);
-    else free(X);
-    ovica_free(T);
+    data_free(&d);
     return code;
 }
 
@@ -920,6 +776,70 @@ static int join(char *dst, size_t cap, const char *dir, const char *name)
     return n < 0 || (size_t)n >= cap;
 }
 
+/* The demo's files in its directory. */
+typedef struct {
+    char data[4096], truth[4096], model[4096], log[4096], svg[4096];
+} demo_paths;
+
+/* The file names in `dir`, and the directory (created if missing). Returns
+ * 0 or the exit code. */
+static int demo_make_dir(demo_paths *p, const char *dir)
+{
+    if (join(p->data, sizeof p->data, dir, "data.npy") ||
+        join(p->truth, sizeof p->truth, dir, "truth.npy") ||
+        join(p->model, sizeof p->model, dir, "model.ovm") ||
+        join(p->log, sizeof p->log, dir, "train.csv") || join(p->svg, sizeof p->svg, dir, "demo.svg"))
+        return cli_usage("demo", "--out is too long");
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return cli_fail("demo", 0, "cannot create the directory '%s': %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cli_fail("demo", 0, "'%s' is not a directory", dir);
+    return 0;
+}
+
+/* The data: N samples of n sources (S, N x n) mixed by the set's basis A
+ * (2 x n) with noise, into X (N x 2); X and A written to their files. 0 or
+ * CLI_EXIT_FAIL. */
+static int demo_data(const demo_paths *p, int set, int prior, double noise, uint64_t seed,
+                     double *A, size_t n, double *S, double *X, size_t N)
+{
+    const size_t m = 2;
+    ovica_rng *rng = NULL;
+    int st = ovica_rng_new(&rng, seed);
+    if (st == OVICA_OK)
+        st = ovica_synth_basis_2d(set == 0 ? OVICA_SYNTH_REGULAR3 : OVICA_SYNTH_IRREGULAR4, A, m, n);
+    if (st == OVICA_OK)
+        st = ovica_synth_sources(rng, prior == 0 ? OVICA_PRIOR_LAPLACE : OVICA_PRIOR_EXPONENTIAL,
+                                 1.0, 1.0, S, N, n);
+    if (st == OVICA_OK) st = ovica_synth_mix(rng, A, m, n, S, N, noise, X);
+    ovica_rng_free(rng);
+    if (st != OVICA_OK) return cli_fail("demo", st, "cannot generate the data");
+    if (cli_write_npy("demo", p->data, X, N, m) || cli_write_npy("demo", p->truth, A, m, n))
+        return CLI_EXIT_FAIL;
+    return 0;
+}
+
+/* The recovery table (with the codes of the data, for the dead atoms) and
+ * the picture. 0 or CLI_EXIT_FAIL. */
+static int demo_report(const demo_paths *p, const ovica_model *model, const double *X, size_t N,
+                       const double *A, size_t n, int use_sign, const char *title)
+{
+    const size_t m = 2;
+    double *codes = NULL, obj = 0;
+    size_t conv = 0, match[4];
+    int st = cli_encode(model, "auto", 1000, 1e-6, X, N, &codes, &conv, &obj);
+    if (st != OVICA_OK) return cli_fail("demo", st, "inference failed");
+    printf("\nrecovery of the %zu true atoms (%s matching):\n", n, use_sign ? "signed" : "sign-free");
+    st = cli_recovery_table(stdout, ovica_model_basis(model), m, n, A, n, use_sign, 3.0, codes, N,
+                            match);
+    free(codes);
+    if (st != OVICA_OK) return cli_fail("demo", st, "cannot compare the bases");
+    fflush(stdout);
+    return cli_plot("demo", p->svg, title, X, N, m, ovica_model_basis(model), n, A, n, use_sign,
+                    p->log, 3000);
+}
+
 int cmd_demo(int argc, char **argv)
 {
     static const char *const sets[] = {"regular3", "irregular4", NULL};
@@ -940,84 +860,39 @@ int cmd_demo(int argc, char **argv)
     int r = cli_options("demo", demo_help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, NULL);
     if (r >= 0) return r;
     if (dir[0] == '\0') return cli_usage("demo", "--out must not be empty");
-    char p_data[4096], p_truth[4096], p_model[4096], p_log[4096], p_svg[4096];
-    if (join(p_data, sizeof p_data, dir, "data.npy") || join(p_truth, sizeof p_truth, dir, "truth.npy") ||
-        join(p_model, sizeof p_model, dir, "model.ovm") || join(p_log, sizeof p_log, dir, "train.csv") ||
-        join(p_svg, sizeof p_svg, dir, "demo.svg"))
-        return cli_usage("demo", "--out is too long");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return cli_fail("demo", 0, "cannot create the directory '%s': %s", dir, strerror(errno));
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return cli_fail("demo", 0, "'%s' is not a directory", dir);
+    demo_paths p;
+    if ((r = demo_make_dir(&p, dir)) != 0) return r;
 
     const size_t m = 2, n = set == 0 ? 3 : 4, N = (size_t)samples;
-    double A[8], *S = malloc(N * n * sizeof *S), *X = malloc(N * m * sizeof *X), *codes = NULL;
-    ovica_rng *rng = NULL;
+    double A[8], *S = malloc(N * n * sizeof *S), *X = malloc(N * m * sizeof *X);
     ovica_model *model = NULL;
-    int code = CLI_EXIT_FAIL, st;
+    int code = CLI_EXIT_FAIL;
     if (S == NULL || X == NULL) {
         cli_fail("demo", 0, "out of memory");
         goto done;
     }
-    st = ovica_rng_new(&rng, seed);
-    if (st == OVICA_OK)
-        st = ovica_synth_basis_2d(set == 0 ? OVICA_SYNTH_REGULAR3 : OVICA_SYNTH_IRREGULAR4, A, m, n);
-    if (st == OVICA_OK)
-        st = ovica_synth_sources(rng, prior == 0 ? OVICA_PRIOR_LAPLACE : OVICA_PRIOR_EXPONENTIAL,
-                                 1.0, 1.0, S, N, n);
-    if (st == OVICA_OK) st = ovica_synth_mix(rng, A, m, n, S, N, noise, X);
-    if (st != OVICA_OK) {
-        cli_fail("demo", st, "cannot generate the data");
-        goto done;
-    }
-    if (cli_write_npy("demo", p_data, X, N, m) || cli_write_npy("demo", p_truth, A, m, n)) goto done;
+    if (demo_data(&p, set, prior, noise, seed, A, n, S, X, N)) goto done;
     if (!quiet)
         printf("data: %zu samples of %zu %s sources mixed by the %s basis, noise %g -> %s\n", N, n,
-               cli_prior_names[prior], sets[set], noise, p_data);
+               cli_prior_names[prior], sets[set], noise, p.data);
     fflush(stdout);
 
     train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, INIT_AUTO, seed, 1, quiet,
-                   p_log, A, n, NULL, 0, NULL, steps != 0, NULL};
-    batch_src src;
-    memset(&src, 0, sizeof src);
-    src.X = X;
-    src.N = src.B = N;
-    src.m = m;
-    code = train_run("demo", &c, &src, p_model, &model);
+                   p.log, A, n, NULL, 0, NULL, steps != 0, NULL};
+    cli_batches src;
+    cli_batches_all(&src, X, N, m);
+    code = train_run("demo", &c, &src, p.model, &model);
     if (code != CLI_EXIT_OK) goto done;
-    code = CLI_EXIT_FAIL;
 
-    size_t conv = 0;
-    double obj = 0;
-    st = cli_encode(model, "auto", 1000, 1e-6, X, N, &codes, &conv, &obj);
-    if (st != OVICA_OK) {
-        cli_fail("demo", st, "inference failed");
-        goto done;
-    }
-    int use_sign = prior == 1;
-    size_t match[4];
-    printf("\nrecovery of the %zu true atoms (%s matching):\n", n, use_sign ? "signed" : "sign-free");
-    st = cli_recovery_table(stdout, ovica_model_basis(model), m, n, A, n, use_sign, 3.0, codes, N,
-                            match);
-    if (st != OVICA_OK) {
-        cli_fail("demo", st, "cannot compare the bases");
-        goto done;
-    }
-    fflush(stdout);
     char title[160];
     snprintf(title, sizeof title, "ovica demo: %zu %s sources (%s), %zu samples, noise %g, %zu steps",
              n, cli_prior_names[prior], sets[set], N, noise, c.steps);
-    if (cli_plot("demo", p_svg, title, X, N, m, ovica_model_basis(model), n, A, n, use_sign, p_log,
-                 3000))
-        goto done;
-    printf("\nwrote %s, %s, %s, %s and %s\n", p_data, p_truth, p_model, p_log, p_svg);
-    code = CLI_EXIT_OK;
+    code = demo_report(&p, model, X, N, A, n, prior == 1, title);
+    if (code == 0)
+        printf("\nwrote %s, %s, %s, %s and %s\n", p.data, p.truth, p.model, p.log, p.svg);
 done:
-    ovica_rng_free(rng);
     ovica_model_free(model);
     free(S);
     free(X);
-    free(codes);
     return code;
 }

@@ -183,6 +183,15 @@ int cli_commit(const char *cmd, FILE *fp, const char *tmp, const char *path)
     return 0;
 }
 
+uint64_t cli_mix_seed(uint64_t seed, uint64_t salt)
+{
+    uint64_t z = seed ^ salt;
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
 static int cmd_version(int argc, char **argv)
 {
     (void)argv;
