@@ -3,20 +3,21 @@
  * program only, never of the library). */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sndfile.h>
 
 #include <ovica.h>
 
+#include "batches.h"
 #include "cli.h"
+#include "progress.h"
+#include "signals.h"
 #include "stft.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -25,76 +26,10 @@
 /* Rows inferred per call of the batched solver. */
 #define CHUNK 8192
 
-static volatile sig_atomic_t interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The trainer's seed: the user's seed mixed (splitmix64 finaliser) with a
- * constant of this command. */
-static uint64_t mix_seed(uint64_t seed, uint64_t salt)
-{
-    uint64_t z = seed ^ salt;
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Progress (as ovica train's: a bar on a terminal, lines every 5% else)    */
-
-typedef struct {
-    int mode; /* 0 nothing, 1 bar, 2 lines */
-    size_t total, every;
-    double t0, last_draw, best;
-} progress;
-
-static void progress_init(progress *p, int quiet, size_t total)
-{
-    p->mode = quiet ? 0 : isatty(STDERR_FILENO) ? 1 : 2;
-    p->total = total;
-    p->every = total >= 20 ? total / 20 : 1;
-    p->t0 = p->last_draw = now_seconds();
-    p->best = NAN;
-}
-
-static void progress_step(progress *p, const ovica_step_stats *s, int last)
-{
-    if (p->mode == 0) return;
-    if (isfinite(s->best)) p->best = s->best;
-    size_t done = s->step + 1;
-    double t = now_seconds();
-    char mon[64] = "";
-    if (isfinite(p->best)) snprintf(mon, sizeof mon, "  best %.5g", p->best);
-    if (p->mode == 1) {
-        if (!last && t - p->last_draw < 0.1) return;
-        p->last_draw = t;
-        const int W = 28;
-        int fill = p->total ? (int)((double)W * (double)done / (double)p->total) : W;
-        if (fill > W) fill = W;
-        char bar[32];
-        for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '-';
-        bar[W] = '\0';
-        fprintf(stderr, "\r[%s] %zu/%zu  objective %.5g%s  lr %.3g  %.1f s\033[K", bar, done,
-                p->total, s->objective, mon, s->lr, t - p->t0);
-        if (last) fputc('\n', stderr);
-        fflush(stderr);
-    } else if (last || done % p->every == 0 || done == 1) {
-        fprintf(stderr, "ovica " CMD ": step %zu/%zu  objective %.6g%s  lr %.4g  %.1f s\n", done,
-                p->total, s->objective, mon, s->lr, t - p->t0);
-    }
-}
+/* Constants mixed with the seed (cli_mix_seed) for each use of it. */
+#define SALT_SEPARATE 0x73657061726174ULL /* "separat": the training subsample */
+#define SALT_GAIN 0x6761696EULL           /* "gain": choose_gain's draws */
+#define SALT_LINES 0x6C696E6573ULL        /* "lines": the k-lines clustering */
 
 /* ------------------------------------------------------------------------ */
 /* Audio files                                                              */
@@ -320,255 +255,329 @@ static const char separate_help[] =
     "                     the true one, to measure what the inference alone reaches)\n"
     "  --quiet            no progress and no summary\n";
 
-int cmd_separate(int argc, char **argv)
+/* The options of ovica separate. */
+typedef struct {
+    const char *in, *dir, *mixing;
+    uint64_t K, win, hop, steps, batch, max_samples, seed;
+    int domain, quiet, keep; /* keep: 0 best, 1 final */
+    int steps_given;         /* else the trainer's default */
+    double sigma, compress;
+} sep_opts;
+
+/* Parses separate's options into o and checks those that go together.
+ * Returns -1 to go on, else the exit code (0 after --help). */
+static int sep_parse(int argc, char **argv, sep_opts *o)
 {
     static const char *const domains[] = {"stft", "raw", NULL};
     static const char *const keep_names[] = {"best", "final", NULL};
-    const char *in = NULL, *dir = NULL, *mixing = NULL;
-    uint64_t K = 0, win = 512, hop = 128, steps = 600, batch = 2000, max_samples = 20000, seed = 1;
-    int domain = 0, quiet = 0, keep = 0;
-    double sigma = 0.05, compress = 0.25;
+    *o = (sep_opts){.win = 512, .hop = 128, .steps = 600, .batch = 2000, .max_samples = 20000,
+                    .seed = 1, .sigma = 0.05, .compress = 0.25};
     const cli_opt opts[] = {
-        {"in", CLI_STRING, &in, 0, 0, 0, NULL},
-        {"sources", CLI_U64, &K, 1, 4096, 0, NULL},
-        {"out", CLI_STRING, &dir, 0, 0, 0, NULL},
-        {"domain", CLI_CHOICE, &domain, 0, 0, 0, domains},
-        {"window", CLI_U64, &win, 2, 1 << 20, 0, NULL},
-        {"hop", CLI_U64, &hop, 1, 1 << 20, 0, NULL},
-        {"sigma", CLI_DOUBLE, &sigma, 0, 1e6, CLI_LO_OPEN, NULL},
-        {"steps", CLI_U64, &steps, 1, 1e9, 0, NULL},
-        {"batch", CLI_U64, &batch, 1, 1e9, 0, NULL},
-        {"max-samples", CLI_U64, &max_samples, 1, 1e9, 0, NULL},
-        {"seed", CLI_U64, &seed, 0, 18446744073709551615.0, 0, NULL},
-        {"compress", CLI_DOUBLE, &compress, 0, 1, 0, NULL},
-        {"keep", CLI_CHOICE, &keep, 0, 0, 0, keep_names},
-        {"mixing", CLI_STRING, &mixing, 0, 0, 0, NULL},
-        {"quiet", CLI_FLAG, &quiet, 0, 0, 0, NULL},
+        {"in", CLI_STRING, &o->in, 0, 0, 0, NULL},
+        {"sources", CLI_U64, &o->K, 1, 4096, 0, NULL},
+        {"out", CLI_STRING, &o->dir, 0, 0, 0, NULL},
+        {"domain", CLI_CHOICE, &o->domain, 0, 0, 0, domains},
+        {"window", CLI_U64, &o->win, 2, 1 << 20, 0, NULL},
+        {"hop", CLI_U64, &o->hop, 1, 1 << 20, 0, NULL},
+        {"sigma", CLI_DOUBLE, &o->sigma, 0, 1e6, CLI_LO_OPEN, NULL},
+        {"steps", CLI_U64, &o->steps, 1, 1e9, 0, NULL},
+        {"batch", CLI_U64, &o->batch, 1, 1e9, 0, NULL},
+        {"max-samples", CLI_U64, &o->max_samples, 1, 1e9, 0, NULL},
+        {"seed", CLI_U64, &o->seed, 0, 18446744073709551615.0, 0, NULL},
+        {"compress", CLI_DOUBLE, &o->compress, 0, 1, 0, NULL},
+        {"keep", CLI_CHOICE, &o->keep, 0, 0, 0, keep_names},
+        {"mixing", CLI_STRING, &o->mixing, 0, 0, 0, NULL},
+        {"quiet", CLI_FLAG, &o->quiet, 0, 0, 0, NULL},
     };
-    int r = cli_options(CMD, separate_help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, NULL);
+    unsigned char seen[COUNT(opts)];
+    int r = cli_options(CMD, separate_help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
     if (r >= 0) return r;
-    if (in == NULL) return cli_usage(CMD, "--in is required");
-    if (K == 0) return cli_usage(CMD, "--sources is required");
-    if (dir == NULL) return cli_usage(CMD, "--out is required");
-    if (dir[0] == '\0') return cli_usage(CMD, "--out must not be empty");
-    if (domain == 0 && hop > win / 2)
+    for (size_t i = 0; i < COUNT(opts); i++)
+        if (seen[i] && strcmp(opts[i].name, "steps") == 0) o->steps_given = 1;
+    o->steps_given = 1; /* 600 steps unless --steps, as before */
+    if (o->in == NULL) return cli_usage(CMD, "--in is required");
+    if (o->K == 0) return cli_usage(CMD, "--sources is required");
+    if (o->dir == NULL) return cli_usage(CMD, "--out is required");
+    if (o->dir[0] == '\0') return cli_usage(CMD, "--out must not be empty");
+    if (o->domain == 0 && o->hop > o->win / 2)
         return cli_usage(CMD, "--hop %llu exceeds half the window (%llu): the transform could "
-                              "not be inverted", (unsigned long long)hop,
-                         (unsigned long long)win);
+                              "not be inverted", (unsigned long long)o->hop,
+                         (unsigned long long)o->win);
     char path[4200];
-    if (snprintf(path, sizeof path, "%s/source-%llu.wav", dir, (unsigned long long)K) >=
+    if (snprintf(path, sizeof path, "%s/source-%llu.wav", o->dir, (unsigned long long)o->K) >=
         (int)sizeof path - 16)
         return cli_usage(CMD, "--out is too long");
+    return -1;
+}
 
-    const double t_start = now_seconds();
-    const size_t n = (size_t)K;
-    int code = CLI_EXIT_FAIL, st;
-    double *buf = NULL, *X = NULL, *Xt = NULL, *A = NULL, *S = NULL, *y = NULL, *Afile = NULL;
-    size_t *idx = NULL;
-    ovica_prior *prior = NULL;
-    ovica_model *model = NULL;
-    ovica_trainer *t = NULL;
-    ovica_solver *sv = NULL;
-    ovica_rng *rng = NULL;
+/* A separation: its inputs, samples, model and results. */
+typedef struct {
+    const sep_opts *o;
+    size_t m, n;        /* channels, sources */
+    SF_INFO info;       /* of the input */
+    double *buf;        /* the input, len frames x m channels */
+    size_t len;
+    double *Afile;      /* --mixing, m x n, or NULL */
     cli_stft stft;
-    memset(&stft, 0, sizeof stft);
-    struct sigaction old_sa;
-    int caught = 0;
-    SF_INFO info;
-    size_t len = 0, m = 0, N = 0;
+    double *X;          /* the samples, N x m (scaled) */
+    size_t N;
+    double *Xt;         /* the training samples, Nt x m */
+    size_t Nt;
+    ovica_prior *prior;
+    ovica_model *model;
+    ovica_trainer *t;
+    double *A;          /* the mixing matrix, m x n */
+    double *S;          /* the codes, N x n */
+    size_t steps, done_steps, unconverged;
+    double gain, target; /* the gain exponent; the model's moment ratio (auto) */
+    double t_start, t_learn, t_sep;
+} separation;
 
-    if (read_audio(in, &buf, &len, &m, &info)) goto done;
-    if (mixing != NULL) {
+static void sep_free(separation *s)
+{
+    cli_stft_free(&s->stft);
+    ovica_trainer_free(s->t);
+    ovica_model_free(s->model);
+    ovica_prior_free(s->prior);
+    ovica_free(s->Afile);
+    free(s->buf);
+    free(s->X);
+    free(s->Xt);
+    free(s->A);
+    free(s->S);
+}
+
+/* The mixture, the mixing matrix of --mixing (checked against it) and the
+ * output directory (created if missing). 0 or CLI_EXIT_FAIL. */
+static int sep_load(separation *s)
+{
+    const sep_opts *o = s->o;
+    if (read_audio(o->in, &s->buf, &s->len, &s->m, &s->info)) return CLI_EXIT_FAIL;
+    if (o->mixing != NULL) {
         size_t am = 0, an = 0;
-        if (cli_read_npy(CMD, "the mixing matrix", mixing, &Afile, &am, &an)) goto done;
-        if (am != m || an != n) {
-            cli_fail(CMD, 0, "the mixing matrix is %zu x %zu; the mixture has %zu channels and "
-                             "--sources is %zu", am, an, m, n);
-            goto done;
-        }
+        if (cli_read_npy(CMD, "the mixing matrix", o->mixing, &s->Afile, &am, &an))
+            return CLI_EXIT_FAIL;
+        if (am != s->m || an != s->n)
+            return cli_fail(CMD, 0, "the mixing matrix is %zu x %zu; the mixture has %zu "
+                                    "channels and --sources is %zu", am, an, s->m, s->n);
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        cli_fail(CMD, 0, "cannot create the directory '%s': %s", dir, strerror(errno));
-        goto done;
-    }
+    if (mkdir(o->dir, 0755) != 0 && errno != EEXIST)
+        return cli_fail(CMD, 0, "cannot create the directory '%s': %s", o->dir, strerror(errno));
     struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        cli_fail(CMD, 0, "'%s' is not a directory", dir);
-        goto done;
-    }
+    if (stat(o->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cli_fail(CMD, 0, "'%s' is not a directory", o->dir);
+    return 0;
+}
 
-    /* The samples: STFT coefficients (real and imaginary parts as separate
-     * rows) or the raw frames; N x m. */
-    if (domain == 0) {
-        char err[200];
-        if (cli_stft_init(&stft, (size_t)win, (size_t)hop, len, err, sizeof err)) {
-            cli_fail(CMD, 0, "%s", err);
-            goto done;
-        }
-        N = cli_stft_rows(&stft);
-        X = N <= SIZE_MAX / 8 / m ? malloc(N * m * sizeof *X) : NULL;
-        if (X == NULL) {
-            cli_fail(CMD, 0, "out of memory (%zu STFT rows)", N);
-            goto done;
-        }
-        for (size_t c = 0; c < m; c++) cli_stft_analyse(&stft, buf + c, m, X + c, m);
-    } else {
-        N = len;
-        X = buf;
-        buf = NULL;
+/* The samples: STFT coefficients (real and imaginary parts as separate
+ * rows) or the raw frames; N x m. */
+static int sep_samples(separation *s)
+{
+    const size_t m = s->m;
+    if (s->o->domain != 0) {
+        s->N = s->len;
+        s->X = s->buf;
+        s->buf = NULL;
+        return 0;
     }
+    char err[200];
+    if (cli_stft_init(&s->stft, (size_t)s->o->win, (size_t)s->o->hop, s->len, err, sizeof err))
+        return cli_fail(CMD, 0, "%s", err);
+    s->N = cli_stft_rows(&s->stft);
+    s->X = s->N <= SIZE_MAX / 8 / m ? malloc(s->N * m * sizeof *s->X) : NULL;
+    if (s->X == NULL) return cli_fail(CMD, 0, "out of memory (%zu STFT rows)", s->N);
+    for (size_t c = 0; c < m; c++) cli_stft_analyse(&s->stft, s->buf + c, m, s->X + c, m);
+    return 0;
+}
 
-    /* Training samples: a subsample (by the seed) of the non-zero rows. The
-     * data are scaled so that the entries of these rows have a mean absolute
-     * value of 1 (the maximum-likelihood scale of a Laplace variable), so
-     * that the prior's scale 1 and --sigma are relative to the data. */
-    idx = malloc(N * sizeof *idx);
-    if (idx == NULL) {
-        cli_fail(CMD, 0, "out of memory");
-        goto done;
-    }
-    size_t nz = 0;
+/* Training samples: a subsample (by the seed) of the non-zero rows, in
+ * random order. The data are scaled so that the entries of these rows have
+ * a mean absolute value of 1 (the maximum-likelihood scale of a Laplace
+ * variable), so that the prior's scale 1 and --sigma are relative to the
+ * data. */
+static int sep_training_set(separation *s)
+{
+    const size_t m = s->m, N = s->N;
+    double *X = s->X;
+    ovica_rng *rng = NULL;
+    size_t *idx = malloc(N * sizeof *idx), nz = 0;
+    if (idx == NULL) return cli_fail(CMD, 0, "out of memory");
     for (size_t i = 0; i < N; i++) {
         double e = 0;
         for (size_t c = 0; c < m; c++) e += X[i * m + c] * X[i * m + c];
         if (e > 0) idx[nz++] = i;
     }
-    if (nz == 0) {
-        cli_fail(CMD, 0, "'%s' is silent: nothing to separate", in);
-        goto done;
-    }
-    st = ovica_rng_new(&rng, mix_seed(seed, 0x73657061726174ULL)); /* "separat" */
-    if (st != OVICA_OK) {
-        cli_fail(CMD, st, "cannot make the random generator");
-        goto done;
-    }
-    size_t Nt = nz < max_samples ? nz : (size_t)max_samples;
-    for (size_t i = 0; i < Nt; i++) { /* partial Fisher-Yates: Nt rows, in random order */
+    int code = 0;
+    int st = nz == 0 ? OVICA_OK : ovica_rng_new(&rng, cli_mix_seed(s->o->seed, SALT_SEPARATE));
+    if (nz == 0) code = cli_fail(CMD, 0, "'%s' is silent: nothing to separate", s->o->in);
+    else if (st != OVICA_OK) code = cli_fail(CMD, st, "cannot make the random generator");
+    const size_t Nt = nz < s->o->max_samples ? nz : (size_t)s->o->max_samples;
+    for (size_t i = 0; i < Nt && code == 0; i++) { /* partial Fisher-Yates */
         size_t j = i + (size_t)(ovica_rng_uniform(rng) * (double)(nz - i));
         if (j >= nz) j = nz - 1;
         size_t tmp = idx[i];
         idx[i] = idx[j];
         idx[j] = tmp;
     }
-    Xt = malloc(Nt * m * sizeof *Xt);
-    if (Xt == NULL) {
-        cli_fail(CMD, 0, "out of memory");
-        goto done;
+    ovica_rng_free(rng);
+    if (code == 0 && (s->Xt = malloc(Nt * m * sizeof *s->Xt)) == NULL)
+        code = cli_fail(CMD, 0, "out of memory");
+    if (code != 0) {
+        free(idx);
+        return code;
     }
     double scale = 0;
     for (size_t i = 0; i < Nt; i++)
         for (size_t c = 0; c < m; c++) {
-            Xt[i * m + c] = X[idx[i] * m + c];
-            scale += fabs(Xt[i * m + c]);
+            s->Xt[i * m + c] = X[idx[i] * m + c];
+            scale += fabs(s->Xt[i * m + c]);
         }
+    free(idx);
     scale /= (double)(Nt * m);
-    for (size_t i = 0; i < Nt * m; i++) Xt[i] /= scale;
+    for (size_t i = 0; i < Nt * m; i++) s->Xt[i] /= scale;
     for (size_t i = 0; i < N * m; i++) X[i] /= scale;
+    s->Nt = Nt;
+    return 0;
+}
 
-    st = ovica_prior_laplace_new(&prior, 1.0);
-    if (st == OVICA_OK) st = ovica_model_new(&model, m, n, prior, sigma);
-    if (st != OVICA_OK) {
-        cli_fail(CMD, st, "cannot make the model");
-        goto done;
-    }
-    A = malloc(m * n * sizeof *A);
-    if (A == NULL) {
-        cli_fail(CMD, 0, "out of memory");
-        goto done;
-    }
+/* The model (Laplace prior of scale 1, noise --sigma) and room for its
+ * basis. */
+static int sep_make_model(separation *s)
+{
+    int st = ovica_prior_laplace_new(&s->prior, 1.0);
+    if (st == OVICA_OK) st = ovica_model_new(&s->model, s->m, s->n, s->prior, s->o->sigma);
+    if (st != OVICA_OK) return cli_fail(CMD, st, "cannot make the model");
+    s->A = malloc(s->m * s->n * sizeof *s->A);
+    if (s->A == NULL) return cli_fail(CMD, 0, "out of memory");
+    return 0;
+}
 
-    /* Learning: the trainer's defaults (rule auto), fixed batches of the
-     * training samples (in random order), cycled; the best basis is kept
-     * (--keep). */
-    double t_learn = 0, gain = 1, target = NAN;
-    size_t done_steps = 0;
-    if (Afile != NULL) {
-        memcpy(A, Afile, m * n * sizeof *A);
-    } else {
-        double t0 = now_seconds();
-        size_t B = batch < Nt ? (size_t)batch : Nt, nb = Nt / B;
-        st = ovica_trainer_new(&t, model, ovica_rule_auto, mix_seed(seed, 0x747261696E6572ULL));
-        if (st == OVICA_OK) st = ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps);
-        if (st == OVICA_OK) st = ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, Xt, Nt, m);
-        if (st != OVICA_OK) {
-            cli_fail(CMD, st, "cannot set up the trainer");
-            goto done;
-        }
-        /* the gain of the training samples (see choose_gain), then their
-         * scale again to a mean absolute value of 1 */
-        double *rn = malloc(Nt * sizeof *rn);
-        if (rn == NULL) {
-            cli_fail(CMD, 0, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < Nt; i++) {
-            double e = 0;
-            for (size_t c = 0; c < m; c++) e += Xt[i * m + c] * Xt[i * m + c];
-            rn[i] = sqrt(e);
-        }
-        gain = compress;
-        if (gain == 0)
-            st = choose_gain(ovica_model_basis(ovica_trainer_model(t)), m, n, sigma,
-                             mix_seed(seed, 0x6761696EULL), rn, Nt, &gain, &target);
-        if (st != OVICA_OK) {
-            free(rn);
-            cli_fail(CMD, st, "cannot choose the gain");
-            goto done;
-        }
-        double sc = 0;
-        for (size_t i = 0; i < Nt; i++) {
-            double f = pow(rn[i], gain - 1.0);
-            for (size_t c = 0; c < m; c++) {
-                Xt[i * m + c] *= f;
-                sc += fabs(Xt[i * m + c]);
-            }
-        }
-        sc /= (double)(Nt * m);
-        for (size_t i = 0; i < Nt * m; i++) Xt[i] /= sc;
-        /* The initial basis: the sign-free directions of the training
-         * samples clustered by weighted spherical k-means (k-lines), each
-         * sample weighted by its amplitude |x| before the gain. */
-        st = init_lines(t, Xt, Nt, m, n, rn, mix_seed(seed, 0x6C696E6573ULL)); /* "lines" */
-        free(rn);
-        if (st != OVICA_OK) {
-            cli_fail(CMD, st, "cannot initialise the basis");
-            goto done;
-        }
-        progress pr;
-        progress_init(&pr, quiet, (size_t)steps);
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND;
-        interrupted = 0;
-        sigaction(SIGINT, &sa, &old_sa);
-        caught = 1;
-        for (size_t k = 0; k < steps && !interrupted; k++) {
-            ovica_step_stats s = OVICA_STEP_STATS_INIT;
-            st = ovica_trainer_step(t, Xt + (k % nb) * B * m, B, m, &s);
-            if (st != OVICA_OK) {
-                if (pr.mode == 1) fputc('\n', stderr);
-                cli_fail(CMD, st, "training step %zu failed", k + 1);
-                goto done;
-            }
-            done_steps++;
-            progress_step(&pr, &s, k + 1 == steps || interrupted);
-        }
-        if (interrupted && pr.mode == 1 && done_steps > 0 && done_steps < steps)
-            fputc('\n', stderr);
-        sigaction(SIGINT, &old_sa, NULL);
-        caught = 0;
-        if (keep == 0) (void)ovica_trainer_restore_best(t); /* ESTATE: no monitor yet */
-        st = ovica_model_get_basis(ovica_trainer_model(t), A, m, n);
-        if (st != OVICA_OK) {
-            cli_fail(CMD, st, "cannot read the learned basis");
-            goto done;
-        }
-        t_learn = now_seconds() - t0;
+/* The trainer (rule auto, the trainer's defaults; --steps overrides its
+ * planned steps) with a spread initial basis. */
+static int sep_make_trainer(separation *s)
+{
+    const sep_opts *o = s->o;
+    int st = ovica_trainer_new(&s->t, s->model, ovica_rule_auto,
+                               cli_mix_seed(o->seed, SALT_TRAINER));
+    if (st == OVICA_OK && o->steps_given) {
+        s->steps = (size_t)o->steps;
+        st = ovica_trainer_set_param(s->t, OVICA_TRAIN_STEPS, (double)s->steps);
+    } else if (st == OVICA_OK) {
+        double planned = 0;
+        st = ovica_trainer_get_param(s->t, OVICA_TRAIN_STEPS, &planned);
+        s->steps = (size_t)planned;
     }
+    if (st == OVICA_OK) st = ovica_trainer_init_basis(s->t, OVICA_INIT_SPREAD, s->Xt, s->Nt, s->m);
+    if (st != OVICA_OK) return cli_fail(CMD, st, "cannot set up the trainer");
+    return 0;
+}
 
-    /* Unit columns with a canonical sign (largest entry positive). */
+/* The gain of the training samples (--compress, or chosen by choose_gain
+ * when 0: x <- x |x|^(gain - 1), rn holding |x|), then their scale again to
+ * a mean absolute value of 1. */
+static int sep_compress(separation *s, const double *rn)
+{
+    const size_t m = s->m, Nt = s->Nt;
+    s->gain = s->o->compress;
+    s->target = NAN;
+    if (s->gain == 0) {
+        int st = choose_gain(ovica_model_basis(ovica_trainer_model(s->t)), m, s->n, s->o->sigma,
+                             cli_mix_seed(s->o->seed, SALT_GAIN), rn, Nt, &s->gain, &s->target);
+        if (st != OVICA_OK) return cli_fail(CMD, st, "cannot choose the gain");
+    }
+    double sc = 0;
+    for (size_t i = 0; i < Nt; i++) {
+        double f = pow(rn[i], s->gain - 1.0);
+        for (size_t c = 0; c < m; c++) {
+            s->Xt[i * m + c] *= f;
+            sc += fabs(s->Xt[i * m + c]);
+        }
+    }
+    sc /= (double)(Nt * m);
+    for (size_t i = 0; i < Nt * m; i++) s->Xt[i] /= sc;
+    return 0;
+}
+
+/* The gain, then the initial basis: the sign-free directions of the
+ * training samples clustered by weighted spherical k-means (k-lines), each
+ * sample weighted by its amplitude |x| before the gain. */
+static int sep_prepare(separation *s)
+{
+    const size_t m = s->m, Nt = s->Nt;
+    double *rn = malloc(Nt * sizeof *rn);
+    if (rn == NULL) return cli_fail(CMD, 0, "out of memory");
+    for (size_t i = 0; i < Nt; i++) {
+        double e = 0;
+        for (size_t c = 0; c < m; c++) e += s->Xt[i * m + c] * s->Xt[i * m + c];
+        rn[i] = sqrt(e);
+    }
+    int code = sep_compress(s, rn);
+    if (code == 0) {
+        int st = init_lines(s->t, s->Xt, Nt, m, s->n, rn, cli_mix_seed(s->o->seed, SALT_LINES));
+        if (st != OVICA_OK) code = cli_fail(CMD, st, "cannot initialise the basis");
+    }
+    free(rn);
+    return code;
+}
+
+/* The loop: fixed batches of the training samples (in random order),
+ * cycled, until the planned steps or a signal. */
+static int sep_train_loop(separation *s)
+{
+    const size_t B = s->o->batch < s->Nt ? (size_t)s->o->batch : s->Nt;
+    cli_batches src;
+    cli_batches_cycle(&src, s->Xt, s->Nt, s->m, B);
+    cli_progress pr;
+    cli_progress_init(&pr, s->o->quiet, s->steps);
+    cli_signals sig;
+    cli_signals_catch(&sig);
+    int code = 0;
+    for (size_t k = 0; k < s->steps && !cli_interrupted(); k++) {
+        const double *batch = NULL;
+        size_t rows = 0;
+        ovica_step_stats st_k = OVICA_STEP_STATS_INIT;
+        int st = cli_batches_get(&src, k, &batch, &rows);
+        if (st == OVICA_OK) st = ovica_trainer_step(s->t, batch, rows, s->m, &st_k);
+        if (st != OVICA_OK) {
+            cli_progress_break(&pr);
+            code = cli_fail(CMD, st, "training step %zu failed", k + 1);
+            break;
+        }
+        s->done_steps++;
+        cli_progress_step(&pr, CMD, &st_k, k + 1 == s->steps || cli_interrupted());
+    }
+    cli_progress_break(&pr);
+    cli_signals_restore(&sig);
+    cli_batches_free(&src);
+    return code;
+}
+
+/* The mixing matrix: --mixing's, or learned (--keep best: the basis with
+ * the best monitor objective, once the monitor has run). */
+static int sep_learn(separation *s)
+{
+    const size_t mn = s->m * s->n;
+    if (s->Afile != NULL) {
+        memcpy(s->A, s->Afile, mn * sizeof *s->A);
+        return 0;
+    }
+    double t0 = cli_now();
+    int code = sep_make_trainer(s);
+    if (code == 0) code = sep_prepare(s);
+    if (code == 0) code = sep_train_loop(s);
+    if (code != 0) return code;
+    if (s->o->keep == 0) (void)ovica_trainer_restore_best(s->t); /* ESTATE: no monitor yet */
+    int st = ovica_model_get_basis(ovica_trainer_model(s->t), s->A, s->m, s->n);
+    if (st != OVICA_OK) return cli_fail(CMD, st, "cannot read the learned basis");
+    s->t_learn = cli_now() - t0;
+    return 0;
+}
+
+/* Unit columns with a canonical sign (largest entry positive). */
+static int sep_normalise(separation *s)
+{
+    const size_t m = s->m, n = s->n;
+    double *A = s->A;
     for (size_t j = 0; j < n; j++) {
         double nrm = 0, big = 0;
         for (size_t c = 0; c < m; c++) {
@@ -577,96 +586,110 @@ int cmd_separate(int argc, char **argv)
             if (fabs(v) > fabs(big)) big = v;
         }
         nrm = sqrt(nrm);
-        if (!(nrm > 0)) {
-            cli_fail(CMD, 0, "column %zu of the mixing matrix is zero", j + 1);
-            goto done;
-        }
+        if (!(nrm > 0)) return cli_fail(CMD, 0, "column %zu of the mixing matrix is zero", j + 1);
         if (big < 0) nrm = -nrm;
         for (size_t c = 0; c < m; c++) A[c * n + j] /= nrm;
     }
+    return 0;
+}
 
-    /* Inference: MAP codes of every sample with the library's batched
-     * solver (exact active-set for the Laplace prior), CHUNK rows a call. */
-    double t1 = now_seconds();
-    st = ovica_model_set_basis(model, A, m, n);
+/* Inference: MAP codes of every sample with the library's batched solver
+ * (exact active-set for the Laplace prior), CHUNK rows a call. */
+static int sep_infer(separation *s)
+{
+    const size_t m = s->m, n = s->n, N = s->N;
+    ovica_solver *sv = NULL;
+    int st = ovica_model_set_basis(s->model, s->A, m, n);
     if (st == OVICA_OK) st = ovica_solver_new(&sv, ovica_solver_auto);
-    if (st != OVICA_OK) {
-        cli_fail(CMD, st, "cannot set up the inference");
-        goto done;
-    }
-    S = N <= SIZE_MAX / 8 / n ? malloc(N * n * sizeof *S) : NULL;
-    if (S == NULL) {
-        cli_fail(CMD, 0, "out of memory (%zu x %zu codes)", N, n);
-        goto done;
-    }
-    size_t unconverged = 0;
-    for (size_t k = 0; k < N; k += CHUNK) {
+    if (st != OVICA_OK) return cli_fail(CMD, st, "cannot set up the inference");
+    s->S = N <= SIZE_MAX / 8 / n ? malloc(N * n * sizeof *s->S) : NULL;
+    int code = s->S == NULL ? cli_fail(CMD, 0, "out of memory (%zu x %zu codes)", N, n) : 0;
+    for (size_t k = 0; k < N && code == 0; k += CHUNK) {
         size_t b = N - k < CHUNK ? N - k : CHUNK;
         ovica_infer_stats is = OVICA_INFER_STATS_INIT;
-        st = ovica_solver_infer(sv, model, X + k * m, b, m, S + k * n, n, &is);
-        if (st != OVICA_OK && st != OVICA_NOT_CONVERGED) {
-            cli_fail(CMD, st, "inference failed");
-            goto done;
-        }
-        unconverged += b - is.converged;
+        st = ovica_solver_infer(sv, s->model, s->X + k * m, b, m, s->S + k * n, n, &is);
+        if (st != OVICA_OK && st != OVICA_NOT_CONVERGED)
+            code = cli_fail(CMD, st, "inference failed");
+        else
+            s->unconverged += b - is.converged;
     }
+    ovica_solver_free(sv);
+    return code;
+}
 
-    /* The sources: inverse STFT of each column of S (or the column itself). */
-    y = malloc(len * sizeof *y);
-    if (y == NULL) {
-        cli_fail(CMD, 0, "out of memory");
-        goto done;
-    }
-    int sub = info.format & SF_FORMAT_SUBMASK;
+/* The sources (inverse STFT of each column of S, or the column itself) as
+ * DIR/source-J.wav in the input's sample format when it is one of those
+ * written (else 16-bit), and DIR/mixing.npy; `path` receives the latter. */
+static int sep_write(separation *s, char *path, size_t cap)
+{
+    const size_t n = s->n, len = s->len;
+    const char *dir = s->o->dir;
+    double *y = malloc(len * sizeof *y);
+    if (y == NULL) return cli_fail(CMD, 0, "out of memory");
+    int sub = s->info.format & SF_FORMAT_SUBMASK;
     if (sub != SF_FORMAT_PCM_16 && sub != SF_FORMAT_PCM_24 && sub != SF_FORMAT_PCM_32 &&
         sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE)
         sub = SF_FORMAT_PCM_16;
-    for (size_t j = 0; j < n; j++) {
-        if (domain == 0)
-            cli_stft_synthesise(&stft, S + j, n, y, 1);
+    int code = 0;
+    for (size_t j = 0; j < n && code == 0; j++) {
+        if (s->o->domain == 0)
+            cli_stft_synthesise(&s->stft, s->S + j, n, y, 1);
         else
-            for (size_t i = 0; i < len; i++) y[i] = S[i * n + j];
-        snprintf(path, sizeof path, "%s/source-%zu.wav", dir, j + 1);
-        if (write_audio(path, y, len, info.samplerate, sub)) goto done;
+            for (size_t i = 0; i < len; i++) y[i] = s->S[i * n + j];
+        snprintf(path, cap, "%s/source-%zu.wav", dir, j + 1);
+        code = write_audio(path, y, len, s->info.samplerate, sub);
     }
-    snprintf(path, sizeof path, "%s/mixing.npy", dir);
-    if (cli_write_npy(CMD, path, A, m, n)) goto done;
-    double t_sep = now_seconds() - t1;
-
-    if (!quiet) {
-        fprintf(stderr,
-                "ovica " CMD ": %zu sources from %zu channels (%zu frames at %d Hz; %s: %zu "
-                "samples, %zu to learn from)",
-                n, m, len, info.samplerate, domain == 0 ? "STFT" : "raw", N, Nt);
-        if (Afile == NULL)
-            fprintf(stderr, "; gain exponent %.3g", gain);
-        if (Afile == NULL && compress == 0)
-            fprintf(stderr, " (auto: the model's moment ratio %.3g)", target);
-        if (Afile == NULL)
-            fprintf(stderr, "; learned in %zu steps, %.1f s", done_steps, t_learn);
-        else
-            fprintf(stderr, "; mixing matrix from %s", mixing);
-        fprintf(stderr, "; separated in %.1f s (%zu samples unconverged); total %.1f s\n", t_sep,
-                unconverged, now_seconds() - t_start);
-        fprintf(stderr, "ovica " CMD ": wrote %s/source-1.wav ... source-%zu.wav and %s\n", dir, n,
-                path);
-    }
-    code = interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
-done:
-    if (caught) sigaction(SIGINT, &old_sa, NULL);
-    cli_stft_free(&stft);
-    ovica_solver_free(sv);
-    ovica_trainer_free(t);
-    ovica_model_free(model);
-    ovica_prior_free(prior);
-    ovica_rng_free(rng);
-    ovica_free(Afile);
-    free(buf);
-    free(X);
-    free(Xt);
-    free(A);
-    free(S);
     free(y);
-    free(idx);
+    if (code != 0) return code;
+    snprintf(path, cap, "%s/mixing.npy", dir);
+    return cli_write_npy(CMD, path, s->A, s->m, n);
+}
+
+/* The summary lines on stderr. */
+static void sep_report(const separation *s, const char *mixing_path)
+{
+    const sep_opts *o = s->o;
+    const int learned = s->Afile == NULL;
+    fprintf(stderr,
+            "ovica " CMD ": %zu sources from %zu channels (%zu frames at %d Hz; %s: %zu "
+            "samples, %zu to learn from)",
+            s->n, s->m, s->len, s->info.samplerate, o->domain == 0 ? "STFT" : "raw", s->N, s->Nt);
+    if (learned) fprintf(stderr, "; gain exponent %.3g", s->gain);
+    if (learned && o->compress == 0)
+        fprintf(stderr, " (auto: the model's moment ratio %.3g)", s->target);
+    if (learned)
+        fprintf(stderr, "; learned in %zu steps, %.1f s", s->done_steps, s->t_learn);
+    else
+        fprintf(stderr, "; mixing matrix from %s", o->mixing);
+    fprintf(stderr, "; separated in %.1f s (%zu samples unconverged); total %.1f s\n", s->t_sep,
+            s->unconverged, cli_now() - s->t_start);
+    fprintf(stderr, "ovica " CMD ": wrote %s/source-1.wav ... source-%zu.wav and %s\n", o->dir,
+            s->n, mixing_path);
+}
+
+int cmd_separate(int argc, char **argv)
+{
+    sep_opts o;
+    int r = sep_parse(argc, argv, &o);
+    if (r >= 0) return r;
+    separation s;
+    memset(&s, 0, sizeof s);
+    s.o = &o;
+    s.n = (size_t)o.K;
+    s.t_start = cli_now();
+    char path[4200];
+    int code = sep_load(&s);
+    if (code == 0) code = sep_samples(&s);
+    if (code == 0) code = sep_training_set(&s);
+    if (code == 0) code = sep_make_model(&s);
+    if (code == 0) code = sep_learn(&s);
+    if (code == 0) code = sep_normalise(&s);
+    double t1 = cli_now();
+    if (code == 0) code = sep_infer(&s);
+    if (code == 0) code = sep_write(&s, path, sizeof path);
+    s.t_sep = cli_now() - t1;
+    if (code == 0 && !o.quiet) sep_report(&s, path);
+    if (code == 0 && cli_interrupted()) code = cli_signal_exit(cli_interrupted());
+    sep_free(&s);
     return code;
 }
