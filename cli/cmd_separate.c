@@ -226,9 +226,9 @@ static const char separate_help[] =
     "heavier-tailed than the Laplace prior), starts from the directions of the\n"
     "samples clustered into K lines, and runs the library's trainer with its\n"
     "defaults (rule auto); the inference is the library's exact batched solver.\n"
-    "Progress goes to stderr. Ctrl-C stops learning after the current step; the\n"
-    "sources are then separated with the basis kept so far, written, and the\n"
-    "exit code is 130.\n"
+    "Progress goes to stderr (as train's). Ctrl-C or SIGTERM stops learning after\n"
+    "the current step; the sources are then separated with the basis kept so\n"
+    "far, written, and the exit code is 130 (SIGINT) or 143 (SIGTERM).\n"
     "\n"
     "options:\n"
     "  --in MIX.wav       the mixture: WAV (or any format libsndfile reads), any\n"
@@ -244,12 +244,12 @@ static const char separate_help[] =
     "                     gain), or 0: chosen so that the samples' lengths have the\n"
     "                     moment ratio E|x|^2/(E|x|)^2 of data drawn from the model;\n"
     "                     default 0.25\n"
-    "  --steps K          training steps; default 600 (the trainer's)\n"
+    "  --steps K          training steps, >= 1; default: the trainer's (650)\n"
     "  --batch B          samples per step; default 2000\n"
     "  --max-samples N    samples drawn (by the seed) from the non-zero ones to learn\n"
     "                     from; default 20000\n"
-    "  --keep WHICH       best (the basis with the best monitor objective) or final;\n"
-    "                     default best\n"
+    "  --keep WHICH       final, or best (the basis with the best monitor objective;\n"
+    "                     the monitor does not run on the sparse route); default final\n"
     "  --seed S           seed of the random generator; default 1\n"
     "  --mixing A.npy     do not learn: separate with this m x K mixing matrix (e.g.\n"
     "                     the true one, to measure what the inference alone reaches)\n"
@@ -270,8 +270,9 @@ static int sep_parse(int argc, char **argv, sep_opts *o)
 {
     static const char *const domains[] = {"stft", "raw", NULL};
     static const char *const keep_names[] = {"best", "final", NULL};
-    *o = (sep_opts){.win = 512, .hop = 128, .steps = 600, .batch = 2000, .max_samples = 20000,
-                    .seed = 1, .sigma = 0.05, .compress = 0.25};
+    /* steps: the trainer's unless --steps (steps_given); keep final, as train */
+    *o = (sep_opts){.win = 512, .hop = 128, .steps = 0, .batch = 2000, .max_samples = 20000,
+                    .seed = 1, .keep = 1, .sigma = 0.05, .compress = 0.25};
     const cli_opt opts[] = {
         {"in", CLI_STRING, &o->in, 0, 0, 0, NULL},
         {"sources", CLI_U64, &o->K, 1, 4096, 0, NULL},
@@ -294,7 +295,6 @@ static int sep_parse(int argc, char **argv, sep_opts *o)
     if (r >= 0) return r;
     for (size_t i = 0; i < COUNT(opts); i++)
         if (seen[i] && strcmp(opts[i].name, "steps") == 0) o->steps_given = 1;
-    o->steps_given = 1; /* 600 steps unless --steps, as before */
     if (o->in == NULL) return cli_usage(CMD, "--in is required");
     if (o->K == 0) return cli_usage(CMD, "--sources is required");
     if (o->dir == NULL) return cli_usage(CMD, "--out is required");
