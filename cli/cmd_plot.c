@@ -123,6 +123,59 @@ static int read_curve(const char *cmd, const char *path, curve *c)
     return code;
 }
 
+/* The matching of learned to true atoms: match[j] the learned atom of true
+ * atom j (numbers the arrows), order the learned atoms by their match, the
+ * unmatched last (orders the grid). Both NULL when it cannot be made. */
+static void plot_match(const double *A, size_t m, size_t n, const double *A_true, size_t n_true,
+                       int use_sign, size_t **match_out, size_t **order_out)
+{
+    size_t *match = malloc(n_true * sizeof *match), *order = malloc((n + n_true) * sizeof *order);
+    *match_out = *order_out = NULL;
+    if (match == NULL || order == NULL ||
+        ovica_match_atoms(A, m, n, A_true, n_true, use_sign, match, NULL) != OVICA_OK) {
+        free(match);
+        free(order);
+        return;
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < n_true; j++)
+        if (match[j] != SIZE_MAX) order[k++] = match[j];
+    for (size_t i = 0; i < n; i++) {
+        int used = 0;
+        for (size_t j = 0; j < n_true; j++) used |= match[j] == i;
+        if (!used) order[k++] = i;
+    }
+    *match_out = match;
+    *order_out = order;
+}
+
+/* The panels of a training log from x on: the angle error (when the log
+ * has it) and the training curve. The monitor (held-out -log P(x|A) by the
+ * Laplace approximation) when there is one: the batch objective is
+ * measured at the annealed noise level, so early values are not comparable
+ * with late ones. */
+static void plot_curves(FILE *fp, const curve *cv, double x, double top, double PW, double PH)
+{
+    if (curve_has(cv, C_MAX_ANGLE)) {
+        svg_series s[2] = {
+            {"largest angle", cv->col[C_STEP], cv->col[C_MAX_ANGLE], cv->n, "#d62728"},
+            {"mean angle", cv->col[C_STEP], cv->col[C_MEAN_ANGLE], cv->n, "#4a7ebb"},
+        };
+        svg_panel_curves(fp, (svg_box){x, top, PW, PH}, "error: angle to the true atoms", "step",
+                         "degrees (log scale)", s, curve_has(cv, C_MEAN_ANGLE) ? 2 : 1, 1);
+        x += PW;
+    }
+    svg_series s;
+    if (curve_has(cv, C_MONITOR))
+        s = (svg_series){"monitor -log P(x|A)", cv->col[C_STEP], cv->col[C_MONITOR], cv->n,
+                         "#2a9d5c"};
+    else
+        s = (svg_series){"batch objective E(s)", cv->col[C_STEP], cv->col[C_OBJECTIVE], cv->n,
+                         "#4a7ebb"};
+    svg_panel_curves(fp, (svg_box){x, top, PW, PH}, "training curve", "step",
+                     "mean per sample (nats)", &s, 1, 0);
+}
+
 int cli_plot(const char *cmd, const char *path, const char *title, const double *X, size_t N,
              size_t m, const double *A, size_t n, const double *A_true, size_t n_true,
              int use_sign, const char *curve_csv, size_t max_points)
@@ -133,25 +186,7 @@ int cli_plot(const char *cmd, const char *path, const char *title, const double 
     if (curve_csv != NULL && (code = read_curve(cmd, curve_csv, &cv)) != 0) return code;
 
     /* Matching of learned to true atoms: numbers the arrows, orders the grid. */
-    if (A != NULL && A_true != NULL) {
-        match = malloc(n_true * sizeof *match);
-        order = malloc((n + n_true) * sizeof *order);
-        if (match == NULL || order == NULL ||
-            ovica_match_atoms(A, m, n, A_true, n_true, use_sign, match, NULL) != OVICA_OK) {
-            free(match);
-            free(order);
-            match = order = NULL;
-        } else {
-            size_t k = 0;
-            for (size_t j = 0; j < n_true; j++)
-                if (match[j] != SIZE_MAX) order[k++] = match[j];
-            for (size_t i = 0; i < n; i++) {
-                int used = 0;
-                for (size_t j = 0; j < n_true; j++) used |= match[j] == i;
-                if (!used) order[k++] = i;
-            }
-        }
-    }
+    if (A != NULL && A_true != NULL) plot_match(A, m, n, A_true, n_true, use_sign, &match, &order);
 
     const double PW = 620, PH = 660;
     int scatter = m == 2 && (X != NULL || A != NULL || A_true != NULL);
@@ -193,29 +228,7 @@ int cli_plot(const char *cmd, const char *path, const char *title, const double 
         svg_panel_atoms(fp, (svg_box){x, top, PW, PH}, t, A_true, m, n_true, NULL);
         x += PW;
     }
-    if (angles) {
-        svg_series s[2] = {
-            {"largest angle", cv.col[C_STEP], cv.col[C_MAX_ANGLE], cv.n, "#d62728"},
-            {"mean angle", cv.col[C_STEP], cv.col[C_MEAN_ANGLE], cv.n, "#4a7ebb"},
-        };
-        svg_panel_curves(fp, (svg_box){x, top, PW, PH}, "error: angle to the true atoms", "step",
-                         "degrees (log scale)", s, curve_has(&cv, C_MEAN_ANGLE) ? 2 : 1, 1);
-        x += PW;
-    }
-    if (curve_csv != NULL) {
-        /* The monitor (held-out -log P(x|A) by the Laplace approximation) when
-         * there is one: the batch objective is measured at the annealed noise
-         * level, so early values are not comparable with late ones. */
-        svg_series s;
-        if (curve_has(&cv, C_MONITOR))
-            s = (svg_series){"monitor -log P(x|A)", cv.col[C_STEP], cv.col[C_MONITOR], cv.n,
-                             "#2a9d5c"};
-        else
-            s = (svg_series){"batch objective E(s)", cv.col[C_STEP], cv.col[C_OBJECTIVE], cv.n,
-                             "#4a7ebb"};
-        svg_panel_curves(fp, (svg_box){x, top, PW, PH}, "training curve", "step",
-                         "mean per sample (nats)", &s, 1, 0);
-    }
+    if (curve_csv != NULL) plot_curves(fp, &cv, x, top, PW, PH);
     svg_end(fp);
     code = cli_commit(cmd, fp, tmp, path);
     free(match);

@@ -214,6 +214,85 @@ static void legend(FILE *f, double x, double y, const legend_item *it, size_t n)
     }
 }
 
+/* The scatter's extent: the 99th percentile of the radius of the points
+ * drawn (every stride-th of N, so that at most max_points are), so that a
+ * few outliers do not shrink the picture; the frame is set to 1.1 times it.
+ * *shown receives the number of points drawn. */
+static size_t scatter_extent(frame *fr, const double *X, size_t N, size_t max_points,
+                             size_t *shown)
+{
+    if (max_points == 0) max_points = 1;
+    size_t stride = (N + max_points - 1) / max_points;
+    *shown = (N + stride - 1) / stride;
+    double *r = malloc(*shown * sizeof *r);
+    double R = 1.0;
+    if (r != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < N; i += stride) {
+            double v = hypot(X[2 * i], X[2 * i + 1]);
+            if (isfinite(v)) r[k++] = v;
+        }
+        if (k > 0) {
+            qsort(r, k, sizeof *r, cmp_double);
+            R = r[(size_t)(0.99 * (double)(k - 1))];
+        }
+        free(r);
+    }
+    if (!(R > 0) || !isfinite(R)) R = 1.0;
+    fr->x0 = fr->y0 = -1.1 * R;
+    fr->x1 = fr->y1 = 1.1 * R;
+    return stride;
+}
+
+/* Every stride-th point of X, clipped to the frame. */
+static void scatter_points(FILE *f, svg_box box, const frame *fr, const double *X, size_t N,
+                           size_t stride)
+{
+    fprintf(f,
+            "<clipPath id=\"clip%.0f_%.0f\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+            "height=\"%.2f\"/></clipPath>\n",
+            box.x, box.y, fr->px, fr->py, fr->pw, fr->ph);
+    if (X == NULL) return;
+    fprintf(f, "<g clip-path=\"url(#clip%.0f_%.0f)\" fill=\"%s\" fill-opacity=\"0.35\">\n",
+            box.x, box.y, C_DATA);
+    for (size_t i = 0; i < N; i += stride) {
+        double a = X[2 * i], b = X[2 * i + 1];
+        if (!isfinite(a) || !isfinite(b)) continue;
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.4\"/>\n", fx(fr, a), fy(fr, b));
+    }
+    fputs("</g>\n", f);
+}
+
+/* The atoms of A (2 x n) as arrows of length L from the origin, labelled
+ * beyond the tip: the true atoms' "tJ" on one side of the arrow, the learned
+ * atoms' number (that of their true match, when match is given) on the
+ * other. */
+static void scatter_atoms(FILE *f, const frame *fr, double L, const double *A, size_t n,
+                          int is_true, const size_t *match, size_t n_true)
+{
+    double ox = fx(fr, 0), oy = fy(fr, 0);
+    char lab[32];
+    for (size_t i = 0; i < n; i++) {
+        double a = A[i], b = A[n + i], nn = hypot(a, b);
+        if (!(nn > 0) || !isfinite(nn)) continue;
+        double ux = a / nn, uy = -b / nn; /* pixel direction */
+        double ex = fx(fr, L * a / nn), ey = fy(fr, L * b / nn);
+        arrow(f, ox, oy, ex, ey, is_true ? C_TRUE : C_LEARN, is_true ? 1.6 : 3.0, is_true);
+        double side = is_true ? 1 : -1;
+        double lx = ex + 14 * ux - side * 11 * uy, ly = ey + 14 * uy + side * 11 * ux + 4;
+        if (is_true) {
+            snprintf(lab, sizeof lab, "t%zu", i + 1);
+        } else {
+            size_t num = i + 1;
+            if (match != NULL)
+                for (size_t j = 0; j < n_true; j++)
+                    if (match[j] == i) num = j + 1;
+            snprintf(lab, sizeof lab, "%zu", num);
+        }
+        svg_text(f, lx, ly, 13, "middle", is_true ? C_TRUE : C_LEARN, lab);
+    }
+}
+
 void svg_panel_scatter2d(FILE *f, svg_box box, const char *title, const double *X, size_t N,
                          size_t max_points, const double *A_true, size_t n_true,
                          const double *A_learned, size_t n_learned, const size_t *match)
@@ -223,81 +302,15 @@ void svg_panel_scatter2d(FILE *f, svg_box box, const char *title, const double *
     double side = fmin(box.w - 90, box.h - 70);
     if (side < 50) side = 50;
     frame fr = {box.x + 70 + (box.w - 90 - side) / 2, box.y + 30, side, side, -1, 1, -1, 1, 0};
-
-    /* Extent: the 99th percentile of the radius of a subsample, so that a
-     * few outliers do not shrink the picture. */
     size_t stride = 1, shown = 0;
-    if (X != NULL && N > 0) {
-        if (max_points == 0) max_points = 1;
-        stride = (N + max_points - 1) / max_points;
-        shown = (N + stride - 1) / stride;
-        double *r = malloc(shown * sizeof *r);
-        double R = 1.0;
-        if (r != NULL) {
-            size_t k = 0;
-            for (size_t i = 0; i < N; i += stride) {
-                double v = hypot(X[2 * i], X[2 * i + 1]);
-                if (isfinite(v)) r[k++] = v;
-            }
-            if (k > 0) {
-                qsort(r, k, sizeof *r, cmp_double);
-                R = r[(size_t)(0.99 * (double)(k - 1))];
-            }
-            free(r);
-        }
-        if (!(R > 0) || !isfinite(R)) R = 1.0;
-        fr.x0 = fr.y0 = -1.1 * R;
-        fr.x1 = fr.y1 = 1.1 * R;
-    }
+    if (X != NULL && N > 0) stride = scatter_extent(&fr, X, N, max_points, &shown);
     draw_frame(f, &fr, "x1", "x2", 1);
     double R = fr.x1 / 1.1;
-
-    /* Clip the points to the frame. */
-    fprintf(f,
-            "<clipPath id=\"clip%.0f_%.0f\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-            "height=\"%.2f\"/></clipPath>\n",
-            box.x, box.y, fr.px, fr.py, fr.pw, fr.ph);
-    if (X != NULL) {
-        fprintf(f, "<g clip-path=\"url(#clip%.0f_%.0f)\" fill=\"%s\" fill-opacity=\"0.35\">\n",
-                box.x, box.y, C_DATA);
-        for (size_t i = 0; i < N; i += stride) {
-            double a = X[2 * i], b = X[2 * i + 1];
-            if (!isfinite(a) || !isfinite(b)) continue;
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.4\"/>\n", fx(&fr, a), fy(&fr, b));
-        }
-        fputs("</g>\n", f);
-    }
-
+    scatter_points(f, box, &fr, X, N, stride);
     /* Atoms: unit directions scaled to 0.85 R; the learned ones first (under
-     * the dashed true ones). Labels sit beyond the tip, the true atom's on
-     * one side of the arrow and the learned atom's on the other. */
-    double L = 0.85 * R, ox = fx(&fr, 0), oy = fy(&fr, 0);
-    char lab[32];
-    for (int pass = 0; pass < 2; pass++) {
-        int is_true = pass == 1;
-        const double *A = is_true ? A_true : A_learned;
-        size_t n = is_true ? n_true : n_learned;
-        if (A == NULL) continue;
-        for (size_t i = 0; i < n; i++) {
-            double a = A[i], b = A[n + i], nn = hypot(a, b);
-            if (!(nn > 0) || !isfinite(nn)) continue;
-            double ux = a / nn, uy = -b / nn; /* pixel direction */
-            double ex = fx(&fr, L * a / nn), ey = fy(&fr, L * b / nn);
-            arrow(f, ox, oy, ex, ey, is_true ? C_TRUE : C_LEARN, is_true ? 1.6 : 3.0, is_true);
-            double side = is_true ? 1 : -1;
-            double lx = ex + 14 * ux - side * 11 * uy, ly = ey + 14 * uy + side * 11 * ux + 4;
-            if (is_true) {
-                snprintf(lab, sizeof lab, "t%zu", i + 1);
-            } else {
-                size_t num = i + 1;
-                if (match != NULL)
-                    for (size_t j = 0; j < n_true; j++)
-                        if (match[j] == i) num = j + 1;
-                snprintf(lab, sizeof lab, "%zu", num);
-            }
-            svg_text(f, lx, ly, 13, "middle", is_true ? C_TRUE : C_LEARN, lab);
-        }
-    }
+     * the dashed true ones). */
+    if (A_learned != NULL) scatter_atoms(f, &fr, 0.85 * R, A_learned, n_learned, 0, match, n_true);
+    if (A_true != NULL) scatter_atoms(f, &fr, 0.85 * R, A_true, n_true, 1, NULL, n_true);
 
     legend_item items[3];
     size_t ni = 0;
