@@ -174,11 +174,21 @@ def enum_names(enum, prefix=None):
     return {n[len(prefix):].lower(): v for n, v in items}
 
 
+# The parameter tables' functions (added by the parameter-table work; used
+# when the loaded library exports them). Spelled out so that the
+# reachability test (tests/test_capi.py) sees them used.
+_PARAM_FUNCS = {
+    "solver": ("ovica_solver_param_count", "ovica_solver_param_name"),
+    "sampler": ("ovica_sampler_param_count", "ovica_sampler_param_name"),
+    "trainer": ("ovica_trainer_param_count", "ovica_trainer_param_name"),
+}
+
+
 def param_table(kind, enum):
     """Parameter names of a handle type ("solver", "sampler", "trainer") ->
     their ids: from the library (ovica_<kind>_param_count/_name) when it has
     them, else from the enum of the headers (_capi.py)."""
-    count, name = "ovica_%s_param_count" % kind, "ovica_%s_param_name" % kind
+    count, name = _PARAM_FUNCS[kind]
     if has(count) and has(name):
         out = {}
         for i in range(getattr(F, count)()):
