@@ -45,7 +45,7 @@ def header_declarations(include):
         text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
         text = re.sub(r"^\s*#.*?(?<!\\)$", " ", text, flags=re.M | re.S)
         for decl in re.findall(r"\bOVICA_API\b([^;]*);", text):
-            decl = " ".join(decl.split())
+            decl = " ".join(re.sub(r'OVICA_DEPRECATED\s*\([^)]*\)', " ", decl).split())
             if decl.startswith("extern"):
                 data.add(re.findall(r"\w+", decl)[-1])
             else:

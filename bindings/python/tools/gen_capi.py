@@ -215,6 +215,9 @@ class Api:
         return [self.parse_decl(p) for p in parts]
 
     def statement(self, s, header, exp):
+        # attributes that do not change the ABI
+        s = re.sub(r'OVICA_DEPRECATED\s*\(\s*"(?:\\.|[^"\\])*"\s*\)', " ", s)
+        s = " ".join(s.split())
         if not s:
             return
         if s.startswith("OVICA_API"):
