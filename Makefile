@@ -448,6 +448,10 @@ check-cli: $(CLI_BIN) $(CLI_MIXWAV)
 #                        python3-numpy with apt-get if missing; part of `make check`;
 #                        first check-install (pip install into a fresh venv, make
 #                        install DESTDIR=..., both used outside the tree)
+#   make gen-binding     regenerate bindings/python/ovica/_capi.py (the ctypes
+#                        prototypes, enums, #defines and structs) from include/ovica/*.h
+#   make check-binding   fail if that file is stale (no library needed); the
+#                        full check (reachability, struct layouts) is in check-python
 #   make check-docs      run every shell and Python block of the user docs and
 #                        check the outputs they show (make update-docs: rewrite
 #                        them from real runs); part of `make check`
@@ -460,7 +464,7 @@ EX_CXX   := $(sort $(wildcard examples/*.cpp))
 EX_BINS  := $(EX_C:examples/%.c=$(BUILD)/examples/%) $(EX_CXX:examples/%.cpp=$(BUILD)/examples/%)
 EX_LINK   = $(LDFLAGS_ALL) -L$(CLI_LIB) -Wl,-rpath,$(CURDIR)/$(CLI_LIB) -lovica -lm
 
-.PHONY: examples check-examples check-python deps-python docs deps-docs
+.PHONY: examples check-examples check-python deps-python docs deps-docs gen-binding check-binding
 examples: $(EX_BINS)
 
 EX_DEP = $(DEPFLAGS) -MF $@.d -MT $@
@@ -499,8 +503,15 @@ deps-python:
 	  echo "deps-python: apt-get failed; install python3-numpy by hand"; \
 	fi
 
+GEN_BINDING = $(PYTHON) bindings/python/tools/gen_capi.py
+gen-binding:
+	$(GEN_BINDING)
+
+check-binding:
+	@$(GEN_BINDING) --check && echo "check-binding: bindings/python/ovica/_capi.py is up to date"
+
 # (skipped, saying so, when numpy cannot be had: the binding needs nothing else)
-check-python: check-install | lib deps-python
+check-python: check-binding check-install | lib deps-python
 	@if ! $(PYTHON) -c 'import numpy' >/dev/null 2>&1; then \
 	  echo "check-python: SKIPPED: no numpy for $(PYTHON)"; exit 0; fi; \
 	export OPENBLAS_NUM_THREADS=1 PYTHONPATH=$(CURDIR)/bindings/python; \

@@ -11,7 +11,8 @@ Sejnowski), through ctypes: no compiled extension, numpy only.
 
 The shared library is found through OVICA_LIBRARY, then the in-tree build
 (lib/ after `make`), then the installed one (see ovica._lib). Its major
-version must match the binding's (checked at import).
+version must match the binding's (checked at import). Every public C
+function is also reachable raw as ovica.capi.<C name> (see ovica.capi).
 """
 
 from ._lib import (ABI_MAJOR, ConvergenceWarning, OvicaError, InvalidArgumentError,
@@ -19,6 +20,7 @@ from ._lib import (ABI_MAJOR, ConvergenceWarning, OvicaError, InvalidArgumentErr
                    CallbackError, NumericalError, OvicaIOError, FormatError, VersionError,
                    StateError, OvicaMemoryError, strerror, error_message)
 from . import _lib
+from . import capi  # the raw C API: every public function (ovica.capi.<C name>)
 from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_all
 from .estimator import OvercompleteICA, sparse_encode

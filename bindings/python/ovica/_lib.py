@@ -1,6 +1,7 @@
-"""Loading libovica with ctypes: where the library is found, the prototypes
-of the functions the binding calls, the version check, errors as exceptions,
-and the passing of numpy arrays.
+"""Loading libovica with ctypes: where the library is found, the version
+check, the binding of every public function with the prototypes generated
+from the headers (_capi.py), errors as exceptions, and the passing of numpy
+arrays.
 
 Search order for the shared library (the first that loads wins):
 
@@ -25,29 +26,32 @@ import threading
 
 import numpy as np
 
-#: Major version of the C ABI this binding declares (include/ovica/version.h).
-ABI_MAJOR = 0
+from . import _capi
+
+#: Major version of the C ABI this binding declares (include/ovica/version.h,
+#: through the generated _capi.py).
+ABI_MAJOR = _capi.OVICA_VERSION_MAJOR
 
 c_double_p = ctypes.POINTER(ctypes.c_double)
 c_size_t_p = ctypes.POINTER(ctypes.c_size_t)
 c_void_pp = ctypes.POINTER(ctypes.c_void_p)
 
-# Status codes (enum ovica_status; values frozen by the ABI).
-OK = 0
-DONE = 1
-NOT_CONVERGED = 2
-ENOMEM = -1
-EINVAL = -2
-ESIZE = -3
-ENONFINITE = -4
-EDOMAIN = -5
-ENOTSUP = -6
-EUSER = -7
-ENUMERIC = -8
-EIO = -9
-EFORMAT = -10
-EVERSION = -11
-ESTATE = -12
+# Status codes (enum ovica_status; values frozen by the ABI), from _capi.py.
+OK = _capi.OVICA_OK
+DONE = _capi.OVICA_DONE
+NOT_CONVERGED = _capi.OVICA_NOT_CONVERGED
+ENOMEM = _capi.OVICA_ENOMEM
+EINVAL = _capi.OVICA_EINVAL
+ESIZE = _capi.OVICA_ESIZE
+ENONFINITE = _capi.OVICA_ENONFINITE
+EDOMAIN = _capi.OVICA_EDOMAIN
+ENOTSUP = _capi.OVICA_ENOTSUP
+EUSER = _capi.OVICA_EUSER
+ENUMERIC = _capi.OVICA_ENUMERIC
+EIO = _capi.OVICA_EIO
+EFORMAT = _capi.OVICA_EFORMAT
+EVERSION = _capi.OVICA_EVERSION
+ESTATE = _capi.OVICA_ESTATE
 
 
 def _candidates():
@@ -97,144 +101,20 @@ if version_number // 10000 != ABI_MAJOR:
         % (path, version, version_number // 10000, ABI_MAJOR))
 
 # --- prototypes ---------------------------------------------------------------
-# (name, restype, argtypes). Only what the binding calls.
-_V = ctypes.c_void_p
-_D = ctypes.c_double
-_Z = ctypes.c_size_t
-_I = ctypes.c_int
-_U64 = ctypes.c_uint64
-_S = ctypes.c_char_p
-_DP = c_double_p
+# Every prototype, constant and struct comes from _capi.py, which
+# bindings/python/tools/gen_capi.py generates from include/ovica/*.h
+# (`make gen-binding`; `make check-binding` fails when it is stale). Every
+# OVICA_API function the loaded library exports is bound on F with its
+# argtypes/restype, experimental ones (ovica/debug.h) included; a function
+# the loaded library lacks (an older library) is absent from F, and
+# optional() / F.<name> then raise MissingFunctionError.
 
-_PROTOS = [
-    ("ovica_version_number", _I, []),
-    ("ovica_version_string", _S, []),
-    ("ovica_strerror", _S, [_I]),
-    ("ovica_error_message", _S, []),
-    ("ovica_error_last", _I, []),
-    ("ovica_error_clear", None, []),
-    ("ovica_free", None, [_V]),
-    # prior
-    ("ovica_prior_laplace_new", _I, [c_void_pp, _D]),
-    ("ovica_prior_exponential_new", _I, [c_void_pp, _D]),
-    ("ovica_prior_user_new", _I, [c_void_pp, _V, _V]),
-    ("ovica_prior_clone", _I, [c_void_pp, _V]),
-    ("ovica_prior_free", None, [_V]),
-    ("ovica_prior_kind", _I, [_V]),
-    ("ovica_prior_domain", _I, [_V]),
-    ("ovica_prior_name", _S, [_V]),
-    ("ovica_prior_scale", _I, [_V, _DP]),
-    ("ovica_prior_has_prox", _I, [_V]),
-    ("ovica_prior_neglogp", _I, [_V, _DP, _Z, _DP]),
-    ("ovica_prior_grad", _I, [_V, _DP, _Z, _DP]),
-    ("ovica_prior_prox", _I, [_V, _DP, _Z, _D, _DP]),
-    ("ovica_prior_curvature", _I, [_V, _DP, _Z, _DP]),
-    # model
-    ("ovica_model_new", _I, [c_void_pp, _Z, _Z, _V, _D]),
-    ("ovica_model_clone", _I, [c_void_pp, _V]),
-    ("ovica_model_free", None, [_V]),
-    ("ovica_model_dim", _Z, [_V]),
-    ("ovica_model_atoms", _Z, [_V]),
-    ("ovica_model_set_basis", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_model_get_basis", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_model_sigma", _D, [_V]),
-    ("ovica_model_set_sigma", _I, [_V, _D]),
-    ("ovica_model_prior", _V, [_V]),
-    ("ovica_model_set_prior", _I, [_V, _V]),
-    ("ovica_model_lipschitz", _I, [_V, _DP]),
-    ("ovica_model_objective", _I, [_V, _DP, _Z, _Z, _DP, _Z, _DP, _DP]),
-    ("ovica_model_optimality", _I, [_V, _DP, _Z, _Z, _DP, _Z, _DP]),
-    # solver
-    ("ovica_solver_type_find", _V, [_S]),
-    ("ovica_solver_type_name", _S, [_V]),
-    ("ovica_solver_type_count", _Z, []),
-    ("ovica_solver_type_at", _V, [_Z]),
-    ("ovica_solver_new", _I, [c_void_pp, _V]),
-    ("ovica_solver_free", None, [_V]),
-    ("ovica_solver_get_type", _V, [_V]),
-    ("ovica_solver_set_param", _I, [_V, _I, _D]),
-    ("ovica_solver_get_param", _I, [_V, _I, _DP]),
-    ("ovica_solver_infer", _I, [_V, _V, _DP, _Z, _Z, _DP, _Z, _V]),
-    # sampler
-    ("ovica_sampler_new", _I, [c_void_pp, _U64]),
-    ("ovica_sampler_free", None, [_V]),
-    ("ovica_sampler_set_param", _I, [_V, _I, _D]),
-    ("ovica_sampler_get_param", _I, [_V, _I, _DP]),
-    ("ovica_sampler_run", _I, [_V, _V, _D, _DP, _Z, _Z, _DP, _Z, _Z, _V]),
-    # rule, trainer
-    ("ovica_rule_type_find", _V, [_S]),
-    ("ovica_rule_type_name", _S, [_V]),
-    ("ovica_rule_type_count", _Z, []),
-    ("ovica_rule_type_at", _V, [_Z]),
-    ("ovica_rule_type_uses_draws", _I, [_V]),
-    ("ovica_trainer_new", _I, [c_void_pp, _V, _V, _U64]),
-    ("ovica_trainer_free", None, [_V]),
-    ("ovica_trainer_set_param", _I, [_V, _I, _D]),
-    ("ovica_trainer_get_param", _I, [_V, _I, _DP]),
-    ("ovica_trainer_param_bounds", _I, [_I, _DP, _DP]),
-    ("ovica_trainer_rule", _V, [_V]),
-    ("ovica_trainer_set_solver", _I, [_V, _V]),
-    ("ovica_trainer_set_lr_schedule", _I, [_V, _V, _V]),
-    ("ovica_trainer_set_sigma_schedule", _I, [_V, _V, _V]),
-    ("ovica_trainer_init_basis", _I, [_V, _I, _DP, _Z, _Z]),
-    ("ovica_trainer_set_monitor", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_trainer_step", _I, [_V, _DP, _Z, _Z, _V]),
-    ("ovica_trainer_accumulate", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_trainer_apply", _I, [_V, _V]),
-    ("ovica_trainer_clear_stats", _I, [_V]),
-    ("ovica_trainer_stats_size", _Z, [_V]),
-    ("ovica_trainer_stats_export", _I, [_V, _DP, _Z]),
-    ("ovica_trainer_stats_import", _I, [_V, _DP, _Z]),
-    ("ovica_trainer_model", _V, [_V]),
-    ("ovica_trainer_set_basis", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_trainer_best_basis", _I, [_V, _DP, _Z, _Z, _DP]),
-    ("ovica_trainer_restore_best", _I, [_V]),
-    ("ovica_trainer_step_index", _Z, [_V]),
-    ("ovica_trainer_set_step_index", _I, [_V, _Z]),
-    ("ovica_trainer_atom_usage", _I, [_V, _DP, _Z]),
-    ("ovica_trainer_regime", _I, [_V]),
-    ("ovica_trainer_set_regime", _I, [_V, _I, _I]),
-    # model files and checkpoints
-    ("ovica_model_save", _I, [_V, _S]),
-    ("ovica_model_load", _I, [c_void_pp, _S]),
-    ("ovica_model_save_buffer", _I, [_V, c_void_pp, c_size_t_p]),
-    ("ovica_model_load_buffer", _I, [c_void_pp, _V, _Z]),
-    ("ovica_checkpoint_save", _I, [_V, _S]),
-    ("ovica_checkpoint_load", _I, [c_void_pp, _S]),
-    # npy
-    ("ovica_npy_info", _I, [_S, c_size_t_p, c_size_t_p]),
-    ("ovica_npy_read_into", _I, [_S, _DP, _Z, _Z]),
-    ("ovica_npy_write", _I, [_S, _DP, _Z, _Z]),
-    # eval
-    ("ovica_loglik_beta_default", _D, [_V]),
-    ("ovica_loglik_codes", _I, [_V, _DP, _Z, _Z, _DP, _Z, _D, _DP, _DP]),
-    ("ovica_loglik", _I, [_V, _DP, _Z, _Z, _D, _DP, _DP]),
-    ("ovica_loglik_importance", _I, [_V, _DP, _Z, _Z, _Z, _U64, _DP, _DP, _DP]),
-    ("ovica_bits_per_dim", _I, [_D, _Z, _D, _DP]),
-    ("ovica_cluster_atoms", _I, [_DP, _Z, _Z, _DP, _Z, _I, _U64, _DP, c_size_t_p]),
-    # rng, synth, metrics
-    ("ovica_rng_new", _I, [c_void_pp, _U64]),
-    ("ovica_rng_free", None, [_V]),
-    ("ovica_rng_uniform", _D, [_V]),
-    ("ovica_rng_fill_normal", _I, [_V, _DP, _Z]),
-    ("ovica_synth_basis_2d", _I, [_I, _DP, _Z, _Z]),
-    ("ovica_synth_random_basis", _I, [_V, _DP, _Z, _Z]),
-    ("ovica_synth_sources", _I, [_V, _I, _D, _D, _DP, _Z, _Z]),
-    ("ovica_synth_mix", _I, [_V, _DP, _Z, _Z, _DP, _Z, _D, _DP]),
-    ("ovica_match_atoms", _I, [_DP, _Z, _Z, _DP, _Z, _I, c_size_t_p, _DP]),
-    ("ovica_recovery_eval", _I, [_V, _DP, _Z, _Z, _DP, _Z, _I, _D, _DP, _Z]),
-]
+#: the generated description of the C API (prototypes, enums, #defines, structs)
+capi = _capi
 
 
-# Functions added after 0.1.0 was first published: bound when the loaded
-# library has them (the wrappers then raise NotImplementedError otherwise).
-_OPTIONAL = [
-    ("ovica_trainer_set_sampler_seed", _I, [_V, _U64]),
-    ("ovica_trainer_set_best", _I, [_V, _DP, _Z, _Z, _D]),
-    ("ovica_atom_usage", _I, [_V, _DP, _Z, _Z, _DP, _Z]),
-    ("ovica_checkpoint_save_buffer", _I, [_V, c_void_pp, c_size_t_p]),
-    ("ovica_checkpoint_load_buffer", _I, [c_void_pp, _V, _Z]),
-]
+class MissingFunctionError(AttributeError, NotImplementedError):
+    """A function of the headers that the loaded library does not export."""
 
 
 class _Funcs:
@@ -243,28 +123,82 @@ class _Funcs:
     Every call the binding makes goes through this table (``F.<name>``), so
     that a test can put a recording wrapper in front of one function."""
 
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in _capi.FUNCTIONS:
+            raise MissingFunctionError("%s is not in %s (libovica %s)" % (name, path, version))
+        raise AttributeError("%s is not a libovica function (ovica/_capi.py)" % name)
+
 
 F = _Funcs()
-for _name, _res, _args in _PROTOS:
-    _fn = getattr(lib, _name)
-    _fn.restype = _res
-    _fn.argtypes = _args
-    setattr(F, _name, _fn)
-for _name, _res, _args in _OPTIONAL:
-    if hasattr(lib, _name):
+#: names of the header's functions that the loaded library lacks
+missing = []
+for _name, _spec in _capi.FUNCTIONS.items():
+    try:
         _fn = getattr(lib, _name)
-        _fn.restype = _res
-        _fn.argtypes = _args
-        setattr(F, _name, _fn)
+    except AttributeError:
+        missing.append(_name)
+        continue
+    _fn.restype = _spec.restype
+    _fn.argtypes = list(_spec.argtypes)
+    setattr(F, _name, _fn)
+missing = tuple(missing)
 
 
 def optional(name):
-    """The optional function `name`, or NotImplementedError if the loaded
-    library predates it."""
-    fn = getattr(F, name, None)
-    if fn is None:
-        raise NotImplementedError("%s is not in %s (libovica %s)" % (name, path, version))
-    return fn
+    """The function `name`, or NotImplementedError (MissingFunctionError) if
+    the loaded library predates it."""
+    return getattr(F, name)
+
+
+def has(name):
+    """Whether the loaded library exports the function `name`."""
+    return name in F.__dict__
+
+
+def data(name):
+    """The value of an exported datum (DATA of _capi.py: the type objects,
+    e.g. ``data("ovica_solver_fista")``) as an int pointer."""
+    spec = _capi.DATA[name]
+    return spec.ctype.in_dll(lib, name).value
+
+
+def enum_names(enum, prefix=None):
+    """{lower-case name without the common prefix: value} of an enum of the
+    headers, e.g. enum_names("ovica_solver_param") -> {"max_iter": 0, ...}."""
+    items = _capi.ENUMS[enum].items
+    if prefix is None:
+        prefix = os.path.commonprefix([n for n, _ in items])
+        prefix = prefix[:prefix.rfind("_") + 1]
+    return {n[len(prefix):].lower(): v for n, v in items}
+
+
+# The parameter tables' functions (added by the parameter-table work; used
+# when the loaded library exports them). Spelled out so that the
+# reachability test (tests/test_capi.py) sees them used.
+_PARAM_FUNCS = {
+    "solver": ("ovica_solver_param_count", "ovica_solver_param_name"),
+    "sampler": ("ovica_sampler_param_count", "ovica_sampler_param_name"),
+    "trainer": ("ovica_trainer_param_count", "ovica_trainer_param_name"),
+}
+
+
+def param_table(kind, enum):
+    """Parameter names of a handle type ("solver", "sampler", "trainer") ->
+    their ids: from the library (ovica_<kind>_param_count/_name) when it has
+    them, else from the enum of the headers (_capi.py)."""
+    count, name = _PARAM_FUNCS[kind]
+    if has(count) and has(name):
+        out = {}
+        for i in range(getattr(F, count)()):
+            nm = getattr(F, name)(i)
+            if isinstance(nm, bytes):
+                nm = nm.decode()
+            if nm:
+                out[nm.lower()] = i
+        return out
+    return enum_names(enum)
 
 
 # --- errors ---------------------------------------------------------------------

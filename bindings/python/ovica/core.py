@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import F, check, as_input, as_output, ptr, c_double_p
+from . import _capi
 
 __all__ = [
     "Prior", "Model", "Solver", "Sampler", "PosteriorAccum", "Trainer", "StepStats",
@@ -72,20 +73,11 @@ def _new(fn, name, *args):
 
 # --- priors ------------------------------------------------------------------------
 
-_SCALAR_FN = ctypes.CFUNCTYPE(ctypes.c_int, c_double_p, ctypes.c_size_t, c_double_p,
-                              ctypes.c_void_p)
-_PROX_FN = ctypes.CFUNCTYPE(ctypes.c_int, c_double_p, ctypes.c_size_t, ctypes.c_double,
-                            c_double_p, ctypes.c_void_p)
+# struct ovica_prior_callbacks and its member types, generated from the header
+_PriorCallbacks = _capi.ovica_prior_callbacks
 
-
-class _PriorCallbacks(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint), ("domain", ctypes.c_int),
-                ("name", ctypes.c_char_p), ("neglogp", _SCALAR_FN), ("grad", _SCALAR_FN),
-                ("prox", _PROX_FN), ("curvature", _SCALAR_FN)]
-
-
-DOMAINS = {"real": 0, "nonneg": 1}
-PRIOR_KINDS = {0: "laplace", 1: "exponential", 2: "user"}
+DOMAINS = _lib.enum_names("ovica_domain")                       # {"real": 0, "nonneg": 1}
+PRIOR_KINDS = {v: k for k, v in _lib.enum_names("ovica_prior_kind").items()}
 
 
 class Prior(_Handle):
@@ -143,17 +135,17 @@ class Prior(_Handle):
             np.ctypeslib.as_array(out, (count,))[:] = prox(np.ctypeslib.as_array(v, (count,)), t)
             return 0
 
-        cb = _PriorCallbacks()
-        cb.version = 1
+        cb = _PriorCallbacks()  # version: OVICA_PRIOR_CALLBACKS_VERSION
         cb.domain = DOMAINS[domain]
         cb.name = name.encode() if name else None
-        keep = [_SCALAR_FN(guard(c_neglogp)), _SCALAR_FN(guard(elementwise(grad)))]
+        keep = [_capi.ovica_prior_callbacks_neglogp(guard(c_neglogp)),
+                _capi.ovica_prior_callbacks_grad(guard(elementwise(grad)))]
         cb.neglogp, cb.grad = keep
         if prox is not None:
-            keep.append(_PROX_FN(guard(c_prox)))
+            keep.append(_capi.ovica_prior_callbacks_prox(guard(c_prox)))
             cb.prox = keep[-1]
         if curvature is not None:
-            keep.append(_SCALAR_FN(guard(elementwise(curvature))))
+            keep.append(_capi.ovica_prior_callbacks_curvature(guard(elementwise(curvature))))
             cb.curvature = keep[-1]
         h = _new(F.ovica_prior_user_new, "ovica_prior_user_new", ctypes.byref(cb), None)
         p = cls(_handle=h)
@@ -385,17 +377,23 @@ def _path(p):
 
 # --- solver -----------------------------------------------------------------------
 
-SOLVER_PARAMS = {"max_iter": 0, "tol": 1, "warm_start": 2, "restart": 3, "form": 4, "step": 5}
+def _bounded(table, bounds):
+    """The entries of a parameter table that the loaded library accepts
+    (its `bounds` function knows them)."""
+    lo, hi = ctypes.c_double(), ctypes.c_double()
+    return {name: i for name, i in table.items()
+            if bounds(i, ctypes.byref(lo), ctypes.byref(hi)) == 0}
 
 
-class InferStats(ctypes.Structure):
-    """struct ovica_infer_stats."""
-    _fields_ = [("version", ctypes.c_uint), ("iterations", ctypes.c_size_t),
-                ("converged", ctypes.c_size_t), ("objective", ctypes.c_double),
-                ("violation", ctypes.c_double), ("seconds", ctypes.c_double)]
+#: Solver parameters by name -> enum ovica_solver_param value: from the
+#: library (ovica_solver_param_count/_name) when it has them, else from the
+#: headers' enum (generated _capi.py); only those the library accepts.
+SOLVER_PARAMS = _bounded(_lib.param_table("solver", "ovica_solver_param"),
+                         F.ovica_solver_param_bounds)
 
-    def __init__(self):
-        ctypes.Structure.__init__(self, 1)
+
+class InferStats(_capi.ovica_infer_stats):
+    """struct ovica_infer_stats (layout and version generated from the header)."""
 
     def as_dict(self):
         return {f: getattr(self, f) for f, _ in self._fields_ if f != "version"}
@@ -479,12 +477,8 @@ def _param_id(table, name):
 
 # --- sampler ----------------------------------------------------------------------
 
-SAMPLER_PARAMS = {"null_moves": 0, "refresh": 1}
-
-
-class _Accum(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint), ("zs", c_double_p), ("ss", c_double_p),
-                ("xs", c_double_p), ("bnd", c_double_p), ("draws", ctypes.c_double)]
+#: Sampler parameters by name (as SOLVER_PARAMS; the sampler has no bounds function).
+SAMPLER_PARAMS = _lib.param_table("sampler", "ovica_sampler_param")
 
 
 class PosteriorAccum:
@@ -499,7 +493,8 @@ class PosteriorAccum:
         self.draws = 0.0
 
     def _struct(self):
-        return _Accum(1, ptr(self.zs), ptr(self.ss), ptr(self.xs), ptr(self.bnd), self.draws)
+        return _capi.ovica_posterior_accum(zs=ptr(self.zs), ss=ptr(self.ss), xs=ptr(self.xs),
+                                           bnd=ptr(self.bnd), draws=self.draws)
 
 
 class Sampler(_Handle):
@@ -542,44 +537,20 @@ class Sampler(_Handle):
 
 # --- trainer ----------------------------------------------------------------------
 
-# enum ovica_train_param, in value order (values frozen). TRAIN_PARAMS holds
-# the names the loaded library knows (a newer binding may name more).
-_TRAIN_PARAM_NAMES = (
-    "lr", "steps", "schedule", "warmup", "z", "anneal", "anneal_fraction", "em_fraction",
-    "sweeps", "burnin", "step_cap", "dead_window", "reseed", "monitor_every",
-    "monitor_size", "diverge", "backoff", "solver_iter", "solver_tol", "beta", "damping",
-    "split", "split_apart", "adam", "momentum", "min_draws", "collapse", "batch", "probe",
-    "regime_at", "threshold", "window", "swap",
-)
-
-
-def _known_train_params():
-    lo, hi = ctypes.c_double(), ctypes.c_double()
-    return {name: i for i, name in enumerate(_TRAIN_PARAM_NAMES)
-            if F.ovica_trainer_param_bounds(i, ctypes.byref(lo), ctypes.byref(hi)) == 0}
-
-
-TRAIN_PARAMS = _known_train_params()
-INIT_METHODS = {"random": 0, "spread": 1, "data": 2}
-REGIMES = {0: "undecided", 1: "sparse", 2: "dense", 3: "map"}
+#: Trainer parameters by name (as SOLVER_PARAMS): the names the loaded
+#: library knows.
+TRAIN_PARAMS = _bounded(_lib.param_table("trainer", "ovica_train_param"),
+                        F.ovica_trainer_param_bounds)
+INIT_METHODS = _lib.enum_names("ovica_init_method")     # {"random": 0, "spread": 1, "data": 2}
+REGIMES = {v: k for k, v in _lib.enum_names("ovica_regime").items()}
 #: The update rules of the library (ovica_rule_type_count/_at).
 RULES = _registry(F.ovica_rule_type_count, F.ovica_rule_type_at, F.ovica_rule_type_name)
-GUARD_FLAGS = {1: "capped", 2: "rollback", 4: "reseed", 8: "best", 16: "damped", 32: "split",
-               64: "swap"}
+GUARD_FLAGS = {v: k for k, v in _lib.enum_names("ovica_guard_flag").items()}
 
 
-class StepStats(ctypes.Structure):
-    """struct ovica_step_stats: what one training step did."""
-    _fields_ = [("version", ctypes.c_uint), ("step", ctypes.c_size_t),
-                ("samples", ctypes.c_double), ("objective", ctypes.c_double),
-                ("mse", ctypes.c_double), ("active", ctypes.c_double),
-                ("dead", ctypes.c_size_t), ("lr", ctypes.c_double),
-                ("sigma_t", ctypes.c_double), ("update", ctypes.c_double),
-                ("monitor", ctypes.c_double), ("best", ctypes.c_double),
-                ("guard", ctypes.c_int), ("rule", ctypes.c_int)]
-
-    def __init__(self):
-        ctypes.Structure.__init__(self, 1)
+class StepStats(_capi.ovica_step_stats):
+    """struct ovica_step_stats: what one training step did (layout and
+    version generated from the header)."""
 
     def as_dict(self):
         d = {f: getattr(self, f) for f, _ in self._fields_ if f != "version"}
@@ -587,8 +558,7 @@ class StepStats(ctypes.Structure):
         return d
 
 
-_SCHEDULE_FN = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_size_t, ctypes.c_size_t,
-                                ctypes.c_void_p)
+_SCHEDULE_FN = _capi.ovica_schedule_fn
 
 
 class Trainer(_Handle):
@@ -688,7 +658,7 @@ class Trainer(_Handle):
                 return math.nan  # the trainer stops the step with OVICA_EUSER
 
         cfn = _SCHEDULE_FN(c_fn)
-        check(setter(self._ptr(), ctypes.cast(cfn, ctypes.c_void_p), None), setter.__name__)
+        check(setter(self._ptr(), cfn, None), setter.__name__)
         self._schedules[which] = cfn
 
     def set_lr_schedule(self, fn):
@@ -921,11 +891,7 @@ def match_atoms(A_learned, A_true, use_sign=False):
     return np.array([-1 if v == big else v for v in assign], dtype=np.int64), ang
 
 
-class _Recovery(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint), ("n_true", ctypes.c_size_t),
-                ("n_learned", ctypes.c_size_t), ("max_angle_deg", ctypes.c_double),
-                ("mean_angle_deg", ctypes.c_double), ("mmcs", ctypes.c_double),
-                ("recovered", ctypes.c_size_t), ("dead", ctypes.c_size_t)]
+_Recovery = _capi.ovica_recovery
 
 
 def recovery(A_learned, A_true, use_sign=False, threshold_deg=3.0, S=None):
@@ -933,7 +899,7 @@ def recovery(A_learned, A_true, use_sign=False, threshold_deg=3.0, S=None):
     with max_angle_deg, mean_angle_deg, mmcs, recovered, dead."""
     a, pa = as_input(A_learned, "A_learned")
     t, pt = as_input(A_true, "A_true")
-    rec = _Recovery(1)
+    rec = _Recovery()  # version: OVICA_RECOVERY_VERSION
     if S is not None:
         s, ps = as_input(S, "S", cols=a.shape[1])
         N = s.shape[0]
