@@ -224,6 +224,76 @@ START_TEST(test_choose_k)
 }
 END_TEST
 
+/* ovica_model_merge: an over-provisioned model (each true atom twice, 6
+ * degrees apart) merged to 3 on sparse data and refitted: the assignment is
+ * the one ovica_cluster_atoms gives with the usages as weights, and the
+ * refitted atoms end on the sources (closer than the merged atoms). */
+START_TEST(test_merge)
+{
+    const size_t N = 2000, n = 6;
+    double A[6], B[12];
+    ck_assert_status(ovica_synth_basis_2d(OVICA_SYNTH_REGULAR3, A, 2, 3), OVICA_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t t = i % 3;
+        double ang = atan2(A[3 + t], A[t]) + (i < 3 ? 3.0 : -3.0) * PI / 180.0;
+        B[i] = cos(ang);
+        B[n + i] = sin(ang);
+    }
+    ovica_rng *rng = NULL;
+    ck_assert_status(ovica_rng_new(&rng, 31), OVICA_OK);
+    double *S = malloc(N * 3 * sizeof *S), *X = malloc(N * 2 * sizeof *X);
+    ck_assert_ptr_nonnull(S);
+    ck_assert_ptr_nonnull(X);
+    ck_assert_status(ovica_synth_sources(rng, OVICA_PRIOR_LAPLACE, 1.0, 0.3, S, N, 3), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(rng, A, 2, 3, S, N, 0.05, X), OVICA_OK);
+    ovica_prior *p = NULL;
+    ck_assert_status(ovica_prior_laplace_new(&p, 1.0), OVICA_OK);
+    ovica_model *md = NULL, *mm = NULL;
+    ck_assert_status(ovica_model_new(&md, 2, n, p, 0.05), OVICA_OK);
+    ck_assert_status(ovica_model_set_basis(md, B, 2, n), OVICA_OK);
+    double w[6], merged[6], ang[3];
+    size_t assign[6], assign2[6];
+    ck_assert_status(ovica_atom_usage(md, X, N, 2, w, n), OVICA_OK);
+    ck_assert_status(ovica_cluster_atoms(B, 2, n, w, 3, 0, 4, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_model_merge(&mm, md, X, N, 2, 3, 4, assign2), OVICA_OK);
+    ck_assert_int_eq(memcmp(assign, assign2, sizeof assign), 0);
+    for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(assign[i], assign[i + 3]);
+    ck_assert_uint_eq(ovica_model_atoms(mm), 3);
+    ck_assert_uint_eq(ovica_model_dim(mm), 2);
+    ck_assert_status(ovica_match_atoms(ovica_model_basis(mm), 2, 3, A, 3, 0, NULL, ang), OVICA_OK);
+    ck_assert_double_lt(fmax(ang[0], fmax(ang[1], ang[2])), 1.0);
+    ovica_model_free(mm);
+    /* also without the optional assignment */
+    mm = NULL;
+    ck_assert_status(ovica_model_merge(&mm, md, X, N, 2, 3, 4, NULL), OVICA_OK);
+    ovica_model_free(mm);
+    /* bad input: the output stays untouched, the model stays usable */
+    mm = NULL;
+    ck_assert_error(ovica_model_merge(NULL, md, X, N, 2, 3, 4, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_model_merge(&mm, NULL, X, N, 2, 3, 4, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_model_merge(&mm, md, NULL, N, 2, 3, 4, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_model_merge(&mm, md, X, 0, 2, 3, 4, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_model_merge(&mm, md, X, N, 3, 3, 4, NULL), OVICA_ESIZE);
+    ck_assert_error(ovica_model_merge(&mm, md, X, N, 2, 0, 4, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_model_merge(&mm, md, X, N, 2, 7, 4, NULL), OVICA_EINVAL);
+    X[5] = NAN;
+    ck_assert_error(ovica_model_merge(&mm, md, X, N, 2, 3, 4, NULL), OVICA_ENONFINITE);
+    ck_assert_ptr_null(mm);
+    X[5] = 0.0;
+    ovica_model *zero = NULL;
+    ck_assert_status(ovica_model_new(&zero, 2, n, p, 0.05), OVICA_OK);
+    ck_assert_error(ovica_model_merge(&mm, zero, X, N, 2, 3, 4, NULL), OVICA_EINVAL);
+    ck_assert_ptr_null(mm);
+    ck_assert_status(ovica_atom_usage(md, X, N, 2, w, n), OVICA_OK);
+    ovica_model_free(zero);
+    ovica_model_free(md);
+    ovica_prior_free(p);
+    ovica_rng_free(rng);
+    free(S);
+    free(X);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
     double B[6] = {1, 0, 0.5, 0, 1, 0.5}, w[3] = {1, 1, 1}, merged[6];
@@ -297,6 +367,7 @@ int main(void)
     tcase_add_test(tc, test_signs);
     tcase_add_test(tc, test_weights_order_zero);
     tcase_add_loop_test(tc, test_choose_k, 0, 2);
+    tcase_add_test(tc, test_merge);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -283,6 +283,41 @@ OVICA_API int ovica_atom_usage(const ovica_model *model, const double *X, size_t
                                size_t x_dim, double *usage, size_t n);
 
 /**
+ * @brief Merges an over-provisioned model to k atoms and refits them on the
+ *        data: the experiment with too many atoms, in one call.
+ *
+ * Three steps: the usage of each atom on X (ovica_atom_usage()); the atoms
+ * clustered to k by direction with those weights (ovica_cluster_atoms(),
+ * signed when the prior is non-negative, up to sign otherwise) and rescaled
+ * (ovica_cluster_scale()); then a model of k atoms with the model's prior
+ * and sigma, trained on X with the trainer's defaults (ovica_rule_auto for
+ * its default number of steps, the whole of X passed at every step)
+ * starting from the merged atoms. The refit is what makes the merge exact:
+ * spare atoms of an over-provisioned basis settle on directions that are
+ * sums of two sources, and the usage-weighted centroids are pulled a few
+ * degrees towards them; from the merged start the k-atom training ends on
+ * the sources (docs/LEARNING.md has the measurements).
+ *
+ * @param out    out: the merged, refitted model (m x k); free it with
+ *               ovica_model_free(). Its sigma and prior scale are the ones
+ *               the trainer ended with. Untouched on error.
+ * @param model  the over-provisioned model (only read); built-in prior or
+ *               a user prior the trainer and ovica_atom_usage() accept.
+ * @param X      N x m row-major data (finite), N >= 1; x_dim = m.
+ * @param k      number of merged atoms, 1 <= k <= n (and at most the
+ *               number of atoms in use).
+ * @param seed   seeds the clustering and the trainer.
+ * @param assign optional (NULL): n entries, the cluster of each atom (as
+ *               ovica_cluster_atoms()).
+ * @return OVICA_OK; OVICA_EINVAL (NULL, k out of range, a zero basis);
+ *         OVICA_ESIZE; OVICA_ENONFINITE; OVICA_ENOMEM; the errors of the
+ *         trainer.
+ */
+OVICA_API int ovica_model_merge(ovica_model **out, const ovica_model *model, const double *X,
+                                size_t N, size_t x_dim, size_t k, uint64_t seed,
+                                size_t *assign);
+
+/**
  * @brief Callback of ovica_scan_atoms(): receives each trained model
  * (borrowed, valid during the call; clone it to keep it). A non-zero return
  * stops the scan with OVICA_EUSER.

@@ -289,7 +289,9 @@ expect 2 score m.ovm;                              has err.txt "--data"
 expect 2 score m.ovm --data X.npy --quantum 0
 expect 1 score m.ovm --data RA.npy;                has err.txt "columns"
 expect 1 score missing.ovm --data X.npy
-expect 0 cluster m4.ovm --data X.npy --k 2 --out c2.ovm; has out.txt "wrote 2 merged atoms"
+expect 0 cluster m4.ovm --data X.npy --k 2 --out c2.ovm; has out.txt "wrote 2 merged atoms (refitted on the data)"
+expect 0 cluster m4.ovm --data X.npy --k 2 --refit 0 --out c2p.ovm; has out.txt "wrote 2 merged atoms to"
+expect 2 cluster m4.ovm --data X.npy --k 2 --refit 2 --out c.ovm
 expect 0 basis c2.ovm;                             has out.txt "2"
 expect 0 cluster m4.ovm --data X.npy --k-max 3 --out c3.ovm; has out.txt "chosen"
 expect 2 cluster m4.ovm --data X.npy --out c.ovm;  has err.txt "exactly one"

@@ -583,6 +583,20 @@ FUNCTIONS = {
         ),
         ('model', 'X', 'N', 'x_dim', 'usage', 'n'),
         'ovica/eval.h', False),
+    'ovica_model_merge': Function(
+        'ovica_model_merge', ctypes.c_int,
+        (
+            ctypes.POINTER(ctypes.c_void_p),
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_double),
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.c_uint64,
+            ctypes.POINTER(ctypes.c_size_t),
+        ),
+        ('out', 'model', 'X', 'N', 'x_dim', 'k', 'seed', 'assign'),
+        'ovica/eval.h', False),
     'ovica_scan_atoms': Function(
         'ovica_scan_atoms', ctypes.c_int,
         (

@@ -24,7 +24,7 @@ __all__ = [
     "Prior", "Model", "Solver", "Sampler", "PosteriorAccum", "Trainer", "StepStats",
     "InferStats", "Rng", "synth_basis_2d", "synth_random_basis", "synth_sources",
     "synth_mix", "make_2d_data", "match_atoms", "recovery", "loglik", "loglik_codes",
-    "loglik_importance", "loglik_beta_default", "bits_per_dim", "atom_usage", "cluster_atoms",
+    "loglik_importance", "loglik_beta_default", "bits_per_dim", "atom_usage", "cluster_atoms", "merge_model",
     "npy_read", "npy_write", "TRAIN_PARAMS", "SOLVERS", "RULES", "SOLVER_PARAMS", "SAMPLER_PARAMS",
 ]
 
@@ -995,6 +995,23 @@ def cluster_atoms(A, k, weights=None, use_sign=False, seed=0):
           "ovica_cluster_atoms")
     big = ctypes.c_size_t(-1).value
     return merged, np.array([-1 if v == big else v for v in assign], dtype=np.int64)
+
+
+def merge_model(model, X, k, seed=0):
+    """Merges an over-provisioned model to k atoms and refits them on X
+    (ovica_model_merge: usage-weighted clustering of the atoms, then a model
+    of k atoms trained with the library's defaults from the merged start).
+    Returns (the merged Model, assign (n,): each atom's cluster, -1 for a
+    zero atom)."""
+    x, px = as_input(X, "X", cols=model.m)
+    n = model.n
+    assign = (ctypes.c_size_t * n)()
+    _lib.clear_pending()
+    h = _new(F.ovica_model_merge, "ovica_model_merge", model._ptr(), px, x.shape[0], x.shape[1],
+             int(k), ctypes.c_uint64(int(seed)), assign)
+    big = ctypes.c_size_t(-1).value
+    return (Model(_handle=h, _keep=model._keep),
+            np.array([-1 if v == big else v for v in assign], dtype=np.int64))
 
 
 # --- .npy files ------------------------------------------------------------------------

@@ -314,6 +314,24 @@ class TestHandles(unittest.TestCase):
         t.set_sampler_seed(77)
         self.assertIn("momentum", ovica.TRAIN_PARAMS) if "adam" in ovica.TRAIN_PARAMS else None
 
+    def test_merge_model(self):
+        X, A, _ = ovica.make_2d_data(n_samples=2000, seed=13)
+        # an over-provisioned basis: each true atom and a copy 8 degrees off
+        th = np.deg2rad(8.0)
+        R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+        m6 = ovica.Model(2, 6, "exponential", 0.05, basis=np.hstack([A, R @ A]))
+        merged, assign = ovica.merge_model(m6, X, 3, seed=1)
+        self.assertEqual((merged.m, merged.n), (2, 3))
+        self.assertEqual(sorted(assign[:3]), [0, 1, 2])
+        np.testing.assert_array_equal(assign[:3], assign[3:])  # each copy joins its atom
+        _, ang = ovica.match_atoms(merged.basis, A, use_sign=True)
+        self.assertLess(ang.max(), 3.0)
+        for bad in (0, 7):
+            with self.assertRaises(ValueError):
+                ovica.merge_model(m6, X, bad)
+        with self.assertRaises(ValueError):
+            ovica.merge_model(m6, X[:, :1], 3)
+
     def test_sampler_and_metrics(self):
         A = ovica.synth_basis_2d()
         X, _, S0 = ovica.make_2d_data(n_samples=200, seed=8)
