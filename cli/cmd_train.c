@@ -44,7 +44,7 @@ typedef struct {
     const double *truth;  /* true basis (m x n_true) for the error curve, or NULL */
     size_t n_true;
     const char *checkpoint;  /* checkpoint file to write, or NULL */
-    size_t checkpoint_every; /* steps between checkpoints (0: only at the end) */
+    size_t checkpoint_every; /* steps between checkpoints (0: a tenth of the planned steps) */
     const char *resume;      /* checkpoint to resume from, or NULL */
     int steps_given;         /* steps given: else the trainer's default (new run) or the
                                 saved plan (resume) */
@@ -214,6 +214,8 @@ static int run_set_params(train_state *r)
         r->steps = (size_t)planned;
     }
     r->c->steps = r->steps; /* what the run plans, for the caller */
+    if (c->checkpoint_every == 0) /* not given: a tenth of the planned steps */
+        r->c->checkpoint_every = r->steps >= 10 ? r->steps / 10 : 1;
     if (st == OVICA_OK && c->lr > 0) st = ovica_trainer_set_param(r->t, OVICA_TRAIN_LR, c->lr);
     if (st == OVICA_OK && c->schedule >= 0)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
@@ -590,7 +592,6 @@ static int train_parse(int argc, char **argv, train_opts *o)
                                  fixed[j]);
         if (strcmp(opts[i].name, "steps") == 0) o->steps_given = 1;
     }
-    if (o->every == 0) o->every = o->steps >= 10 ? o->steps / 10 : 1;
     if (o->out == NULL) return cli_usage("train", "--out is required");
     return -1;
 }
