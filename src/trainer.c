@@ -6,7 +6,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
-#include "trainer_internal.h"
+#include "rule_internal.h"
 
 static const struct {
     const char *name;
@@ -101,6 +101,8 @@ int ovica_trainer_get_param(const ovica_trainer *t, int param, double *out)
 void ovica_trainer_free(ovica_trainer *t)
 {
     if (t == NULL) return;
+    if (t->rule != NULL && t->rule->free != NULL) t->rule->free(t, t->rule_state);
+    ovica__free(t->rule_state);
     ovica_model_free(t->model);
     ovica_solver_free(t->solver);
     ovica_solver_free(t->mon_solver);
@@ -147,16 +149,20 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     OVICA__CHECK_NULL(rule, "rule");
     if (!ovica__rule_valid(rule))
         return ovica__error(OVICA_EINVAL, "%s: not a rule type of this library", __func__);
+    if (rule->version != OVICA__RULE_TYPE_VERSION)
+        return ovica__error(OVICA_EVERSION, "%s: rule type '%s' has layout version %u, this "
+                            "library %u", __func__, rule->name, rule->version,
+                            (unsigned)OVICA__RULE_TYPE_VERSION);
     if (rule->draws && model->prior->kind == OVICA_PRIOR_USER)
         return ovica__error(OVICA_ENOTSUP,
                             "%s: rule '%s' needs posterior draws, which a user prior does not "
                             "support; use natural, plain or reconstruction",
                             __func__, rule->name);
-    if (rule->kind == OVICA__RULE_DICT && model->prior->kind == OVICA_PRIOR_USER)
+    if ((rule->flags & OVICA__RULE_BUILTIN) && model->prior->kind == OVICA_PRIOR_USER)
         return ovica__error(OVICA_ENOTSUP,
-                            "%s: rule 'dictionary' tunes the prior's scale, which a user prior "
+                            "%s: rule '%s' tunes the prior's scale, which a user prior "
                             "does not have; use natural, plain or reconstruction",
-                            __func__);
+                            __func__, rule->name);
     ovica_trainer *t = ovica__calloc(1, sizeof *t);
     if (t == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a trainer");
     const size_t m = model->m, n = model->n, big = m > n ? m : n;
@@ -169,13 +175,7 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     t->unexpl = NAN;
     t->sigma0 = model->sigma;
     t->b0 = model->prior->b;
-    switch (rule->kind) {
-    case OVICA__RULE_AUTO: t->regime = OVICA_REGIME_UNDECIDED; break;
-    case OVICA__RULE_DICT: t->regime = OVICA_REGIME_SPARSE; break;
-    case OVICA__RULE_EXACT:
-    case OVICA__RULE_EM: t->regime = OVICA_REGIME_DENSE; break;
-    default: t->regime = OVICA_REGIME_MAP; break;
-    }
+    t->regime = rule->regime;
     for (int i = 0; i < N_PARAMS; i++) t->param[i] = param_info[i].def;
     t->stats_len = ST_HEAD + n + 2 * n * n + m * n;
     int st = ovica_model_clone(&t->model, model);
@@ -217,6 +217,20 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     t->zs = t->act + n;
     t->xs = t->zs + n * n;
     t->ss = t->xs + m * n;
+    /* the rule's own state, after everything it may look at */
+    if (rule->state_size > 0) {
+        t->rule_state = ovica__calloc(1, rule->state_size);
+        if (t->rule_state == NULL)
+            st = ovica__error(OVICA_ENOMEM, "cannot allocate the state of rule '%s'", rule->name);
+    }
+    if (st == OVICA_OK && rule->init != NULL) {
+        st = rule->init(t, t->rule_state);
+        if (st) t->rule = NULL; /* init failed: nothing for the rule's free() to release */
+    }
+    if (st) {
+        ovica_trainer_free(t);
+        return st;
+    }
     *out = t;
     return OVICA_OK;
 }
@@ -335,10 +349,10 @@ int ovica_trainer_atom_usage(const ovica_trainer *t, double *out, size_t n)
 
 /* Step k and the planned steps as the schedules see them: auto's dense
  * route starts its schedules where the probe ended. */
-static void schedule_clock(const ovica_trainer *t, size_t k, size_t *kk, size_t *TT)
+void ovica__schedule_clock(const ovica_trainer *t, size_t k, size_t *kk, size_t *TT)
 {
     size_t T = (size_t)t->param[OVICA_TRAIN_STEPS], p = 0;
-    if (t->rule->kind == OVICA__RULE_AUTO && t->regime == OVICA_REGIME_DENSE) p = t->phase0;
+    if ((t->rule->flags & OVICA__RULE_CHOOSES) && t->regime == OVICA_REGIME_DENSE) p = t->phase0;
     *kk = k >= p ? k - p : 0;
     *TT = T > p + 1 ? T - p : 1;
 }
@@ -348,10 +362,10 @@ static double builtin_lr(const ovica_trainer *t, size_t k)
     double base = t->param[OVICA_TRAIN_LR];
     if (t->param[OVICA_TRAIN_SCHEDULE] == 0.0) return base;
     size_t kk, TT;
-    schedule_clock(t, k, &kk, &TT);
+    ovica__schedule_clock(t, k, &kk, &TT);
     double T = (double)TT, x = (double)kk + 0.5;
     /* ovica_rule_auto: the gradient phase has its own warm-up and decay */
-    if (t->rule->kind == OVICA__RULE_AUTO && t->param[OVICA_TRAIN_ADAM] > 0.0) {
+    if ((t->rule->flags & OVICA__RULE_CHOOSES) && t->param[OVICA_TRAIN_ADAM] > 0.0) {
         double T0 = floor(T * t->param[OVICA_TRAIN_EM_FRACTION]);
         if (x >= T0) {
             x -= T0;
@@ -370,7 +384,7 @@ static double builtin_sigma(const ovica_trainer *t, size_t k)
 {
     double sigma = t->model->sigma, f = t->param[OVICA_TRAIN_ANNEAL];
     size_t kk, TT;
-    schedule_clock(t, k, &kk, &TT);
+    ovica__schedule_clock(t, k, &kk, &TT);
     double T = (double)TT * t->param[OVICA_TRAIN_ANNEAL_FRACTION];
     if (f <= 1.0 || (double)kk >= T) return sigma;
     return sigma * pow(f, 1.0 - (double)kk / T);
@@ -379,7 +393,7 @@ static double builtin_sigma(const ovica_trainer *t, size_t k)
 static int current_lr(const ovica_trainer *t, size_t k, double *lr)
 {
     size_t kk, TT;
-    schedule_clock(t, k, &kk, &TT);
+    ovica__schedule_clock(t, k, &kk, &TT);
     double v = t->lr_fn ? t->lr_fn(kk, TT, t->lr_user) : builtin_lr(t, k);
     if (t->lr_fn && !(isfinite(v) && v >= 0.0))
         return ovica__error(OVICA_EUSER, "learning-rate schedule returned %g at step %zu", v, k);
@@ -390,7 +404,7 @@ static int current_lr(const ovica_trainer *t, size_t k, double *lr)
 static int current_sigma(const ovica_trainer *t, size_t k, double *sigma)
 {
     size_t kk, TT;
-    schedule_clock(t, k, &kk, &TT);
+    ovica__schedule_clock(t, k, &kk, &TT);
     double v = t->sigma_fn ? t->sigma_fn(kk, TT, t->sigma_user) : builtin_sigma(t, k);
     if (!(isfinite(v) && v > 0.0))
         return ovica__error(OVICA_EUSER, "noise schedule returned %g at step %zu", v, k);
@@ -398,20 +412,10 @@ static int current_sigma(const ovica_trainer *t, size_t k, double *sigma)
     return OVICA_OK;
 }
 
-/* Which rule step k uses (resolves ovica_rule_auto). */
-static int rule_at(const ovica_trainer *t, size_t k)
+/* The rule type step k runs (ovica_rule_auto resolves to another). */
+static const ovica_rule_type *rule_at(const ovica_trainer *t, size_t k)
 {
-    if (t->rule->kind != OVICA__RULE_AUTO) return t->rule->kind;
-    if (t->regime != OVICA_REGIME_DENSE) return OVICA__RULE_DICT; /* probe, or sparse */
-    size_t kk, TT;
-    schedule_clock(t, k, &kk, &TT);
-    double T = (double)TT * t->param[OVICA_TRAIN_EM_FRACTION];
-    return (double)kk < T ? OVICA__RULE_EM : OVICA__RULE_EXACT;
-}
-
-static int rule_uses_draws(int kind)
-{
-    return kind == OVICA__RULE_EXACT || kind == OVICA__RULE_EM;
+    return t->rule->resolve != NULL ? t->rule->resolve(t, k) : t->rule;
 }
 
 /* ---------------------------------------------------------- initialisation */
@@ -739,8 +743,8 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     int st = check_batch("ovica_trainer_accumulate", t, X, N, x_dim);
     if (st) return st;
     const size_t m = t->m, n = t->n, k = t->step;
-    const int kind = rule_at(t, k);
-    const int draws = rule_uses_draws(kind);
+    const ovica_rule_type *rule = rule_at(t, k);
+    const int draws = rule->draws;
     if (t->mon_N == 0) {
         size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
         st = ovica_trainer_set_monitor(t, X, N < keep ? N : keep, x_dim);
@@ -766,14 +770,14 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     if (t->reinit || !(t->model->norm2 > 0.0)) {
         /* no basis yet, or auto turned dense: the default initialisation
          * (atoms drawn from the data on the sparse route, spread otherwise) */
-        st = ovica_trainer_init_basis(t, kind == OVICA__RULE_DICT ? OVICA_INIT_DATA
-                                                                  : OVICA_INIT_SPREAD,
+        st = ovica_trainer_init_basis(t, (rule->flags & OVICA__RULE_INIT_DATA) ? OVICA_INIT_DATA
+                                                                               : OVICA_INIT_SPREAD,
                                       X, N, x_dim);
         if (st) return st;
         t->reinit = 0;
     }
-    if (kind == OVICA__RULE_DICT) {
-        st = ovica__dict_prepare(t, X, N);
+    if (rule->prepare != NULL) {
+        st = rule->prepare(t, X, N);
         if (st) return st;
     }
     double sigma_t = t->model->sigma;
@@ -844,7 +848,7 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         for (size_t i = 0; i < n * n; i++) t->zs[i] += t->bnd[i];
         ndraws = acc.draws;
     } else {
-        if (kind != OVICA__RULE_DICT) { /* the dictionary update needs no scores */
+        if (rule->flags & OVICA__RULE_SCORES) { /* (the dictionary update needs none) */
             st = map_scores(t, N, (int)t->param[OVICA_TRAIN_Z]);
             if (st) return st;
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
@@ -872,82 +876,6 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     t->last_hash = hash;
     t->sub_N = N;
     return OVICA_OK;
-}
-
-/* Cholesky factor of the symmetric n x n matrix W in place, adding a ridge
- * when it is not positive definite. */
-static int chol_ridge(double *W, double *copy, size_t n)
-{
-    double tr = 0.0;
-    for (size_t i = 0; i < n; i++) tr += W[i * n + i];
-    double ridge = 1e-12 * (tr > 0.0 ? tr / (double)n : 1.0);
-    memcpy(copy, W, n * n * sizeof(double));
-    for (int attempt = 0; attempt < 8; attempt++) {
-        lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, W, (lapack_int)n);
-        if (info == 0) return OVICA_OK;
-        memcpy(W, copy, n * n * sizeof(double));
-        for (size_t i = 0; i < n; i++) W[i * n + i] += ridge;
-        ridge *= 100.0;
-    }
-    return ovica__error(OVICA_ENUMERIC, "Cholesky factorisation failed (matrix not positive definite)");
-}
-
-/* Computes the direction dA (into D, m x n) of rule `kind`; for EM the new
- * basis itself. */
-static int rule_direction(ovica_trainer *t, int kind, double *D)
-{
-    const size_t m = t->m, n = t->n;
-    const double *A = t->model->A;
-    const double draws = t->stats[ST_DRAWS], samples = t->stats[ST_SAMPLES];
-    double *W = t->W1, *W2 = t->W2;
-    int st;
-    switch (kind) {
-    case OVICA__RULE_NATURAL:
-    case OVICA__RULE_PLAIN:
-    case OVICA__RULE_EXACT:
-        /* dA = -A (<z s^T> + I) */
-        for (size_t i = 0; i < n * n; i++) W[i] = t->zs[i] / draws;
-        for (size_t i = 0; i < n; i++) W[i * n + i] += 1.0;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0, A,
-                    (int)n, W, (int)n, 0.0, D, (int)n);
-        if (kind != OVICA__RULE_PLAIN) return OVICA_OK;
-        /* plain gradient: (A A^T)^{-1} dA by a Cholesky solve */
-        if (m > n)
-            return ovica__error(OVICA_ENOTSUP, "the plain rule needs m <= n (A A^T is singular)");
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)m, (int)n, 1.0, A, (int)n, 0.0,
-                    W2, (int)m);
-        st = chol_ridge(W2, W, m);
-        if (st) return st;
-        if (LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, (lapack_int)n, W2, (lapack_int)m,
-                           D, (lapack_int)n) != 0)
-            return ovica__error(OVICA_ENUMERIC, "Cholesky solve failed");
-        return OVICA_OK;
-    case OVICA__RULE_RECON: {
-        /* dA = lambda (<x s^T> - A <s s^T>) */
-        double lam = 1.0 / (t->model->sigma * t->model->sigma);
-        memcpy(D, t->xs, m * n * sizeof(double));
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)n, -1.0, A,
-                    (int)n, t->ss, (int)n, 1.0, D, (int)n);
-        for (size_t i = 0; i < m * n; i++) D[i] *= lam / samples;
-        return OVICA_OK;
-    }
-    case OVICA__RULE_EM: {
-        /* A_new = <x s^T> <s s^T>^{-1}: solve <s s^T> A_new^T = <x s^T>^T */
-        for (size_t i = 0; i < n * n; i++) W[i] = t->ss[i] / draws;
-        st = chol_ridge(W, W2, n);
-        if (st) return st;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) W2[j * m + i] = t->xs[i * n + j] / draws;
-        if (LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, (lapack_int)m, W, (lapack_int)n,
-                           W2, (lapack_int)m) != 0)
-            return ovica__error(OVICA_ENUMERIC, "Cholesky solve failed");
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) D[i * n + j] = W2[j * m + i];
-        return OVICA_OK;
-    }
-    default:
-        return ovica__error(OVICA_EINVAL, "unknown rule kind %d", kind);
-    }
 }
 
 /* Finds a pair of atoms closer than OVICA_TRAIN_SPLIT degrees (as lines for
@@ -1040,10 +968,10 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     if (!t->have_stats)
         return ovica__error(OVICA_ESTATE, "%s: no statistics accumulated", __func__);
     const size_t m = t->m, n = t->n, mn = m * n, k = t->step;
-    const int kind = rule_at(t, k);
+    const ovica_rule_type *rule = rule_at(t, k);
     double lr = 0.0, sigma_t = t->model->sigma;
     int st = current_lr(t, k, &lr);
-    if (st == OVICA_OK && rule_uses_draws(kind)) st = current_sigma(t, k, &sigma_t);
+    if (st == OVICA_OK && rule->draws) st = current_sigma(t, k, &sigma_t);
     if (st) return st;
     int guard = 0;
     double *A = t->model->A, *A1 = t->A1, *prev = t->prev;
@@ -1051,79 +979,17 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
 
     double anorm = frob(A, mn), unorm = 0.0;
     int bad = 0;
-    /* the sparse route computes the new basis itself; the others a direction */
-    st = kind == OVICA__RULE_DICT ? ovica__dict_apply(t, A1, &guard)
-                                  : rule_direction(t, kind, A1);
+    /* the rule's direction (or, without an update, the new basis itself) */
+    st = rule->propose(t, A1, &guard);
     if (st == OVICA_ENUMERIC) {
         bad = 1;
         st = OVICA_OK;
     }
     if (st) return st;
     if (!bad) {
-        if (kind == OVICA__RULE_DICT) {
-            /* A1 holds the new basis */
-        } else if (kind == OVICA__RULE_EM) {
-            /* EM mixes in the new basis at the schedule's relative rate (peak 1) */
-            double rate = t->lr_fn ? lr : lr / t->param[OVICA_TRAIN_LR];
-            if (rate > 1.0) rate = 1.0;
-            for (size_t i = 0; i < mn; i++) A1[i] = A[i] + rate * (A1[i] - A[i]);
-        } else {
-            double scale = lr;
-            if (kind == OVICA__RULE_EXACT && t->param[OVICA_TRAIN_ADAM] > 0.0) {
-                /* Adam: the update's moving average over the root of its
-                 * squares' moving average, entry by entry, so that a step
-                 * moves every entry by about ADAM times the RMS entry of A
-                 * (times the schedule's factor) whatever the scale of the
-                 * gradient: the flat likelihood of Laplace lines and the
-                 * steep one of the exponential prior get the same steps. */
-                const double b1 = t->param[OVICA_TRAIN_MOMENTUM], b2 = 0.99;
-                if (t->adam_n == 0.0 || t->last_kind != kind) {
-                    memset(t->mom, 0, mn * sizeof(double));
-                    memset(t->var, 0, mn * sizeof(double));
-                    t->adam_n = 0.0;
-                }
-                t->adam_n += 1.0;
-                const double c1 = 1.0 - pow(b1, t->adam_n), c2 = 1.0 - pow(b2, t->adam_n);
-                const double rms = anorm / sqrt((double)mn);
-                double vmax = 0.0;
-                for (size_t i = 0; i < mn; i++) {
-                    t->mom[i] = b1 * t->mom[i] + (1.0 - b1) * A1[i];
-                    t->var[i] = b2 * t->var[i] + (1.0 - b2) * A1[i] * A1[i];
-                    if (t->var[i] > vmax) vmax = t->var[i];
-                }
-                const double eps = 1e-12 * sqrt(vmax / c2) + 1e-300;
-                for (size_t i = 0; i < mn; i++)
-                    A1[i] = rms * (t->mom[i] / c1) / (sqrt(t->var[i] / c2) + eps);
-                scale = t->param[OVICA_TRAIN_ADAM] * (t->lr_fn ? lr : lr / t->param[OVICA_TRAIN_LR]);
-            }
-            double dn = scale * frob(A1, mn), cap = t->param[OVICA_TRAIN_STEP_CAP];
-            if (cap > 0.0 && dn > cap * anorm) {
-                scale *= cap * anorm / dn;
-                guard |= OVICA_GUARD_CAPPED;
-            }
-            /* Oscillation damping: a capped update pointing back against the
-             * last one (cosine below -0.3) means the rate is too large for
-             * the local curvature: the rate shrinks for good. (Small updates
-             * that reverse are gradient noise near an optimum: left alone.) */
-            if (t->have_last_dir && t->last_kind == kind) {
-                double dot = 0.0, nn = 0.0, np = 0.0;
-                for (size_t i = 0; i < mn; i++) {
-                    dot += A1[i] * t->last_dir[i];
-                    nn += A1[i] * A1[i];
-                    np += t->last_dir[i] * t->last_dir[i];
-                }
-                if ((guard & OVICA_GUARD_CAPPED) && nn > 0.0 && np > 0.0 &&
-                    dot < -0.3 * sqrt(nn * np)) {
-                    t->lr_scale *= t->param[OVICA_TRAIN_DAMPING];
-                    scale *= t->param[OVICA_TRAIN_DAMPING];
-                    guard |= OVICA_GUARD_DAMPED;
-                }
-            }
-            memcpy(t->last_dir, A1, mn * sizeof(double));
-            t->have_last_dir = 1;
-            t->last_kind = kind;
-            for (size_t i = 0; i < mn; i++) A1[i] = A[i] + scale * A1[i];
-            if (kind == OVICA__RULE_RECON) normalise_columns(A1, m, n);
+        if (rule->update != NULL) {
+            st = rule->update(t, rule, lr, anorm, A1, &guard);
+            if (st) return st;
         }
         for (size_t i = 0; i < mn; i++) unorm += (A1[i] - A[i]) * (A1[i] - A[i]);
         unorm = sqrt(unorm);
@@ -1192,7 +1058,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
      * gradient escapes quickly). Once the noise is annealed down, the pair is
      * split apart symmetrically, along a random direction orthogonal to
      * their mean, by SPLIT_APART degrees each; one pair per step. */
-    if (kind != OVICA__RULE_DICT && t->param[OVICA_TRAIN_SPLIT] > 0.0 &&
+    if ((rule->flags & OVICA__RULE_SPLIT) && t->param[OVICA_TRAIN_SPLIT] > 0.0 &&
         sigma_t <= t->model->sigma * (1.0 + 1e-12)) {
         size_t pi = n, pj = n;
         if (find_duplicate(t, &pi, &pj)) {
@@ -1210,7 +1076,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     double mon = NAN;
     /* (not on the sparse route: its sigma and prior scale move every step,
      * so the objective of one step is not comparable with another's) */
-    double every = kind == OVICA__RULE_DICT ? 0.0 : t->param[OVICA_TRAIN_MONITOR_EVERY];
+    double every = (rule->flags & OVICA__RULE_MONITOR) ? t->param[OVICA_TRAIN_MONITOR_EVERY] : 0.0;
     if (every > 0.0 && t->mon_N > 0 && (k + 1) % (size_t)every == 0) {
         st = monitor_objective(t, &mon);
         if (st < 0) return st;
@@ -1250,7 +1116,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         stats->monitor = mon;
         stats->best = t->best;
         stats->guard = guard;
-        stats->rule = rule_uses_draws(kind);
+        stats->rule = rule->draws;
     }
     ovica_trainer_clear_stats(t);
     t->step = k + 1;

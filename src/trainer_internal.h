@@ -19,6 +19,7 @@ enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
 struct ovica_trainer {
     ovica_model *model;
     const ovica_rule_type *rule;
+    void *rule_state;          /* rule->state_size bytes, or NULL (src/rule_internal.h) */
     ovica_solver *solver;      /* MAP codes of the training batches */
     ovica_solver *mon_solver;  /* MAP codes of the monitor batch (warm-started) */
     ovica_sampler *sampler;
@@ -56,7 +57,8 @@ struct ovica_trainer {
 
     double *A1, *prev;         /* m x n work: new basis, basis before the update */
     double *last_dir;          /* m x n: direction of the last gradient update */
-    int have_last_dir, last_kind;
+    int have_last_dir;
+    const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
@@ -114,6 +116,12 @@ static inline double frob(const double *A, size_t len)
     return sqrt(s);
 }
 
+
+/* ---- src/trainer.c ---- */
+
+/* Step k and the planned steps as the schedules see them (auto's dense
+ * route starts its schedules where the probe ended). */
+void ovica__schedule_clock(const ovica_trainer *t, size_t k, size_t *kk, size_t *TT);
 
 /* ---- src/trainer_sparse.c ---- */
 
