@@ -3,7 +3,7 @@
  * parameters, argument checks, dispatch through the type's table), the
  * type objects under src/solver/ (one file per algorithm: pg.c, ista.c,
  * fista.c, active.c, auto.c; the iteration they share in first_order.c and
- * common.c; the list of types in registry.c) and src/solver_active.c (the
+ * common.c; the list of types in registry.c) and src/solver/active_set.c (the
  * exact active-set algorithm for the built-in priors). Not exported. */
 #ifndef OVICA_SOLVER_INTERNAL_H
 #define OVICA_SOLVER_INTERNAL_H
@@ -110,7 +110,7 @@ int ovica__solver_check_prox(const ovica_solver *s, const ovica_prior *prior);
 size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t threads);
 
 /* Exact MAP codes for a built-in prior (Laplace: LASSO; exponential:
- * non-negative LASSO) by a batched active-set method; see solver_active.c.
+ * non-negative LASSO) by a batched active-set method; see active_set.c.
  *   S:        N x n; on entry the starting point (zeros for a cold start,
  *             already projected onto the prior's domain), on exit the codes.
  *   tol:      a sample stops when its optimality violation (in the units of

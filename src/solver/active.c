@@ -1,5 +1,5 @@
 /* ovica_solver_active: the exact active-set (feature-sign) solver for the
- * built-in priors; the algorithm is in src/solver_active.c, this file is
+ * built-in priors; the algorithm is in src/solver/active_set.c, this file is
  * its type object (work memory, starting point, statistics). */
 #include <math.h>
 #include <stdint.h>
