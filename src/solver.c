@@ -6,23 +6,22 @@
 #include <string.h>
 
 #include "internal.h"
+#include "param.h"
 #include "solver_internal.h"
 
 
-static const struct {
-    const char *name;
-    double lo, hi, def;
-    int integer;
-} param_info[OVICA__SOLVER_N_PARAMS] = {
-    [OVICA_SOLVER_MAX_ITER] = {"max_iter", 1.0, 1e9, 1000.0, 1},
-    [OVICA_SOLVER_TOL] = {"tol", 0.0, 1.0, 1e-6, 0},
-    [OVICA_SOLVER_WARM_START] = {"warm_start", 0.0, 1.0, 0.0, 1},
-    [OVICA_SOLVER_RESTART] = {"restart", 0.0, 1.0, 1.0, 1},
-    [OVICA_SOLVER_FORM] = {"form", 0.0, 2.0, 0.0, 1},
-    [OVICA_SOLVER_STEP] = {"step", 1e-6, 1.0, 1.0, 0},
-    [OVICA_SOLVER_THREADS] = {"threads", 1.0, 256.0, 1.0, 1},
+static const ovica__param param_info[] = {
+    [OVICA_SOLVER_MAX_ITER] = {"max_iter", 1.0, 1e9, 1000.0, OVICA__PARAM_INT, 0},
+    [OVICA_SOLVER_TOL] = {"tol", 0.0, 1.0, 1e-6, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_SOLVER_WARM_START] = {"warm_start", 0.0, 1.0, 0.0, OVICA__PARAM_BOOL, 0},
+    [OVICA_SOLVER_RESTART] = {"restart", 0.0, 1.0, 1.0, OVICA__PARAM_BOOL, 0},
+    [OVICA_SOLVER_FORM] = {"form", 0.0, 2.0, 0.0, OVICA__PARAM_INT, 0},
+    [OVICA_SOLVER_STEP] = {"step", 1e-6, 1.0, 1.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_SOLVER_THREADS] = {"threads", 1.0, 256.0, 1.0, OVICA__PARAM_INT, 0},
 };
-#define N_PARAMS OVICA__SOLVER_N_PARAMS
+_Static_assert(sizeof param_info / sizeof param_info[0] == OVICA__SOLVER_N_PARAMS,
+               "one entry of param_info per solver parameter");
+static const ovica__param_table params = {"solver", param_info, OVICA__SOLVER_N_PARAMS};
 
 size_t ovica_solver_type_count(void)
 {
@@ -86,7 +85,7 @@ int ovica_solver_new(ovica_solver **out, const ovica_solver_type *type)
     ovica_solver *s = ovica__calloc(1, sizeof *s);
     if (s == NULL) return ovica__error(OVICA_ENOMEM, "cannot allocate a solver");
     s->type = type;
-    for (int i = 0; i < N_PARAMS; i++) s->param[i] = param_info[i].def;
+    ovica__param_defaults(&params, s->param);
     if (type->state_size > 0) {
         s->state = ovica__calloc(1, type->state_size);
         if (s->state == NULL) {
@@ -125,38 +124,29 @@ int ovica_solver_param_bounds(int param, double *lo, double *hi)
 {
     OVICA__CHECK_NULL(lo, "lo");
     OVICA__CHECK_NULL(hi, "hi");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
-    *lo = param_info[param].lo;
-    *hi = param_info[param].hi;
-    return OVICA_OK;
+    return ovica__param_bounds(&params, param, lo, hi);
 }
 
 int ovica_solver_set_param(ovica_solver *solver, int param, double value)
 {
     OVICA__CHECK_NULL(solver, "solver");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
-    if (!isfinite(value))
-        return ovica__error(OVICA_ENONFINITE, "solver parameter %s: value is %g",
-                            param_info[param].name, value);
-    if (param_info[param].integer) value = floor(value + 0.5);
-    if (value < param_info[param].lo || value > param_info[param].hi)
-        return ovica__error(OVICA_EINVAL, "solver parameter %s must lie in [%g, %g] (got %g)",
-                            param_info[param].name, param_info[param].lo,
-                            param_info[param].hi, value);
-    solver->param[param] = value;
-    return OVICA_OK;
+    return ovica__param_set(&params, solver->param, param, value);
 }
 
 int ovica_solver_get_param(const ovica_solver *solver, int param, double *out)
 {
     OVICA__CHECK_NULL(solver, "solver");
     OVICA__CHECK_NULL(out, "out");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown solver parameter %d", param);
-    *out = solver->param[param];
-    return OVICA_OK;
+    return ovica__param_get(&params, solver->param, param, out);
+}
+
+int ovica_solver_param_count(void) { return params.count; }
+
+const char *ovica_solver_param_name(int param) { return ovica__param_name(&params, param); }
+
+int ovica_solver_param_find(const char *name, int *out)
+{
+    return ovica__param_find(&params, name, out);
 }
 
 int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const double *X,

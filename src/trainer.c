@@ -6,50 +6,47 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include "param.h"
 #include "rule_internal.h"
 
-static const struct {
-    const char *name;
-    double lo, hi, def;
-    int integer;
-    int open_lo; /* lower bound excluded */
-} param_info[N_PARAMS] = {
-    [OVICA_TRAIN_LR] = {"lr", 0.0, 100.0, 0.3, 0, 1},
-    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 650.0, 1, 0},
-    [OVICA_TRAIN_SCHEDULE] = {"schedule", 0.0, 1.0, 1.0, 1, 0},
-    [OVICA_TRAIN_WARMUP] = {"warmup", 0.0, 1.0, 0.1, 0, 0},
-    [OVICA_TRAIN_Z] = {"z", 0.0, 1.0, OVICA_Z_PRIOR, 1, 0},
-    [OVICA_TRAIN_ANNEAL] = {"anneal", 1.0, 1e6, 30.0, 0, 0},
-    [OVICA_TRAIN_ANNEAL_FRACTION] = {"anneal_fraction", 0.0, 1.0, 0.6, 0, 0},
-    [OVICA_TRAIN_EM_FRACTION] = {"em_fraction", 0.0, 1.0, 0.0, 0, 0},
-    [OVICA_TRAIN_SWEEPS] = {"sweeps", 1.0, 1e4, 1.0, 1, 0},
-    [OVICA_TRAIN_BURNIN] = {"burnin", 0.0, 1e4, 2.0, 1, 0},
-    [OVICA_TRAIN_STEP_CAP] = {"step_cap", 0.0, 100.0, 0.1, 0, 0},
-    [OVICA_TRAIN_DEAD_WINDOW] = {"dead_window", 0.0, 1e12, 50.0, 1, 0},
-    [OVICA_TRAIN_RESEED] = {"reseed", 0.0, 1.0, 1.0, 1, 0},
-    [OVICA_TRAIN_MONITOR_EVERY] = {"monitor_every", 0.0, 1e12, 25.0, 1, 0},
-    [OVICA_TRAIN_MONITOR_SIZE] = {"monitor_size", 1.0, 1e9, 2048.0, 1, 0},
-    [OVICA_TRAIN_DIVERGE] = {"diverge", 0.0, 1e6, 1.0, 0, 1},
-    [OVICA_TRAIN_BACKOFF] = {"backoff", 0.0, 1.0, 0.5, 0, 1},
-    [OVICA_TRAIN_SOLVER_ITER] = {"solver_iter", 1.0, 1e9, 300.0, 1, 0},
-    [OVICA_TRAIN_SOLVER_TOL] = {"solver_tol", 0.0, 1.0, 1e-5, 0, 0},
-    [OVICA_TRAIN_BETA] = {"beta", 0.0, 1e6, 10.0, 0, 1},
-    [OVICA_TRAIN_DAMPING] = {"damping", 0.0, 1.0, 0.7, 0, 1},
-    [OVICA_TRAIN_SPLIT] = {"split", 0.0, 90.0, 3.0, 0, 0},
-    [OVICA_TRAIN_SPLIT_APART] = {"split_apart", 0.0, 45.0, 10.0, 0, 1},
-    [OVICA_TRAIN_ADAM] = {"adam", 0.0, 1.0, 0.03, 0, 0},
-    [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, 0, 0},
-    [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, 1, 0},
-    [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.0, 0, 0},
-    [OVICA_TRAIN_BATCH] = {"batch", 0.0, 1e9, 0.0, 1, 0},
-    [OVICA_TRAIN_PROBE] = {"probe", 1.0, 1e12, 50.0, 1, 0},
-    [OVICA_TRAIN_REGIME_AT] = {"regime_at", 0.0, 2.0, 0.6, 0, 0},
-    [OVICA_TRAIN_THRESHOLD] = {"threshold", 0.0, 100.0, 0.0, 0, 0},
-    [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, 1, 0},
-    [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, 0, 0},
+static const ovica__param param_info[] = {
+    [OVICA_TRAIN_LR] = {"lr", 0.0, 100.0, 0.3, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_STEPS] = {"steps", 1.0, 1e12, 650.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_SCHEDULE] = {"schedule", 0.0, 1.0, 1.0, OVICA__PARAM_BOOL, 0},
+    [OVICA_TRAIN_WARMUP] = {"warmup", 0.0, 1.0, 0.1, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_Z] = {"z", 0.0, 1.0, OVICA_Z_PRIOR, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_ANNEAL] = {"anneal", 1.0, 1e6, 30.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_ANNEAL_FRACTION] = {"anneal_fraction", 0.0, 1.0, 0.6, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_EM_FRACTION] = {"em_fraction", 0.0, 1.0, 0.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_SWEEPS] = {"sweeps", 1.0, 1e4, 1.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_BURNIN] = {"burnin", 0.0, 1e4, 2.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_STEP_CAP] = {"step_cap", 0.0, 100.0, 0.1, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_DEAD_WINDOW] = {"dead_window", 0.0, 1e12, 50.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_RESEED] = {"reseed", 0.0, 1.0, 1.0, OVICA__PARAM_BOOL, 0},
+    [OVICA_TRAIN_MONITOR_EVERY] = {"monitor_every", 0.0, 1e12, 25.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_MONITOR_SIZE] = {"monitor_size", 1.0, 1e9, 2048.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_DIVERGE] = {"diverge", 0.0, 1e6, 1.0, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_BACKOFF] = {"backoff", 0.0, 1.0, 0.5, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_SOLVER_ITER] = {"solver_iter", 1.0, 1e9, 300.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_SOLVER_TOL] = {"solver_tol", 0.0, 1.0, 1e-5, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_BETA] = {"beta", 0.0, 1e6, 10.0, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_DAMPING] = {"damping", 0.0, 1.0, 0.7, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_SPLIT] = {"split", 0.0, 90.0, 3.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_SPLIT_APART] = {"split_apart", 0.0, 45.0, 10.0, OVICA__PARAM_DOUBLE, 1},
+    [OVICA_TRAIN_ADAM] = {"adam", 0.0, 1.0, 0.03, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_MOMENTUM] = {"momentum", 0.0, 0.999, 0.9, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_MIN_DRAWS] = {"min_draws", 0.0, 1e9, 5000.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_COLLAPSE] = {"collapse", 0.0, 1.0, 0.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_BATCH] = {"batch", 0.0, 1e9, 0.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_PROBE] = {"probe", 1.0, 1e12, 50.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_REGIME_AT] = {"regime_at", 0.0, 2.0, 0.6, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_THRESHOLD] = {"threshold", 0.0, 100.0, 0.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, OVICA__PARAM_DOUBLE, 0},
 };
-_Static_assert(sizeof param_info / sizeof param_info[0] == OVICA_TRAIN_SWAP + 1,
+_Static_assert(sizeof param_info / sizeof param_info[0] == N_PARAMS,
                "one entry of param_info per trainer parameter");
+static const ovica__param_table params = {"trainer", param_info, N_PARAMS};
 
 /* ---------------------------------------------------------------- params */
 
@@ -57,28 +54,23 @@ int ovica_trainer_param_bounds(int param, double *lo, double *hi)
 {
     OVICA__CHECK_NULL(lo, "lo");
     OVICA__CHECK_NULL(hi, "hi");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown trainer parameter %d", param);
-    *lo = param_info[param].lo;
-    *hi = param_info[param].hi;
-    return OVICA_OK;
+    return ovica__param_bounds(&params, param, lo, hi);
+}
+
+int ovica_trainer_param_count(void) { return params.count; }
+
+const char *ovica_trainer_param_name(int param) { return ovica__param_name(&params, param); }
+
+int ovica_trainer_param_find(const char *name, int *out)
+{
+    return ovica__param_find(&params, name, out);
 }
 
 int ovica_trainer_set_param(ovica_trainer *t, int param, double value)
 {
     OVICA__CHECK_NULL(t, "trainer");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown trainer parameter %d", param);
-    if (!isfinite(value))
-        return ovica__error(OVICA_ENONFINITE, "trainer parameter %s: value is %g",
-                            param_info[param].name, value);
-    if (param_info[param].integer) value = floor(value + 0.5);
-    if (value < param_info[param].lo || value > param_info[param].hi ||
-        (param_info[param].open_lo && value <= param_info[param].lo))
-        return ovica__error(OVICA_EINVAL, "trainer parameter %s must lie in %s%g, %g] (got %g)",
-                            param_info[param].name, param_info[param].open_lo ? "(" : "[",
-                            param_info[param].lo, param_info[param].hi, value);
-    t->param[param] = value;
+    int st = ovica__param_set(&params, t->param, param, value);
+    if (st) return st;
     if (param == OVICA_TRAIN_SOLVER_ITER || param == OVICA_TRAIN_SOLVER_TOL) {
         ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER, t->param[OVICA_TRAIN_SOLVER_ITER]);
         ovica_solver_set_param(t->solver, OVICA_SOLVER_TOL, t->param[OVICA_TRAIN_SOLVER_TOL]);
@@ -90,10 +82,7 @@ int ovica_trainer_get_param(const ovica_trainer *t, int param, double *out)
 {
     OVICA__CHECK_NULL(t, "trainer");
     OVICA__CHECK_NULL(out, "out");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown trainer parameter %d", param);
-    *out = t->param[param];
-    return OVICA_OK;
+    return ovica__param_get(&params, t->param, param, out);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -176,7 +165,7 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     t->sigma0 = model->sigma;
     t->b0 = model->prior->b;
     t->regime = rule->regime;
-    for (int i = 0; i < N_PARAMS; i++) t->param[i] = param_info[i].def;
+    ovica__param_defaults(&params, t->param);
     t->stats_len = ST_HEAD + n + 2 * n * n + m * n;
     int st = ovica_model_clone(&t->model, model);
     if (st == OVICA_OK) st = ovica_solver_new(&t->solver, ovica_solver_auto);
@@ -1148,7 +1137,7 @@ int ovica_trainer_set_sampler_seed(ovica_trainer *t, uint64_t seed)
     OVICA__CHECK_NULL(t, "trainer");
     ovica_sampler *s = NULL;
     int st = ovica_sampler_new(&s, seed ^ 0x5DEECE66DULL); /* as ovica_trainer_new() */
-    for (int p = OVICA_SAMPLER_NULL_MOVES; st == OVICA_OK && p <= OVICA_SAMPLER_REFRESH; p++) {
+    for (int p = 0; st == OVICA_OK && p < ovica_sampler_param_count(); p++) {
         double v = 0.0;
         st = ovica_sampler_get_param(t->sampler, p, &v);
         if (st == OVICA_OK) st = ovica_sampler_set_param(s, p, v);
