@@ -73,6 +73,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_OBJS := $(TEST_BINS:=.o) $(BUILD)/tests/testutil.o
 TEST_INC  :=
 INTERNAL_BINS := $(BUILD)/tests/check_internal
+EXT_BIN   := $(BUILD)/tests/check_extend
 
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -162,7 +163,7 @@ $(TEST_OBJS): $(BUILD)/tests/%.o: tests/%.c | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(DEPFLAGS) -Iinclude -Itests $(TEST_INC) $(CHECK_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
 
-$(filter-out $(INTERNAL_BINS),$(TEST_BINS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB_FILES)
+$(filter-out $(INTERNAL_BINS) $(EXT_BIN),$(TEST_BINS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB_FILES)
 	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
 	    $(LDFLAGS_ALL) -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lovica $(CHECK_LIBS) $(DEP_LIBS)
 DEP_FILES += $(TEST_OBJS:.o=.d)
@@ -174,6 +175,27 @@ $(INTERNAL_BINS:=.o): TEST_INC += -Isrc
 $(INTERNAL_BINS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(STLIB)
 	$(CC) $(CHECK_CFLAGS) $< $(BUILD)/tests/testutil.o -o $@ \
 	    $(LDFLAGS_ALL) $(STLIB) $(CHECK_LIBS) $(DEP_LIBS)
+
+# Adding a solver and a rule (tests/check_extend.c, docs/ARCHITECTURE.md):
+# the library's objects, but the two registries compiled again with one
+# more entry each, plus the two files that define the toy types
+# (tests/extend/). The suite uses only the public API.
+EXT_REGS := $(BUILD)/extend/solver_registry.o $(BUILD)/extend/rule_registry.o
+EXT_TOYS := $(BUILD)/extend/toy_solver.o $(BUILD)/extend/toy_rule.o
+EXT_CC    = $(CC) $(CFLAGS_ALL) $(DEPFLAGS) -fvisibility=hidden -DOVICA_BUILDING -Iinclude -Isrc $(DEP_CFLAGS)
+$(BUILD)/extend/solver_registry.o: src/solver/registry.c | $(DEPS)
+	@mkdir -p $(dir $@)
+	$(EXT_CC) '-DOVICA_EXTRA_SOLVERS(X)=X(toy)' -c $< -o $@
+$(BUILD)/extend/rule_registry.o: src/rule/registry.c | $(DEPS)
+	@mkdir -p $(dir $@)
+	$(EXT_CC) '-DOVICA_EXTRA_RULES(X)=X(toy)' -c $< -o $@
+$(EXT_TOYS): $(BUILD)/extend/%.o: tests/extend/%.c | $(DEPS)
+	@mkdir -p $(dir $@)
+	$(EXT_CC) -c $< -o $@
+$(EXT_BIN): $(EXT_BIN).o $(BUILD)/tests/testutil.o $(EXT_REGS) $(EXT_TOYS) \
+            $(filter-out $(BUILD)/obj/solver/registry.o $(BUILD)/obj/rule/registry.o,$(OBJS))
+	$(CC) $(CHECK_CFLAGS) $^ -o $@ $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+DEP_FILES += $(EXT_REGS:.o=.d) $(EXT_TOYS:.o=.d)
 
 tests: $(TEST_BINS)
 

@@ -9,7 +9,12 @@
  * - Data are row-major: X is N x m (one sample per row), the basis A is
  *   m x n (atom i is column i), codes S are N x n.
  * - Every fallible function returns an int status (ovica/status.h); results
- *   go to out-parameters, which come first.
+ *   go to out-parameters. Argument order: a function that makes a handle
+ *   (ovica_solver_new, ovica_model_clone, ...) takes its out-parameter
+ *   first; every other function takes the object it acts on, or the key it
+ *   looks up, first and its out-parameters last
+ *   (ovica_solver_get_param(solver, param, &value),
+ *   ovica_solver_param_find(name, &param)).
  * - Versioned structs (stats, options, callback tables) carry `unsigned int
  *   version` as their first member, set by their `_INIT` macro. The library
  *   accepts every version from 1 up to its own `..._VERSION` (a host built

@@ -45,16 +45,23 @@ int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len
     if (rlen == 0 || rlen > NAME_MAX_LEN)
         return ovica__error(OVICA_EINVAL, "%s: the trainer's rule has no valid name", __func__);
 
-    /* Every parameter this library knows: ids from 0 while bounds exist. */
-    uint32_t np = 0;
-    double lo, hi;
-    while (np < MAX_PARAMS && ovica_trainer_param_bounds((int)np, &lo, &hi) == OVICA_OK) np++;
+    /* Every parameter this library knows: ids 0 .. count-1. */
+    uint32_t np = (uint32_t)ovica_trainer_param_count();
+    if (np > MAX_PARAMS) np = MAX_PARAMS;
 
     double *best = ovica__alloc_doubles(m * n, "the best basis");
     if (best == NULL) return OVICA_ENOMEM;
     double best_obj = NAN;
-    int has_best = ovica_trainer_best_basis(t, best, m, n, &best_obj) == OVICA_OK;
-    ovica_error_clear(); /* OVICA_ESTATE when the monitor has not run: not an error here */
+    /* (no best basis before the monitor has run: asked only when there is
+     * one, so that the host's last error stays as it was) */
+    int has_best = !isnan(t->best);
+    if (has_best) {
+        st = ovica_trainer_best_basis(t, best, m, n, &best_obj);
+        if (st) {
+            ovica__free(best);
+            return st;
+        }
+    }
 
     ovica__wbuf w = {NULL, 0, 0, 0};
     ovica__wb_header(&w);
@@ -163,11 +170,11 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
         st = ovica_trainer_new(&t, model, rule, ovica__crc64(bytes, len) ^ step);
     for (uint32_t i = 0; st == OVICA_OK && i < np; i++) {
         uint32_t id = 0;
-        double v = 0, lo, hi;
+        double v = 0;
         st = ovica__rb_u32(&r, &id, "a parameter id");
         if (st == OVICA_OK) st = ovica__rb_f64(&r, &v, "a parameter value");
         if (st) break;
-        if (ovica_trainer_param_bounds((int)id, &lo, &hi) != OVICA_OK || id > INT32_MAX) {
+        if (id >= (uint32_t)ovica_trainer_param_count()) {
             st = ovica__error(OVICA_EVERSION,
                               "%s: section 'TRST': parameter id %lu is unknown to this library "
                               "(a newer version wrote it?)", origin, (unsigned long)id);

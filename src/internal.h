@@ -119,21 +119,6 @@ int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out);
 int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
                        size_t x_dim, const void *S, size_t s_dim);
 
-/* ---- rules (src/rule.c) ---- */
-enum {
-    OVICA__RULE_NATURAL,
-    OVICA__RULE_PLAIN,
-    OVICA__RULE_RECON,
-    OVICA__RULE_EXACT,
-    OVICA__RULE_EM,
-    OVICA__RULE_AUTO,
-    OVICA__RULE_DICT
-};
-struct ovica_rule_type {
-    const char *name;
-    int kind;
-    int draws;
-};
-int ovica__rule_valid(const ovica_rule_type *type);
+/* ---- rules: the type objects' layout is in src/rule_internal.h ---- */
 
 #endif /* OVICA_INTERNAL_H */

@@ -1,40 +1,29 @@
-/* Update-rule type objects (the arithmetic lives in trainer.c) and their
- * registry: ovica_rule_type_count/_at/_find enumerate the table below, so a
- * new rule is listed everywhere (CLI, binding, docs) from this one place. */
+/* The rule front end: the registry's enumeration (ovica_rule_type_count/
+ * _at/_find), so that a new rule is listed everywhere (CLI, binding, docs)
+ * from src/rule/registry.c. The rule types themselves are tables of
+ * functions under src/rule/ (layout: src/rule_internal.h); the trainer
+ * calls through them. */
 #include <string.h>
 
-#include "internal.h"
+#include "rule_internal.h"
 
-static const ovica_rule_type rules[] = {
-    {"natural", OVICA__RULE_NATURAL, 0},
-    {"plain", OVICA__RULE_PLAIN, 0},
-    {"reconstruction", OVICA__RULE_RECON, 0},
-    {"exact", OVICA__RULE_EXACT, 1},
-    {"em", OVICA__RULE_EM, 1},
-    {"auto", OVICA__RULE_AUTO, 1},
-    {"dictionary", OVICA__RULE_DICT, 0},
-};
-
-#define N_RULES (sizeof rules / sizeof rules[0])
-
-const ovica_rule_type *const ovica_rule_natural = &rules[0];
-const ovica_rule_type *const ovica_rule_plain = &rules[1];
-const ovica_rule_type *const ovica_rule_reconstruction = &rules[2];
-const ovica_rule_type *const ovica_rule_exact = &rules[3];
-const ovica_rule_type *const ovica_rule_em = &rules[4];
-const ovica_rule_type *const ovica_rule_auto = &rules[5];
-const ovica_rule_type *const ovica_rule_dictionary = &rules[6];
-
-size_t ovica_rule_type_count(void) { return N_RULES; }
+size_t ovica_rule_type_count(void)
+{
+    size_t count;
+    ovica__rule_types(&count);
+    return count;
+}
 
 const ovica_rule_type *ovica_rule_type_at(size_t i)
 {
-    if (i >= N_RULES) {
+    size_t count;
+    const ovica_rule_type *const *types = ovica__rule_types(&count);
+    if (i >= count) {
         ovica__error(OVICA_EINVAL, "%s: index %zu out of range (%zu rule types)", __func__, i,
-                     (size_t)N_RULES);
+                     count);
         return NULL;
     }
-    return &rules[i];
+    return types[i];
 }
 
 const ovica_rule_type *ovica_rule_type_find(const char *name)
@@ -43,10 +32,12 @@ const ovica_rule_type *ovica_rule_type_find(const char *name)
         ovica__error(OVICA_EINVAL, "%s: name is NULL", __func__);
         return NULL;
     }
-    for (size_t i = 0; i < N_RULES; i++)
-        if (strcmp(rules[i].name, name) == 0) return &rules[i];
+    size_t count;
+    const ovica_rule_type *const *types = ovica__rule_types(&count);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(types[i]->name, name) == 0) return types[i];
     char known[256] = "";
-    for (size_t i = 0; i < N_RULES; i++) ovica__append_name(known, sizeof known, rules[i].name);
+    for (size_t i = 0; i < count; i++) ovica__append_name(known, sizeof known, types[i]->name);
     ovica__error(OVICA_EINVAL, "unknown rule '%s' (known: %s)", name, known);
     return NULL;
 }
@@ -57,7 +48,9 @@ int ovica_rule_type_uses_draws(const ovica_rule_type *type) { return type ? type
 
 int ovica__rule_valid(const ovica_rule_type *type)
 {
-    for (size_t i = 0; i < N_RULES; i++)
-        if (type == &rules[i]) return 1;
+    size_t count;
+    const ovica_rule_type *const *types = ovica__rule_types(&count);
+    for (size_t i = 0; i < count; i++)
+        if (type == types[i]) return 1;
     return 0;
 }

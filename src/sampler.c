@@ -8,18 +8,19 @@
 #include <lapacke.h>
 
 #include "internal.h"
+#include "param.h"
 #include "ovica/rng.h"
 #include "ovica/sampler.h"
 
-#define N_PARAMS 2
+#define N_PARAMS (OVICA_SAMPLER_REFRESH + 1) /* the length of enum ovica_sampler_param */
 
-static const struct {
-    const char *name;
-    double lo, hi, def;
-} param_info[N_PARAMS] = {
-    [OVICA_SAMPLER_NULL_MOVES] = {"null_moves", 0.0, 1000.0, 1.0},
-    [OVICA_SAMPLER_REFRESH] = {"refresh", 1.0, 1e6, 1.0},
+static const ovica__param param_info[] = {
+    [OVICA_SAMPLER_NULL_MOVES] = {"null_moves", 0.0, 1000.0, 1.0, OVICA__PARAM_INT, 0},
+    [OVICA_SAMPLER_REFRESH] = {"refresh", 1.0, 1e6, 1.0, OVICA__PARAM_INT, 0},
 };
+_Static_assert(sizeof param_info / sizeof param_info[0] == N_PARAMS,
+               "one entry of param_info per sampler parameter");
+static const ovica__param_table params = {"sampler", param_info, N_PARAMS};
 
 /* A breakpoint of the Laplace line density: where s_i + t d_i = 0, and the
  * slope |d_i|/b that coordinate adds on either side. */
@@ -46,7 +47,7 @@ int ovica_sampler_new(ovica_sampler **out, uint64_t seed)
         ovica__free(s);
         return st;
     }
-    for (int i = 0; i < N_PARAMS; i++) s->param[i] = param_info[i].def;
+    ovica__param_defaults(&params, s->param);
     *out = s;
     return OVICA_OK;
 }
@@ -63,28 +64,23 @@ void ovica_sampler_free(ovica_sampler *s)
 int ovica_sampler_set_param(ovica_sampler *s, int param, double value)
 {
     OVICA__CHECK_NULL(s, "s");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown sampler parameter %d", param);
-    if (!isfinite(value))
-        return ovica__error(OVICA_ENONFINITE, "sampler parameter %s: value is %g",
-                            param_info[param].name, value);
-    value = floor(value + 0.5);
-    if (value < param_info[param].lo || value > param_info[param].hi)
-        return ovica__error(OVICA_EINVAL, "sampler parameter %s must lie in [%g, %g] (got %g)",
-                            param_info[param].name, param_info[param].lo,
-                            param_info[param].hi, value);
-    s->param[param] = value;
-    return OVICA_OK;
+    return ovica__param_set(&params, s->param, param, value);
 }
 
 int ovica_sampler_get_param(const ovica_sampler *s, int param, double *out)
 {
     OVICA__CHECK_NULL(s, "s");
     OVICA__CHECK_NULL(out, "out");
-    if (param < 0 || param >= N_PARAMS)
-        return ovica__error(OVICA_EINVAL, "unknown sampler parameter %d", param);
-    *out = s->param[param];
-    return OVICA_OK;
+    return ovica__param_get(&params, s->param, param, out);
+}
+
+int ovica_sampler_param_count(void) { return params.count; }
+
+const char *ovica_sampler_param_name(int param) { return ovica__param_name(&params, param); }
+
+int ovica_sampler_param_find(const char *name, int *out)
+{
+    return ovica__param_find(&params, name, out);
 }
 
 /* ---- work memory ---- */

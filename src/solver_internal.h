@@ -1,6 +1,10 @@
-/* Internal interface between src/solver.c (the public entry points, the
- * first-order solvers) and src/solver_active.c (the exact active-set
- * solver for the built-in priors). Not exported. */
+/* The private layout of a solver type and a solver handle, and the
+ * interface between src/solver.c (the front end: registry, handles,
+ * parameters, argument checks, dispatch through the type's table), the
+ * type objects under src/solver/ (one file per algorithm: pg.c, ista.c,
+ * fista.c, active.c, auto.c; the iteration they share in first_order.c and
+ * common.c; the list of types in registry.c) and src/solver/active_set.c (the
+ * exact active-set algorithm for the built-in priors). Not exported. */
 #ifndef OVICA_SOLVER_INTERNAL_H
 #define OVICA_SOLVER_INTERNAL_H
 
@@ -27,13 +31,86 @@
 #define OVICA_SIMD
 #endif
 
+/* ---- type objects ----
+ * A solver type is a table of functions in the manner of GSL's
+ * gsl_multimin_fminimizer_type: a name, the version of this layout, the
+ * size of the per-handle state, and what the front end calls. The public
+ * type (ovica/solver.h) stays opaque; a new algorithm is one file under
+ * src/solver/ that defines `const ovica_solver_type ovica__solver_NAME`
+ * plus one entry in src/solver/registry.c (docs/ARCHITECTURE.md, "Adding
+ * a solver or a rule"). */
+#define OVICA__SOLVER_TYPE_VERSION 1
+
+/* What the front end has validated and hands to a type's solve(). */
+typedef struct {
+    const ovica_model *model;
+    const double *X;         /* N x m, finite */
+    size_t N;
+    double *S;               /* N x n: the warm start when warm, the codes on exit */
+    int warm;                /* OVICA_SOLVER_WARM_START set (S finite) */
+    double L;                /* Lipschitz constant ||A||_2^2 / sigma^2, finite and > 0 */
+    ovica_infer_stats *stats; /* optional; version checked */
+    double t0;               /* start time of the call (now_seconds()) */
+} ovica__solve_args;
+
+struct ovica_solver_type {
+    const char *name;        /* unique among the registered types */
+    unsigned int version;    /* OVICA__SOLVER_TYPE_VERSION */
+    size_t state_size;       /* bytes of per-handle state ovica_solver_new allocates
+                                (zeroed, in s->state); 0: none */
+    /* Optional: prepares a new handle's state (after the allocation). */
+    int (*init)(ovica_solver *s, void *state);
+    /* Optional: releases what init acquired (the library frees the block). */
+    void (*free)(ovica_solver *s, void *state);
+    /* Optional: the type that codes a batch with this prior (ovica_solver_auto
+     * picks one); NULL: the type itself. */
+    const ovica_solver_type *(*resolve)(const ovica_prior *prior);
+    /* Optional: refuses a prior the algorithm cannot treat (OVICA_ENOTSUP with
+     * a message naming the handle's type s->type); NULL: every prior. */
+    int (*check)(const ovica_solver *s, const ovica_prior *prior);
+    /* Codes the batch; returns OVICA_OK, OVICA_NOT_CONVERGED or an error.
+     * Work memory comes from ovica__solver_work() before any iteration. */
+    int (*solve)(ovica_solver *s, const ovica__solve_args *a);
+};
+
+#define OVICA__SOLVER_N_PARAMS (OVICA_SOLVER_THREADS + 1)
+
+struct ovica_solver {
+    const ovica_solver_type *type;
+    double param[OVICA__SOLVER_N_PARAMS];
+    void *state;         /* type->state_size bytes, or NULL */
+    double *work;        /* one block holding every array of a call */
+    size_t work_len;
+};
+
+/* The registry (src/solver/registry.c): the types in enumeration order. */
+const ovica_solver_type *const *ovica__solver_types(size_t *count);
+
+/* ---- shared by the types (src/solver/common.c, first_order.c) ---- */
+double ovica__now_seconds(void);
+/* At least len doubles of work memory in s->work (kept between calls). */
+int ovica__solver_work(ovica_solver *s, size_t len);
+/* Cache-sized row blocks for a batch of N samples of n codes. */
+size_t ovica__block_rows(size_t N, size_t n);
+/* Objective and optimality at the final S, block by block (Bk rows); R
+ * (Bk x m), G (Bk x n) and scratch (Bk x n) are work memory. */
+int ovica__fill_stats(const ovica_model *model, const double *X, size_t N, const double *S,
+                      size_t Bk, double *R, double *G, double *scratch, double L,
+                      ovica_infer_stats *stats);
+/* The first-order iteration over the batch: proximal (ISTA/FISTA: a prox
+ * step; else the projected subgradient step) and momentum (FISTA). */
+int ovica__first_order_solve(ovica_solver *s, const ovica__solve_args *a, int proximal,
+                             int momentum);
+/* check() of the proximal types: the prior must have a prox. */
+int ovica__solver_check_prox(const ovica_solver *s, const ovica_prior *prior);
+
 /* Number of doubles of work memory ovica__active_solve needs for a batch of
  * N samples (rows processed in blocks of Bk) with `threads` threads; 0 if
  * the size overflows. */
 size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t threads);
 
 /* Exact MAP codes for a built-in prior (Laplace: LASSO; exponential:
- * non-negative LASSO) by a batched active-set method; see solver_active.c.
+ * non-negative LASSO) by a batched active-set method; see active_set.c.
  *   S:        N x n; on entry the starting point (zeros for a cold start,
  *             already projected onto the prior's domain), on exit the codes.
  *   tol:      a sample stops when its optimality violation (in the units of

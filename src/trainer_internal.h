@@ -1,6 +1,8 @@
-/* The trainer's state, shared by src/trainer.c (parameters, lifecycle,
- * statistics, the gradient and EM rules, guards) and src/trainer_sparse.c
- * (the sparse route and auto's choice of regime). Private. */
+/* The trainer's state, shared by the trainer's sources (src/trainer.c:
+ * parameters and lifecycle; trainer_schedule.c, trainer_init.c,
+ * trainer_stats.c, trainer_guard.c, trainer_apply.c; trainer_sparse.c: the
+ * sparse route and auto's choice of regime), the rule types under
+ * src/rule/ (through src/rule_internal.h) and src/checkpoint.c. Private. */
 #ifndef OVICA_TRAINER_INTERNAL_H
 #define OVICA_TRAINER_INTERNAL_H
 
@@ -11,7 +13,7 @@
 #include "internal.h"
 #include "ovica/trainer.h"
 
-#define N_PARAMS 33
+#define N_PARAMS (OVICA_TRAIN_SWAP + 1) /* the length of enum ovica_train_param */
 
 /* Offsets into the flat statistics array. */
 enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
@@ -19,6 +21,7 @@ enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
 struct ovica_trainer {
     ovica_model *model;
     const ovica_rule_type *rule;
+    void *rule_state;          /* rule->state_size bytes, or NULL (src/rule_internal.h) */
     ovica_solver *solver;      /* MAP codes of the training batches */
     ovica_solver *mon_solver;  /* MAP codes of the monitor batch (warm-started) */
     ovica_sampler *sampler;
@@ -56,7 +59,8 @@ struct ovica_trainer {
 
     double *A1, *prev;         /* m x n work: new basis, basis before the update */
     double *last_dir;          /* m x n: direction of the last gradient update */
-    int have_last_dir, last_kind;
+    int have_last_dir;
+    const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
@@ -114,6 +118,41 @@ static inline double frob(const double *A, size_t len)
     return sqrt(s);
 }
 
+
+/* ---- src/trainer.c: parameters, lifecycle, per-batch arrays ---- */
+
+/* Checks a batch passed to the trainer (fn names the caller). */
+int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+                               size_t x_dim);
+/* Grows the per-batch arrays S, R, Z to N rows (forgets the last batch). */
+int ovica__trainer_ensure_rows(ovica_trainer *t, size_t N);
+
+/* ---- src/trainer_schedule.c ---- */
+
+/* Step k and the planned steps as the schedules see them (auto's dense
+ * route starts its schedules where the probe ended). */
+void ovica__schedule_clock(const ovica_trainer *t, size_t k, size_t *kk, size_t *TT);
+/* The learning rate of step k (schedule times the back-offs), the noise
+ * level of its posterior draws; OVICA_EUSER when a host's schedule
+ * returns an invalid value. */
+int ovica__current_lr(const ovica_trainer *t, size_t k, double *lr);
+int ovica__current_sigma(const ovica_trainer *t, size_t k, double *sigma);
+/* The rule type step k runs (ovica_rule_auto resolves to another). */
+const ovica_rule_type *ovica__rule_at(const ovica_trainer *t, size_t k);
+
+/* ---- src/trainer_guard.c ---- */
+
+/* Negative mean log-likelihood per sample of the monitor batch; OVICA_DONE
+ * (and NaN) when there is no verdict. */
+int ovica__monitor_objective(ovica_trainer *t, double *obj);
+/* Back to the best basis (or `fallback` if none yet), with the learning
+ * rate backed off. */
+int ovica__rollback(ovica_trainer *t, const double *fallback);
+/* The guards ovica_trainer_apply runs after an update, in this order. */
+int ovica__guard_dead_atoms(ovica_trainer *t, size_t k, int *guard, size_t *dead);
+int ovica__guard_split(ovica_trainer *t, const ovica_rule_type *rule, double sigma_t, int *guard);
+int ovica__guard_monitor(ovica_trainer *t, const ovica_rule_type *rule, size_t k, int *guard,
+                         double *mon);
 
 /* ---- src/trainer_sparse.c ---- */
 

@@ -15,7 +15,7 @@
 
 #include <cblas.h>
 
-#include "trainer_internal.h"
+#include "rule_internal.h"
 
 double ovica__dict_kappa(const ovica_trainer *t)
 {
@@ -30,7 +30,7 @@ size_t ovica__step_rows(const ovica_trainer *t, int draws)
     size_t b = (size_t)t->param[OVICA_TRAIN_BATCH];
     if (b > 0) return b;
     if (draws) return 20000;
-    if (t->rule->kind != OVICA__RULE_DICT && t->rule->kind != OVICA__RULE_AUTO)
+    if (!(t->rule->flags & OVICA__RULE_DRAW_ROWS))
         return SIZE_MAX; /* the article's MAP rules: the host's batch as it is */
     size_t r = 8 * t->n;
     return r < 1024 ? 1024 : (r > 8192 ? 8192 : r);
@@ -246,7 +246,7 @@ void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs)
 
 int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
 {
-    const int auto_rule = t->rule->kind == OVICA__RULE_AUTO;
+    const int auto_rule = (t->rule->flags & OVICA__RULE_CHOOSES) != 0;
     if (rs->regime != t->regime &&
         !(auto_rule && (rs->regime == OVICA_REGIME_SPARSE || rs->regime == OVICA_REGIME_DENSE ||
                         rs->regime == OVICA_REGIME_UNDECIDED)))
@@ -285,7 +285,7 @@ int ovica_trainer_regime(const ovica_trainer *t) { return t ? t->regime : -1; }
 int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_basis)
 {
     OVICA__CHECK_NULL(t, "trainer");
-    if (t->rule->kind != OVICA__RULE_AUTO)
+    if (!(t->rule->flags & OVICA__RULE_CHOOSES))
         return ovica__error(OVICA_ESTATE, "%s: rule '%s' has a fixed regime (only auto chooses)",
                             __func__, t->rule->name);
     if (regime != OVICA_REGIME_SPARSE && regime != OVICA_REGIME_DENSE)

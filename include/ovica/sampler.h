@@ -103,6 +103,33 @@ OVICA_API int ovica_sampler_set_param(ovica_sampler *s, int param, double value)
  */
 OVICA_API int ovica_sampler_get_param(const ovica_sampler *s, int param, double *out);
 
+/**
+ * @brief Number of sampler parameters: the ids 0 .. count-1 are the values of
+ * enum ovica_sampler_param. With ovica_sampler_param_name() it enumerates them, so that
+ * hosts (the CLI, the Python binding, checkpoints) list the parameters
+ * instead of copying their names (added in 0.3).
+ * @return the count (2 in 0.3); it only grows between releases.
+ */
+OVICA_API int ovica_sampler_param_count(void);
+
+/**
+ * @brief The name of a sampler parameter ("null_moves", "refresh").
+ * @param param an enum ovica_sampler_param value, 0 <= param < ovica_sampler_param_count().
+ * @return a static string; NULL (message set, OVICA_EINVAL) when param is
+ *         out of range (added in 0.3).
+ */
+OVICA_API const char *ovica_sampler_param_name(int param);
+
+/**
+ * @brief Looks a sampler parameter up by name (ovica_sampler_param_name() of one
+ * of its ids), for hosts that take settings as text.
+ * @param name the parameter's name.
+ * @param out  receives the parameter's id; untouched on error.
+ * @return OVICA_OK; OVICA_EINVAL (name or out NULL; unknown name: the
+ *         message lists the known names) (added in 0.3).
+ */
+OVICA_API int ovica_sampler_param_find(const char *name, int *out);
+
 /** Version of struct ovica_posterior_accum understood by this library. */
 #define OVICA_POSTERIOR_ACCUM_VERSION 1
 

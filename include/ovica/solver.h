@@ -148,6 +148,33 @@ OVICA_API int ovica_solver_get_param(const ovica_solver *solver, int param, doub
 /** @brief Bounds of a parameter's values. @return OVICA_OK, OVICA_EINVAL. */
 OVICA_API int ovica_solver_param_bounds(int param, double *lo, double *hi);
 
+/**
+ * @brief Number of solver parameters: the ids 0 .. count-1 are the values of
+ * enum ovica_solver_param. With ovica_solver_param_name() it enumerates them, so that
+ * hosts (the CLI, the Python binding, checkpoints) list the parameters
+ * instead of copying their names (added in 0.3).
+ * @return the count (7 in 0.3); it only grows between releases.
+ */
+OVICA_API int ovica_solver_param_count(void);
+
+/**
+ * @brief The name of a solver parameter ("max_iter", "tol", "warm_start", "restart", "form", "step", "threads").
+ * @param param an enum ovica_solver_param value, 0 <= param < ovica_solver_param_count().
+ * @return a static string; NULL (message set, OVICA_EINVAL) when param is
+ *         out of range (added in 0.3).
+ */
+OVICA_API const char *ovica_solver_param_name(int param);
+
+/**
+ * @brief Looks a solver parameter up by name (ovica_solver_param_name() of one
+ * of its ids), for hosts that take settings as text.
+ * @param name the parameter's name.
+ * @param out  receives the parameter's id; untouched on error.
+ * @return OVICA_OK; OVICA_EINVAL (name or out NULL; unknown name: the
+ *         message lists the known names) (added in 0.3).
+ */
+OVICA_API int ovica_solver_param_find(const char *name, int *out);
+
 /** Version of struct ovica_infer_stats understood by this library. */
 #define OVICA_INFER_STATS_VERSION 1
 

@@ -184,6 +184,33 @@ OVICA_API int ovica_trainer_get_param(const ovica_trainer *t, int param, double 
 /** @brief Bounds of a parameter. @return OVICA_OK, OVICA_EINVAL. */
 OVICA_API int ovica_trainer_param_bounds(int param, double *lo, double *hi);
 
+/**
+ * @brief Number of trainer parameters: the ids 0 .. count-1 are the values of
+ * enum ovica_train_param. With ovica_trainer_param_name() it enumerates them, so that
+ * hosts (the CLI, the Python binding, checkpoints) list the parameters
+ * instead of copying their names (added in 0.3).
+ * @return the count (33 in 0.3); it only grows between releases.
+ */
+OVICA_API int ovica_trainer_param_count(void);
+
+/**
+ * @brief The name of a trainer parameter ("lr", "steps", ..., "swap": the enum's names in lower case without OVICA_TRAIN_).
+ * @param param an enum ovica_train_param value, 0 <= param < ovica_trainer_param_count().
+ * @return a static string; NULL (message set, OVICA_EINVAL) when param is
+ *         out of range (added in 0.3).
+ */
+OVICA_API const char *ovica_trainer_param_name(int param);
+
+/**
+ * @brief Looks a trainer parameter up by name (ovica_trainer_param_name() of one
+ * of its ids), for hosts that take settings as text.
+ * @param name the parameter's name.
+ * @param out  receives the parameter's id; untouched on error.
+ * @return OVICA_OK; OVICA_EINVAL (name or out NULL; unknown name: the
+ *         message lists the known names) (added in 0.3).
+ */
+OVICA_API int ovica_trainer_param_find(const char *name, int *out);
+
 /** @brief The trainer's rule. */
 OVICA_API const ovica_rule_type *ovica_trainer_rule(const ovica_trainer *t);
 

@@ -1,0 +1,242 @@
+/* The trainer's statistics: one batch's codes (MAP codes by the solver,
+ * or posterior draws by the sampler) and its sufficient statistics added
+ * into the flat array (ovica_trainer_accumulate), and the array's
+ * clearing, export and import (distributed training). */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "rule_internal.h"
+
+/* FNV-1a over the bytes of a batch: recognises a batch seen before. */
+static uint64_t batch_hash(const double *X, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)X;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len * sizeof(double); i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int ovica_trainer_clear_stats(ovica_trainer *t)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    memset(t->stats, 0, t->stats_len * sizeof(double));
+    t->have_stats = 0;
+    t->have_worst = 0;
+    return OVICA_OK;
+}
+
+size_t ovica_trainer_stats_size(const ovica_trainer *t) { return t ? t->stats_len : 0; }
+
+int ovica_trainer_stats_export(const ovica_trainer *t, double *buf, size_t len)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    OVICA__CHECK_NULL(buf, "buf");
+    if (len != t->stats_len)
+        return ovica__error(OVICA_ESIZE, "%s: buffer holds %zu doubles, the statistics %zu",
+                            __func__, len, t->stats_len);
+    memcpy(buf, t->stats, len * sizeof(double));
+    return OVICA_OK;
+}
+
+int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len)
+{
+    OVICA__CHECK_NULL(t, "trainer");
+    OVICA__CHECK_NULL(buf, "buf");
+    if (len != t->stats_len)
+        return ovica__error(OVICA_ESIZE, "%s: buffer holds %zu doubles, the statistics %zu",
+                            __func__, len, t->stats_len);
+    int st = ovica__check_finite(buf, len, 1, "the statistics");
+    if (st) return st;
+    if (!(buf[ST_SAMPLES] >= 1.0) || !(buf[ST_DRAWS] >= 1.0) || buf[ST_ACTIVE] < 0.0)
+        return ovica__error(OVICA_EFORMAT,
+                            "%s: corrupt statistics (samples %g, draws %g, active %g)", __func__,
+                            buf[ST_SAMPLES], buf[ST_DRAWS], buf[ST_ACTIVE]);
+    memcpy(t->stats, buf, len * sizeof(double));
+    t->have_stats = 1;
+    /* The statistics now describe samples this process has not seen: its
+     * own worst-reconstructed sample is no longer the batch's, and processes
+     * applying the same sum must make the same update (no re-seeding from a
+     * local sample). */
+    t->have_worst = 0;
+    return OVICA_OK;
+}
+
+/* z = d log p/ds at the MAP codes, OVICA_Z_PRIOR: the prior's score (0 at a
+ * kink); OVICA_Z_SUBGRADIENT: -lambda A^T (x - A s) (needs R). */
+static int map_scores(ovica_trainer *t, size_t N, int choice)
+{
+    const ovica_prior *p = t->model->prior;
+    const size_t Nn = N * t->n;
+    if (choice == OVICA_Z_SUBGRADIENT) {
+        double lam = 1.0 / (t->model->sigma * t->model->sigma);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)t->n, (int)t->m,
+                    -lam, t->R, (int)t->m, t->model->A, (int)t->n, 0.0, t->Z, (int)t->n);
+        return OVICA_OK;
+    }
+    int st = ovica__prior_grad(p, t->S, Nn, t->Z);
+    if (st) return st;
+    for (size_t i = 0; i < Nn; i++) t->Z[i] = -t->Z[i];
+    return OVICA_OK;
+}
+
+static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim);
+
+int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+{
+    if (t == NULL) return ovica__trainer_check_batch(__func__, t, X, N, x_dim);
+    /* the sparse route sets the model's sigma and prior scale before its
+     * codes: a step that fails leaves them as they were */
+    const double sigma = t->model->sigma, b = t->model->prior->b;
+    int st = accumulate(t, X, N, x_dim);
+    if (st) {
+        t->model->sigma = sigma;
+        t->model->prior->b = b;
+    }
+    return st;
+}
+
+static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+{
+    int st = ovica__trainer_check_batch("ovica_trainer_accumulate", t, X, N, x_dim);
+    if (st) return st;
+    const size_t m = t->m, n = t->n, k = t->step;
+    const ovica_rule_type *rule = ovica__rule_at(t, k);
+    const int draws = rule->draws;
+    if (t->mon_N == 0) {
+        size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
+        st = ovica_trainer_set_monitor(t, X, N < keep ? N : keep, x_dim);
+        if (st) return st;
+    }
+    /* A batch larger than the route's step size: rows drawn at random. */
+    const size_t rows = ovica__step_rows(t, draws);
+    if (N > rows && draws) {
+        /* the rules from draws: consecutive blocks of the batch in turn (as
+         * a host that batches would pass them), one per step */
+        const size_t B = t->param[OVICA_TRAIN_BATCH] > 0.0 ? rows : 5000, nb = N / B;
+        X += (k % nb) * B * m;
+        N = B;
+    } else if (N > rows) {
+        st = ovica__draw_rows(t, X, N, rows);
+        if (st) return st;
+        X = t->Xsub;
+        N = rows;
+    }
+    st = ovica__trainer_ensure_rows(t, N);
+    if (st) return st;
+    if (t->regime == OVICA_REGIME_UNDECIDED && !t->probe_started) ovica__auto_start(t);
+    if (t->reinit || !(t->model->norm2 > 0.0)) {
+        /* no basis yet, or auto turned dense: the default initialisation
+         * (atoms drawn from the data on the sparse route, spread otherwise) */
+        st = ovica_trainer_init_basis(t, (rule->flags & OVICA__RULE_INIT_DATA) ? OVICA_INIT_DATA
+                                                                               : OVICA_INIT_SPREAD,
+                                      X, N, x_dim);
+        if (st) return st;
+        t->reinit = 0;
+    }
+    if (rule->prepare != NULL) {
+        st = rule->prepare(t, X, N);
+        if (st) return st;
+    }
+    double sigma_t = t->model->sigma;
+    if (draws) {
+        st = ovica__current_sigma(t, k, &sigma_t);
+        if (st) return st;
+    }
+
+    /* The codes of the last batch are kept: when the same batch comes back
+     * (same size and content hash), they warm-start the MAP solver, and the
+     * posterior chains simply continue (persistent chains), so the MAP codes
+     * are not needed at all. */
+    const uint64_t hash = batch_hash(X, N * m);
+    const int same = N == t->last_N && hash == t->last_hash;
+    if (!(draws && same)) {
+        st = ovica_solver_set_param(t->solver, OVICA_SOLVER_WARM_START, same ? 1 : 0);
+        if (st == OVICA_OK)
+            st = ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER,
+                                        draws ? 50.0 : t->param[OVICA_TRAIN_SOLVER_ITER]);
+        if (st) return st;
+        st = ovica_solver_infer(t->solver, t->model, X, N, m, t->S, n, NULL);
+        if (st < 0) return st;
+    }
+
+    /* Residuals, objective, activity, the worst-reconstructed sample. */
+    memcpy(t->R, X, N * m * sizeof(double));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, t->S,
+                (int)n, t->model->A, (int)n, 1.0, t->R, (int)m);
+    const double half_lam = 0.5 / (t->model->sigma * t->model->sigma);
+    double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0, worst = -1.0;
+    size_t worst_k = 0;
+    for (size_t i = 0; i < N; i++) {
+        double r2 = 0.0, nl = 0.0;
+        for (size_t r = 0; r < m; r++) r2 += t->R[i * m + r] * t->R[i * m + r];
+        for (size_t r = 0; r < m; r++) sum_xx += X[i * m + r] * X[i * m + r];
+        st = ovica__prior_neglogp(t->model->prior, t->S + i * n, n, &nl);
+        if (st) return st;
+        sum_obj += half_lam * r2 + nl;
+        sum_sq += r2;
+        if (r2 > worst) { worst = r2; worst_k = i; }
+    }
+    double *act = t->W1; /* n counts for this batch */
+    memset(act, 0, n * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < n; j++)
+            if (t->S[i * n + j] != 0.0) act[j] += 1.0;
+    for (size_t j = 0; j < n; j++) sum_act += act[j];
+
+    double ndraws = (double)N;
+    if (draws) {
+        ovica_posterior_accum acc = OVICA_POSTERIOR_ACCUM_INIT;
+        size_t burn = same ? 0 : (size_t)t->param[OVICA_TRAIN_BURNIN]; /* fresh chains only */
+        if (burn > 0) {
+            st = ovica_sampler_run(t->sampler, t->model, sigma_t, X, N, m, t->S, n, burn, NULL);
+            if (st) return st;
+        }
+        memset(t->bnd, 0, n * n * sizeof(double));
+        acc.zs = t->zs;
+        acc.xs = t->xs;
+        acc.ss = t->ss;
+        acc.bnd = t->bnd;
+        /* at least MIN_DRAWS draws per step: a small batch gets more sweeps */
+        size_t sweeps = (size_t)t->param[OVICA_TRAIN_SWEEPS];
+        const size_t min_draws = (size_t)t->param[OVICA_TRAIN_MIN_DRAWS];
+        if (sweeps * N < min_draws) sweeps = (min_draws + N - 1) / N;
+        st = ovica_sampler_run(t->sampler, t->model, sigma_t, X, N, m, t->S, n, sweeps, &acc);
+        if (st) return st;
+        for (size_t i = 0; i < n * n; i++) t->zs[i] += t->bnd[i];
+        ndraws = acc.draws;
+    } else {
+        if (rule->flags & OVICA__RULE_SCORES) { /* (the dictionary update needs none) */
+            st = map_scores(t, N, (int)t->param[OVICA_TRAIN_Z]);
+            if (st) return st;
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
+                        t->Z, (int)n, t->S, (int)n, 1.0, t->zs, (int)n);
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)N, 1.0, X,
+                    (int)m, t->S, (int)n, 1.0, t->xs, (int)n);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0, t->S,
+                    (int)n, t->S, (int)n, 1.0, t->ss, (int)n);
+    }
+    for (size_t j = 0; j < n; j++) t->act[j] += act[j];
+    t->stats[ST_SAMPLES] += (double)N;
+    t->stats[ST_DRAWS] += ndraws;
+    t->stats[ST_OBJ] += sum_obj;
+    t->stats[ST_SQ] += sum_sq;
+    t->stats[ST_ACTIVE] += sum_act;
+    t->stats[ST_XX] += sum_xx;
+    if (worst > 0.0) {
+        memcpy(t->worst, t->R + worst_k * m, m * sizeof(double));
+        t->worst_row = worst_k;
+        t->have_worst = 1;
+    }
+    t->have_stats = 1;
+    t->last_N = N;
+    t->last_hash = hash;
+    t->sub_N = N;
+    return OVICA_OK;
+}
+
