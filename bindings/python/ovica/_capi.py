@@ -1249,6 +1249,26 @@ FUNCTIONS = {
         ),
         ('s', 'param', 'out'),
         'ovica/sampler.h', False),
+    'ovica_sampler_param_count': Function(
+        'ovica_sampler_param_count', ctypes.c_int,
+        (),
+        (),
+        'ovica/sampler.h', False),
+    'ovica_sampler_param_name': Function(
+        'ovica_sampler_param_name', ctypes.c_char_p,
+        (
+            ctypes.c_int,
+        ),
+        ('param',),
+        'ovica/sampler.h', False),
+    'ovica_sampler_param_find': Function(
+        'ovica_sampler_param_find', ctypes.c_int,
+        (
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_int),
+        ),
+        ('name', 'out'),
+        'ovica/sampler.h', False),
     'ovica_sampler_run': Function(
         'ovica_sampler_run', ctypes.c_int,
         (
@@ -1339,6 +1359,26 @@ FUNCTIONS = {
             ctypes.POINTER(ctypes.c_double),
         ),
         ('param', 'lo', 'hi'),
+        'ovica/solver.h', False),
+    'ovica_solver_param_count': Function(
+        'ovica_solver_param_count', ctypes.c_int,
+        (),
+        (),
+        'ovica/solver.h', False),
+    'ovica_solver_param_name': Function(
+        'ovica_solver_param_name', ctypes.c_char_p,
+        (
+            ctypes.c_int,
+        ),
+        ('param',),
+        'ovica/solver.h', False),
+    'ovica_solver_param_find': Function(
+        'ovica_solver_param_find', ctypes.c_int,
+        (
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_int),
+        ),
+        ('name', 'out'),
         'ovica/solver.h', False),
     'ovica_solver_infer': Function(
         'ovica_solver_infer', ctypes.c_int,
@@ -1466,6 +1506,26 @@ FUNCTIONS = {
             ctypes.POINTER(ctypes.c_double),
         ),
         ('param', 'lo', 'hi'),
+        'ovica/trainer.h', False),
+    'ovica_trainer_param_count': Function(
+        'ovica_trainer_param_count', ctypes.c_int,
+        (),
+        (),
+        'ovica/trainer.h', False),
+    'ovica_trainer_param_name': Function(
+        'ovica_trainer_param_name', ctypes.c_char_p,
+        (
+            ctypes.c_int,
+        ),
+        ('param',),
+        'ovica/trainer.h', False),
+    'ovica_trainer_param_find': Function(
+        'ovica_trainer_param_find', ctypes.c_int,
+        (
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_int),
+        ),
+        ('name', 'out'),
         'ovica/trainer.h', False),
     'ovica_trainer_rule': Function(
         'ovica_trainer_rule', ctypes.c_void_p,
