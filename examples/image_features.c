@@ -34,6 +34,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <lapacke.h>
 #include <ovica.h>
 
@@ -214,6 +217,10 @@ int main(int argc, char **argv)
         return 2;
     }
     if (batch == 0 || batch > n_train) batch = n_train;
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) { /* the output folder, made if missing */
+        fprintf(stderr, "image_features: cannot create %s\n", out);
+        return 1;
+    }
 
     const size_t atoms[2] = {M, 2 * M};
     double *imgs = malloc((size_t)NIMG * SIDE * SIDE * sizeof *imgs);
