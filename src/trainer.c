@@ -361,8 +361,8 @@ int ovica__trainer_ensure_rows(ovica_trainer *t, size_t N)
     return OVICA_OK;
 }
 
-int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const double *X, size_t N,
-                       size_t x_dim)
+int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+                               size_t x_dim)
 {
     if (t == NULL) return ovica__error(OVICA_EINVAL, "%s: trainer is NULL", fn);
     if (X == NULL) return ovica__error(OVICA_EINVAL, "%s: X is NULL", fn);
@@ -371,7 +371,14 @@ int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const dou
     if (x_dim != t->m)
         return ovica__error(OVICA_ESIZE, "%s: X has %zu columns, the model's dimension is %zu",
                             fn, x_dim, t->m);
-    return ovica__check_finite(X, N * x_dim, x_dim, "X");
+    return OVICA_OK;
+}
+
+int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+                       size_t x_dim)
+{
+    int st = ovica__trainer_check_shape(fn, t, X, N, x_dim);
+    return st ? st : ovica__check_finite(X, N * x_dim, x_dim, "X");
 }
 
 /* ------------------------------------------------------ sampler seeding */

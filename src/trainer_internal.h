@@ -45,6 +45,8 @@ struct ovica_trainer {
     size_t cap;                /* rows S, R, Z can hold */
     size_t last_N;             /* rows of the last batch (warm start) */
     uint64_t last_hash;        /* content hash of the last batch */
+    const double *seen_X;      /* the last batch whose every row was checked finite ... */
+    size_t seen_N;             /* ... and its rows (a step that draws rows from it checks only those) */
 
     double *worst;             /* m: worst-reconstructed sample of the last batch (for re-seeding) */
     int have_worst;
@@ -122,6 +124,9 @@ static inline double frob(const double *A, size_t len)
 /* ---- src/trainer.c: parameters, lifecycle, per-batch arrays ---- */
 
 /* Checks a batch passed to the trainer (fn names the caller). */
+/* The batch's shape (NULL, N, x_dim), without the finiteness check. */
+int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+                               size_t x_dim);
 int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const double *X, size_t N,
                                size_t x_dim);
 /* Grows the per-batch arrays S, R, Z to N rows (forgets the last batch). */

@@ -9,16 +9,37 @@
 
 #include "rule_internal.h"
 
-/* FNV-1a over the bytes of a batch: recognises a batch seen before. */
+/* FNV-1a over the 64-bit words of a batch: recognises a batch seen before
+ * (a word at a time: the hash runs at every step over the whole batch). */
 static uint64_t batch_hash(const double *X, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)X;
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len * sizeof(double); i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
+    for (size_t i = 0; i < len; i++) {
+        uint64_t w;
+        memcpy(&w, X + i, sizeof w);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 32;
     }
     return h;
+}
+
+/* The finiteness of the rows a step reads. A batch is checked whole when
+ * the host passes it for the first time (another pointer or size): bad
+ * data are reported at once. When the same batch comes back and the step
+ * reads only some of its rows (drawn rows, a block), only those are
+ * checked: no non-finite value enters a step either way, and a host that
+ * passes its whole data set at every step does not pay a pass over it per
+ * step. */
+static int check_rows(ovica_trainer *t, const double *X, size_t N, const double *rows,
+                      size_t n_rows)
+{
+    const size_t m = t->m;
+    if (n_rows < N && X == t->seen_X && N == t->seen_N)
+        return ovica__check_finite(rows, n_rows * m, m, "X");
+    int st = ovica__check_finite(X, N * m, m, "X");
+    t->seen_X = st == OVICA_OK ? X : NULL;
+    t->seen_N = st == OVICA_OK ? N : 0;
+    return st;
 }
 
 int ovica_trainer_clear_stats(ovica_trainer *t)
@@ -102,18 +123,16 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
 
 static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
 {
-    int st = ovica__trainer_check_batch("ovica_trainer_accumulate", t, X, N, x_dim);
+    int st = ovica__trainer_check_shape("ovica_trainer_accumulate", t, X, N, x_dim);
     if (st) return st;
     const size_t m = t->m, n = t->n, k = t->step;
+    const double *X_host = X;
+    const size_t N_host = N;
     const ovica_rule_type *rule = ovica__rule_at(t, k);
     const int draws = rule->draws;
-    if (t->mon_N == 0) {
-        size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
-        st = ovica_trainer_set_monitor(t, X, N < keep ? N : keep, x_dim);
-        if (st) return st;
-    }
     /* A batch larger than the route's step size: rows drawn at random. */
     const size_t rows = ovica__step_rows(t, draws);
+    int drawn = 0;
     if (N > rows && draws) {
         /* the rules from draws: consecutive blocks of the batch in turn (as
          * a host that batches would pass them), one per step */
@@ -125,6 +144,14 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         if (st) return st;
         X = t->Xsub;
         N = rows;
+        drawn = 1;
+    }
+    st = check_rows(t, X_host, N_host, X, N);
+    if (st) return st;
+    if (t->mon_N == 0) {
+        size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
+        st = ovica_trainer_set_monitor(t, X_host, N_host < keep ? N_host : keep, x_dim);
+        if (st) return st;
     }
     st = ovica__trainer_ensure_rows(t, N);
     if (st) return st;
@@ -152,8 +179,9 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
      * (same size and content hash), they warm-start the MAP solver, and the
      * posterior chains simply continue (persistent chains), so the MAP codes
      * are not needed at all. */
-    const uint64_t hash = batch_hash(X, N * m);
-    const int same = N == t->last_N && hash == t->last_hash;
+    /* (rows drawn at random are never the same batch again) */
+    const uint64_t hash = drawn ? 0 : batch_hash(X, N * m);
+    const int same = !drawn && N == t->last_N && hash == t->last_hash;
     if (!(draws && same)) {
         st = ovica_solver_set_param(t->solver, OVICA_SOLVER_WARM_START, same ? 1 : 0);
         if (st == OVICA_OK)
@@ -234,7 +262,7 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         t->have_worst = 1;
     }
     t->have_stats = 1;
-    t->last_N = N;
+    t->last_N = drawn ? 0 : N;
     t->last_hash = hash;
     t->sub_N = N;
     return OVICA_OK;
