@@ -222,6 +222,33 @@ END_TEST
 
 /* A learning rate large enough to diverge: the guards fire, the step says
  * so, and the basis stays finite and is the best one seen. */
+/* A batch larger than a step (the sparse route draws 1024 of its 3000 rows):
+ * a batch passed for the first time is checked whole, so a NaN in any row
+ * is refused at once; when the same batch comes back only the drawn rows
+ * are checked, and a NaN in every row is still refused (no step reads a
+ * non-finite value). */
+START_TEST(test_nan_in_large_batch)
+{
+    problem p = make_problem(OVICA_PRIOR_EXPONENTIAL, 3000, 7);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, p.model, ovica_rule_dictionary, 1), OVICA_OK);
+    p.X[2 * 2999 + 1] = NAN; /* the last row */
+    ck_assert_error(ovica_trainer_step(t, p.X, p.N, 2, NULL), OVICA_ENONFINITE);
+    ck_assert_uint_eq(ovica_trainer_step_index(t), 0);
+    p.X[2 * 2999 + 1] = 0.25;
+    for (int k = 0; k < 3; k++) ck_assert_status(ovica_trainer_step(t, p.X, p.N, 2, NULL), OVICA_OK);
+    double before[6], after[6];
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), before, 2, 3), OVICA_OK);
+    for (size_t i = 0; i < p.N; i++) p.X[2 * i] = INFINITY;
+    ck_assert_error(ovica_trainer_step(t, p.X, p.N, 2, NULL), OVICA_ENONFINITE);
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), after, 2, 3), OVICA_OK);
+    ck_assert_double_eq(tu_max_abs_diff(before, after, 6), 0.0);
+    ck_assert_uint_eq(ovica_trainer_step_index(t), 3);
+    ovica_trainer_free(t);
+    free_problem(&p);
+}
+END_TEST
+
 START_TEST(test_divergence_guard)
 {
     problem p = make_problem(OVICA_PRIOR_LAPLACE, 2000, 7);
@@ -481,6 +508,7 @@ int main(void)
     tcase_add_test(tc, test_init_methods);
     tcase_add_test(tc, test_accumulate_apply_split);
     tcase_add_test(tc, test_nan_batch_refused);
+    tcase_add_test(tc, test_nan_in_large_batch);
     tcase_add_test(tc, test_divergence_guard);
     tcase_add_test(tc, test_schedules);
     tcase_add_test(tc, test_usage_and_dead_atoms);

@@ -253,7 +253,13 @@ OVICA_API int ovica_trainer_set_monitor(ovica_trainer *t, const double *X, size_
  * @brief One training step on a batch: accumulate, then apply.
  * @param stats optional; filled on success.
  * @return OVICA_OK; OVICA_EINVAL; OVICA_ESIZE; OVICA_ENONFINITE (NaN/Inf in
- *         the batch: refused, the model unchanged); OVICA_EUSER (a schedule
+ *         the batch: refused, the model unchanged; a batch passed for the
+ *         first time, i.e. another pointer or size than the last one
+ *         checked, is checked whole; when the same batch comes back and the
+ *         step reads only some of its rows, drawn or a block, only those
+ *         are checked, so no step reads a non-finite value and a host that
+ *         passes its whole data set at every step does not pay a pass over
+ *         it per step); OVICA_EUSER (a schedule
  *         callback failed); OVICA_ENUMERIC (a factorisation failed and no
  *         finite basis could be kept); OVICA_ENOMEM.
  */
