@@ -64,6 +64,7 @@ struct ovica_trainer {
     int have_last_dir;
     const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
+    size_t *supp;              /* n: one sample's support (the sparse statistics) */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
     int strikes;               /* monitor evaluations in a row above the divergence threshold */

@@ -121,6 +121,62 @@ int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t
     return st;
 }
 
+/* Codes with at most this fraction of non-zero entries take the sparse
+ * path below: a sample with k active atoms costs O(k m + k^2) there against
+ * O(n m + n^2) in the GEMMs. */
+#define SPARSE_STATS 0.1
+
+/* The support of code row s (n entries): its indices into t->supp; returns
+ * their number. */
+static size_t support(const ovica_trainer *t, const double *s)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < t->n; j++)
+        if (s[j] != 0.0) t->supp[k++] = j;
+    return k;
+}
+
+/* R = X - S A^T from the supports of the codes (A^T copied to W2 once). */
+static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
+{
+    const size_t m = t->m, n = t->n;
+    const double *A = t->model->A;
+    double *At = t->W2; /* n x m */
+    for (size_t r = 0; r < m; r++)
+        for (size_t j = 0; j < n; j++) At[j * m + r] = A[r * n + j];
+    for (size_t i = 0; i < N; i++) {
+        const double *s = t->S + i * n;
+        double *R = t->R + i * m;
+        memcpy(R, X + i * m, m * sizeof(double));
+        const size_t k = support(t, s);
+        for (size_t a = 0; a < k; a++) {
+            const double v = s[t->supp[a]], *col = At + t->supp[a] * m;
+            for (size_t r = 0; r < m; r++) R[r] -= v * col[r];
+        }
+    }
+}
+
+/* xs += X^T S and ss += S^T S from the supports of the codes. */
+static void sparse_stats(ovica_trainer *t, const double *X, size_t N)
+{
+    const size_t m = t->m, n = t->n;
+    double *xsT = t->W2; /* n x m, added to xs transposed at the end */
+    memset(xsT, 0, n * m * sizeof(double));
+    for (size_t i = 0; i < N; i++) {
+        const double *s = t->S + i * n, *x = X + i * m;
+        const size_t k = support(t, s);
+        for (size_t a = 0; a < k; a++) {
+            const size_t ja = t->supp[a];
+            const double va = s[ja];
+            double *row = xsT + ja * m, *ssr = t->ss + ja * n;
+            for (size_t r = 0; r < m; r++) row[r] += va * x[r];
+            for (size_t b = 0; b < k; b++) ssr[t->supp[b]] += va * s[t->supp[b]];
+        }
+    }
+    for (size_t r = 0; r < m; r++)
+        for (size_t j = 0; j < n; j++) t->xs[r * n + j] += xsT[j * m + r];
+}
+
 static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
 {
     int st = ovica__trainer_check_shape("ovica_trainer_accumulate", t, X, N, x_dim);
@@ -192,13 +248,30 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         if (st < 0) return st;
     }
 
-    /* Residuals, objective, activity, the worst-reconstructed sample. */
-    memcpy(t->R, X, N * m * sizeof(double));
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, t->S,
-                (int)n, t->model->A, (int)n, 1.0, t->R, (int)m);
+    double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0;
+    /* The activity of each atom; sparse MAP codes (the dictionary rule: few
+     * active per sample) get their residuals and statistics from their
+     * supports, denser ones from GEMMs. */
+    double *act = t->W1; /* n counts for this batch */
+    memset(act, 0, n * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < n; j++)
+            if (t->S[i * n + j] != 0.0) act[j] += 1.0;
+    for (size_t j = 0; j < n; j++) sum_act += act[j];
+    const int sparse = !draws && !(rule->flags & OVICA__RULE_SCORES) &&
+                       sum_act <= SPARSE_STATS * (double)N * (double)n;
+
+    /* Residuals, objective, the worst-reconstructed sample. */
+    if (sparse) {
+        sparse_residuals(t, X, N);
+    } else {
+        memcpy(t->R, X, N * m * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, t->S,
+                    (int)n, t->model->A, (int)n, 1.0, t->R, (int)m);
+    }
     const double half_lam = 0.5 / (t->model->sigma * t->model->sigma);
-    double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0, worst = -1.0;
     size_t worst_k = 0;
+    double worst = -1.0;
     for (size_t i = 0; i < N; i++) {
         double r2 = 0.0, nl = 0.0;
         for (size_t r = 0; r < m; r++) r2 += t->R[i * m + r] * t->R[i * m + r];
@@ -209,13 +282,6 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         sum_sq += r2;
         if (r2 > worst) { worst = r2; worst_k = i; }
     }
-    double *act = t->W1; /* n counts for this batch */
-    memset(act, 0, n * sizeof(double));
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < n; j++)
-            if (t->S[i * n + j] != 0.0) act[j] += 1.0;
-    for (size_t j = 0; j < n; j++) sum_act += act[j];
-
     double ndraws = (double)N;
     if (draws) {
         ovica_posterior_accum acc = OVICA_POSTERIOR_ACCUM_INIT;
@@ -244,10 +310,14 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
                         t->Z, (int)n, t->S, (int)n, 1.0, t->zs, (int)n);
         }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)N, 1.0, X,
-                    (int)m, t->S, (int)n, 1.0, t->xs, (int)n);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0, t->S,
-                    (int)n, t->S, (int)n, 1.0, t->ss, (int)n);
+        if (sparse) {
+            sparse_stats(t, X, N);
+        } else {
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)N, 1.0, X,
+                        (int)m, t->S, (int)n, 1.0, t->xs, (int)n);
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
+                        t->S, (int)n, t->S, (int)n, 1.0, t->ss, (int)n);
+        }
     }
     for (size_t j = 0; j < n; j++) t->act[j] += act[j];
     t->stats[ST_SAMPLES] += (double)N;

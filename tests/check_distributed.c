@@ -252,6 +252,79 @@ START_TEST(test_stats_layout)
 }
 END_TEST
 
+/* The dictionary rule's statistics of sparse codes come from the codes'
+ * supports, not from GEMMs: they must equal sum x s^T, sum s s^T and the
+ * residual energy computed densely from the same codes (the codes solved
+ * again, exactly, with the model the trainer coded with). */
+START_TEST(test_sparse_stats)
+{
+    const size_t m = 16, n = 48, N = 600;
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 77), OVICA_OK);
+    double *A = malloc(m * n * sizeof *A), *S0 = malloc(N * n * sizeof *S0);
+    double *X = malloc(N * m * sizeof *X), *S = malloc(N * n * sizeof *S);
+    ck_assert(A && S0 && X && S);
+    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.04, S0, N, n), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A, m, n, S0, N, 0.01, X), OVICA_OK);
+    ovica_prior *pr = NULL;
+    ck_assert_status(ovica_prior_exponential_new(&pr, 1.0), OVICA_OK);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, pr, 0.05), OVICA_OK);
+    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_dictionary, 3), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_TOL, 1e-12), OVICA_OK);
+    ck_assert_status(ovica_trainer_accumulate(t, X, N, m), OVICA_OK);
+    const size_t len = ovica_trainer_stats_size(t);
+    double *buf = malloc(len * sizeof *buf);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_status(ovica_trainer_stats_export(t, buf, len), OVICA_OK);
+    /* the codes again, with the sigma and prior scale the trainer coded at */
+    ovica_solver *sv = NULL;
+    ck_assert_status(ovica_solver_new(&sv, ovica_solver_active), OVICA_OK);
+    ck_assert_status(ovica_solver_set_param(sv, OVICA_SOLVER_TOL, 1e-12), OVICA_OK);
+    int st = ovica_solver_infer(sv, ovica_trainer_model(t), X, N, m, S, n, NULL);
+    ck_assert(st == OVICA_OK || st == OVICA_NOT_CONVERGED);
+    double active = 0.0, sq = 0.0;
+    for (size_t i = 0; i < N * n; i++) active += S[i] != 0.0;
+    ck_assert_msg(active <= 0.1 * (double)(N * n), "%g active: not the sparse path", active);
+    ck_assert_double_eq(buf[OVICA_STATS_ACTIVE], active);
+    const double *Am = ovica_model_basis(ovica_trainer_model(t));
+    for (size_t i = 0; i < N; i++)
+        for (size_t q = 0; q < m; q++) {
+            double e = X[i * m + q];
+            for (size_t j = 0; j < n; j++) e -= Am[q * n + j] * S[i * n + j];
+            sq += e * e;
+        }
+    ck_assert_msg(fabs(buf[OVICA_STATS_SQERR] - sq) <= 1e-9 * sq, "residual energy %.15g, want %.15g",
+                  buf[OVICA_STATS_SQERR], sq);
+    const double *xs = buf + OVICA_STATS_XS(m, n), *ss = buf + OVICA_STATS_SS(m, n);
+    double worst = 0.0, scale = 0.0;
+    for (size_t q = 0; q < m; q++)
+        for (size_t j = 0; j < n; j++) {
+            double ref = 0.0;
+            for (size_t i = 0; i < N; i++) ref += X[i * m + q] * S[i * n + j];
+            worst = fmax(worst, fabs(xs[q * n + j] - ref));
+            scale = fmax(scale, fabs(ref));
+        }
+    for (size_t j = 0; j < n; j++)
+        for (size_t k = 0; k < n; k++) {
+            double ref = 0.0;
+            for (size_t i = 0; i < N; i++) ref += S[i * n + j] * S[i * n + k];
+            worst = fmax(worst, fabs(ss[j * n + k] - ref));
+            scale = fmax(scale, fabs(ref));
+        }
+    ck_assert_msg(worst <= 1e-9 * scale, "statistics off by %g (scale %g)", worst, scale);
+    ovica_solver_free(sv);
+    ovica_trainer_free(t);
+    ovica_model_free(md);
+    ovica_prior_free(pr);
+    ovica_rng_free(r);
+    free(A); free(S0); free(X); free(S); free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("distributed");
@@ -261,6 +334,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_sampler_seed);
     tcase_add_test(tc, test_draws_rules_stay_identical);
     tcase_add_test(tc, test_stats_layout);
+    tcase_add_test(tc, test_sparse_stats);
     suite_add_tcase(s, tc);
     return s;
 }
