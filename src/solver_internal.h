@@ -90,6 +90,9 @@ const ovica_solver_type *const *ovica__solver_types(size_t *count);
 double ovica__now_seconds(void);
 /* At least len doubles of work memory in s->work (kept between calls). */
 int ovica__solver_work(ovica_solver *s, size_t len);
+/* Swaps rows i and j of a row-major array with w columns (the solvers
+ * move converged rows to the end of their block). */
+void ovica__swap_rows(double *a, size_t w, size_t i, size_t j);
 /* Cache-sized row blocks for a batch of N samples of n codes. */
 size_t ovica__block_rows(size_t N, size_t n);
 /* Objective and optimality at the final S, block by block (Bk rows); R

@@ -667,16 +667,6 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
     return len + all;
 }
 
-/* Swaps rows i and j of a row-major array with w columns. */
-static void swap_rows(double *a, size_t w, size_t i, size_t j)
-{
-    double *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        double t = p[k];
-        p[k] = q[k];
-        q[k] = t;
-    }
-}
 
 /* ---- the per-sample work of a block, spread over threads ----
  * The calling thread does the GEMMs (OpenBLAS threads) and the
@@ -855,7 +845,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
             size_t last = --na;
             if (k != last) {
                 memcpy(Sw + k * n, Sw + last * n, n * sizeof(double));
-                swap_rows(Xc, m, k, last);
+                ovica__swap_rows(Xc, m, k, last);
                 xs[k] = xs[last];
                 state[k] = state[last];
                 perm[k] = perm[last];

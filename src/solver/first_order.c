@@ -152,16 +152,6 @@ static void fista_momentum(const double *restrict sn, const double *restrict so,
     for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
 }
 
-/* Swaps rows i and j of a row-major array with `w` columns. */
-static void swap_rows(double *a, size_t w, size_t i, size_t j)
-{
-    double *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        double t = p[k];
-        p[k] = q[k];
-        q[k] = t;
-    }
-}
 
 int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, int proximal,
                              int momentum)
@@ -290,8 +280,8 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
             if (k != last) {
                 memcpy(cur + k * n, cur + last * n, n * sizeof(double));
                 if (momentum) memcpy(Y + k * n, Y + last * n, n * sizeof(double));
-                swap_rows(Xc, m, k, last);
-                if (gram) swap_rows(XAc, n, k, last);
+                ovica__swap_rows(Xc, m, k, last);
+                if (gram) ovica__swap_rows(XAc, n, k, last);
                 tk[k] = tk[last];
                 perm[k] = perm[last];
             }
