@@ -124,8 +124,8 @@ static double run(const config *c, const dataset *d, int seed, const double *X,
     double angle = d->prior == OVICA_PRIOR_EXPONENTIAL ? 180.0 : 90.0;
     if (st >= 0) {
         ovica_recovery rec = OVICA_RECOVERY_INIT;
-        CK(ovica_recovery_eval(&rec, ovica_model_basis(ovica_trainer_model(t)), m, n, A_true, n,
-                               d->prior == OVICA_PRIOR_EXPONENTIAL, d->bar, NULL, 0));
+        CK(ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), m, n, A_true, n,
+                               d->prior == OVICA_PRIOR_EXPONENTIAL, d->bar, NULL, 0, &rec));
         angle = rec.max_angle_deg;
     }
     ovica_trainer_free(t);

@@ -63,7 +63,7 @@ int main(void)
                        sigma, mi, se);
                 for (int b = 0; b < NB; b++) {
                     double ml = 0.0;
-                    CHECK(ovica_loglik(md, X, N, m, betas[b], NULL, &ml));
+                    CHECK(ovica_loglik_laplace(md, X, N, m, betas[b], NULL, &ml));
                     printf("  %+10.3f", ml - mi);
                 }
                 printf("\n");
@@ -94,9 +94,10 @@ int main(void)
         double ml = 0.0, t0 = now();
         CHECK(ovica_loglik_codes(md, X, N, m, S, n, 2.0, NULL, &ml));
         double t1 = now();
-        CHECK(ovica_loglik(md, X, N, m, 2.0, NULL, &ml));
+        CHECK(ovica_loglik_laplace(md, X, N, m, 2.0, NULL, &ml));
         double t2 = now();
-        printf("m=%zu n=%zu N=%zu: ovica_loglik_codes %.3f s, ovica_loglik (with MAP) %.3f s\n",
+        printf("m=%zu n=%zu N=%zu: ovica_loglik_codes %.3f s, "
+               "ovica_loglik_laplace (with MAP) %.3f s\n",
                m, n, N, t1 - t0, t2 - t1);
         ovica_model_free(md);
         ovica_prior_free(p);

@@ -171,7 +171,7 @@ static double mmcs_of(const ovica_trainer *t, const double *At, size_t m, size_t
 {
     ovica_recovery rec = OVICA_RECOVERY_INIT;
     CHECK(ovica_model_get_basis(ovica_trainer_model(t), buf, m, n));
-    CHECK(ovica_recovery_eval(&rec, buf, m, n, At, nt, use_sign, 5.0, NULL, 0));
+    CHECK(ovica_recovery_eval(buf, m, n, At, nt, use_sign, 5.0, NULL, 0, &rec));
     return rec.mmcs;
 }
 

@@ -1,6 +1,6 @@
 /* Over-provisioned bases with the trainer's defaults: the article's 3 true
  * atoms (2-D, 120 degrees apart), learned with 6 and 8 atoms, then merged
- * back to 3 by ovica_cluster_atoms() weighted by ovica_atom_usage(). Prints,
+ * back to 3 by ovica_atoms_cluster() weighted by ovica_atoms_usage(). Prints,
  * per data set, number of atoms and seed, the largest angle between a
  * merged atom and its true atom, and how many learned atoms are in use.
  *
@@ -52,9 +52,9 @@ static double run(const dataset *d, size_t n, uint64_t seed, const double *X,
     const ovica_model *tm = ovica_trainer_model(t);
     const int sign = d->prior == OVICA_PRIOR_EXPONENTIAL;
     CK(ovica_model_get_basis(tm, B, 2, n));
-    CK(ovica_atom_usage(tm, X, N, 2, usage, n));
-    CK(ovica_cluster_atoms(B, 2, n, usage, 3, sign, seed, merged, assign));
-    CK(ovica_match_atoms(merged, 2, 3, A_true, 3, sign, NULL, ang));
+    CK(ovica_atoms_usage(tm, X, N, 2, usage, n));
+    CK(ovica_atoms_cluster(B, 2, n, usage, 3, sign, seed, merged, assign));
+    CK(ovica_atoms_match(merged, 2, 3, A_true, 3, sign, NULL, ang));
     *used = 0;
     for (size_t j = 0; j < n; j++) *used += usage[j] > 0.01;
     ovica_trainer_free(t);

@@ -61,12 +61,12 @@ int cmd_score(int argc, char **argv)
     }
     if (beta == 0.0) beta = ovica_loglik_beta_default(ovica_model_prior(model));
     double ll = 0.0, bits = 0.0;
-    st = ovica_loglik(model, X, N, m, beta, NULL, &ll);
+    st = ovica_loglik_laplace(model, X, N, m, beta, NULL, &ll);
     if (st < 0) {
         cli_fail("score", st, "the log-likelihood failed");
         goto done;
     }
-    if ((st = ovica_bits_per_dim(ll, m, quantum, &bits)) != OVICA_OK) {
+    if ((st = ovica_loglik_bits(ll, m, quantum, &bits)) != OVICA_OK) {
         cli_fail("score", st, "cannot convert to bits");
         goto done;
     }
@@ -194,19 +194,19 @@ int cmd_cluster(int argc, char **argv)
         goto done;
     }
     if (beta == 0.0) beta = ovica_loglik_beta_default(prior);
-    st = ovica_atom_usage(model, X, N, m, w, n);
+    st = ovica_atoms_usage(model, X, N, m, w, n);
     if (st < 0) {
         cli_fail("cluster", st, "cannot measure the atoms' usage");
         goto done;
     }
     if (k) {
-        st = ovica_cluster_atoms(ovica_model_basis(model), m, n, w, kk, use_sign, seed, merged,
+        st = ovica_atoms_cluster(ovica_model_basis(model), m, n, w, kk, use_sign, seed, merged,
                                  assign);
         if (st == OVICA_OK)
-            st = ovica_cluster_scale(ovica_model_basis(model), m, n, w, assign, kk, merged);
+            st = ovica_atoms_rescale(ovica_model_basis(model), m, n, w, assign, kk, merged);
     } else {
-        st = ovica_cluster_choose_k(model, w, X, N, m, (size_t)k_min, kk, beta, seed, &kk, ll,
-                                    merged, assign);
+        st = ovica_atoms_choose_k(model, w, X, N, m, (size_t)k_min, kk, beta, seed, &kk, ll, merged,
+                                  assign);
         if (st == OVICA_OK) {
             printf("k  log P(x|A) of the merged basis (nats per sample)\n");
             for (size_t q = (size_t)k_min; q <= (size_t)k_max; q++)
@@ -329,7 +329,7 @@ int cmd_scan(int argc, char **argv)
     size_t best = 0, n_train = N - n_test;
     printf("scan: %zu training and %zu held-out samples of dimension %zu, %llu steps each\n",
            n_train, n_test, m, (unsigned long long)steps);
-    st = ovica_scan_atoms(proto, X, n_train, X + n_train * m, n_test, m, atoms, count,
+    st = ovica_atoms_scan(proto, X, n_train, X + n_train * m, n_test, m, atoms, count,
                           (size_t)steps, (size_t)batch, seed, beta, quantum, ll, bits, &best,
                           NULL, NULL);
     if (st < 0) {

@@ -285,9 +285,9 @@ int cli_recovery_table(FILE *out, const double *A, size_t m, size_t n, const dou
     double *angle = malloc(n_true * sizeof *angle);
     ovica_recovery rec = OVICA_RECOVERY_INIT;
     int st = assign && angle ? OVICA_OK : OVICA_ENOMEM;
-    if (st == OVICA_OK) st = ovica_match_atoms(A, m, n, A_true, n_true, use_sign, assign, angle);
+    if (st == OVICA_OK) st = ovica_atoms_match(A, m, n, A_true, n_true, use_sign, assign, angle);
     if (st == OVICA_OK)
-        st = ovica_recovery_eval(&rec, A, m, n, A_true, n_true, use_sign, threshold, S, S ? N : 0);
+        st = ovica_recovery_eval(A, m, n, A_true, n_true, use_sign, threshold, S, S ? N : 0, &rec);
     if (st != OVICA_OK) {
         free(assign);
         free(angle);

@@ -132,7 +132,7 @@ static void plot_match(const double *A, size_t m, size_t n, const double *A_true
     size_t *match = malloc(n_true * sizeof *match), *order = malloc((n + n_true) * sizeof *order);
     *match_out = *order_out = NULL;
     if (match == NULL || order == NULL ||
-        ovica_match_atoms(A, m, n, A_true, n_true, use_sign, match, NULL) != OVICA_OK) {
+        ovica_atoms_match(A, m, n, A_true, n_true, use_sign, match, NULL) != OVICA_OK) {
         free(match);
         free(order);
         return;

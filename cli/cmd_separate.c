@@ -197,7 +197,7 @@ static int init_lines(ovica_trainer *t, const double *X, size_t N, size_t m, siz
     if (st == OVICA_OK) {
         for (size_t i = 0; i < N; i++)
             for (size_t c = 0; c < m; c++) T[c * N + i] = X[i * m + c];
-        st = ovica_cluster_atoms(T, m, N, w, n, 0, seed, C, as);
+        st = ovica_atoms_cluster(T, m, N, w, n, 0, seed, C, as);
     }
     if (st == OVICA_OK) st = ovica_trainer_set_basis(t, C, m, n);
     free(T);

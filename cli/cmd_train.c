@@ -291,9 +291,9 @@ static void run_report_step(train_state *r, size_t k, const ovica_step_stats *s)
     if (c->truth != NULL && (c->n_true * r->atoms <= 10000 || (k + 1) % 10 == 0 ||
                              k + 1 == r->steps)) {
         ovica_recovery rec = OVICA_RECOVERY_INIT;
-        if (ovica_recovery_eval(&rec, ovica_model_basis(ovica_trainer_model(r->t)), r->m,
-                                r->atoms, c->truth, c->n_true, r->use_sign, 3.0, NULL,
-                                0) == OVICA_OK) {
+        if (ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(r->t)), r->m,
+                                r->atoms, c->truth, c->n_true, r->use_sign, 3.0, NULL, 0,
+                                &rec) == OVICA_OK) {
             amax = rec.max_angle_deg;
             amean = rec.mean_angle_deg;
             r->pr.angle = amax;

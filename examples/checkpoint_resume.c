@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     CHECK(ovica_model_get_basis(ovica_trainer_model(t), A1, m, n));
 
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    CHECK(ovica_recovery_eval(&rec, A1, m, n, A_true, n, 1, 3.0, NULL, 0));
+    CHECK(ovica_recovery_eval(A1, m, n, A_true, n, 1, 3.0, NULL, 0, &rec));
     printf("recovery: max angle %.2f, mean %.2f degrees, %zu/%zu atoms within 3 degrees\n",
            rec.max_angle_deg, rec.mean_angle_deg, rec.recovered, rec.n_true);
 

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
         dict.fit(X, steps, 1);
         std::vector<double> A = dict.basis();
         ovica_recovery rec = OVICA_RECOVERY_INIT;
-        check(ovica_recovery_eval(&rec, A.data(), m, n, A_true.data(), n, 1, 3.0, NULL, 0), "eval");
+        check(ovica_recovery_eval(A.data(), m, n, A_true.data(), n, 1, 3.0, NULL, 0, &rec), "eval");
         std::printf("learned atoms:");
         for (size_t i = 0; i < n; i++)
             std::printf(" (%.3f, %.3f)", A[i], A[n + i]);

@@ -15,9 +15,10 @@
  *     curvature: 1/c
  *
  * With the prox, the FISTA solver works; with the curvature, the
- * likelihood (ovica_loglik) works. The callbacks' `user` pointer carries
- * the parameters and a call counter; a callback that returns non-zero stops
- * the library call, which then returns OVICA_EUSER (shown at the end).
+ * likelihood (ovica_loglik_laplace) works. The callbacks' `user` pointer
+ * carries the parameters and a call counter; a callback that returns
+ * non-zero stops the library call, which then returns OVICA_EUSER (shown at
+ * the end).
  * Training with a user prior uses a MAP rule (natural, plain or
  * reconstruction): the rules from posterior draws need a built-in prior.
  *
@@ -152,9 +153,9 @@ int main(int argc, char **argv)
     CHECK(ovica_model_get_basis(ovica_trainer_model(t), A, m, n));
 
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    CHECK(ovica_recovery_eval(&rec, A, m, n, A_true, n, 0, 3.0, NULL, 0));
+    CHECK(ovica_recovery_eval(A, m, n, A_true, n, 0, 3.0, NULL, 0, &rec));
     double ll = 0;
-    CHECK(ovica_loglik(ovica_trainer_model(t), X, N < 1000 ? N : 1000, m, 1.0, NULL, &ll));
+    CHECK(ovica_loglik_laplace(ovica_trainer_model(t), X, N < 1000 ? N : 1000, m, 1.0, NULL, &ll));
     printf("learned with the elastic-net prior: max angle error %.2f degrees (sign-free), "
            "loglik %.4f nats/sample, %ld callback calls\n", rec.max_angle_deg, ll, params.calls);
 

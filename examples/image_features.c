@@ -8,15 +8,15 @@
  * atoms) are learned for the whitened patches with the library's trainer
  * (Laplace prior), and each is scored by its coding cost in bits per pixel
  * on held-out patches: the Laplace approximation of log P(x|A)
- * (ovica_loglik), taken back to pixel units through the whitening's
- * Jacobian, at the quantisation of the 8-bit images (ovica_bits_per_dim with
+ * (ovica_loglik_laplace), taken back to pixel units through the whitening's
+ * Jacobian, at the quantisation of the 8-bit images (ovica_loglik_bits with
  * a quantum of one grey level). A Gaussian model of the same patches (what
  * PCA alone gives) is the reference. Training patches come from the top
  * three quarters of every image, held-out patches from the bottom quarter.
  *
  * The atoms, taken back to pixel space (de-whitened), are drawn as grids of
  * small grey pictures in OUT/image_features.svg, ordered by how much they
- * are used on the held-out patches (ovica_atom_usage); the bases are also
+ * are used on the held-out patches (ovica_atoms_usage); the bases are also
  * written as .npy files (whitened and pixel space).
  *
  *   image_features [--quick] [--images DIR] [--out DIR] [--steps K]
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
         double s = 0;
         for (size_t k = 0; k < n_test * M; k++) s += Yte[k] * Yte[k];
         nats[2] = -0.5 * s / (double)n_test - 0.5 * M * log(2 * 3.14159265358979323846);
-        CHECK(ovica_bits_per_dim(nats[2] + logdetW, M, 1.0, &bits[2]));
+        CHECK(ovica_loglik_bits(nats[2] + logdetW, M, 1.0, &bits[2]));
     }
 
     /* the two bases */
@@ -348,9 +348,10 @@ int main(int argc, char **argv)
         }
         const ovica_model *learned = ovica_trainer_model(t);
         CHECK(ovica_model_get_basis(learned, A, M, n));
-        int st = ovica_loglik(learned, Yte, n_test, M, OVICA_LOGLIK_BETA_LAPLACE, NULL, &nats[b]);
+        int st = ovica_loglik_laplace(learned, Yte, n_test, M, OVICA_LOGLIK_BETA_LAPLACE, NULL,
+                                      &nats[b]);
         CHECK(st);
-        CHECK(ovica_bits_per_dim(nats[b] + logdetW, M, 1.0, &bits[b]));
+        CHECK(ovica_loglik_bits(nats[b] + logdetW, M, 1.0, &bits[b]));
         active[b] = s.active;
         if (n == M) {
             /* a check of the approximation: the complete basis as noiseless
@@ -379,9 +380,9 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < n_test * M; k++) sum += -fabs(Sx[k]) / bs - log(2 * bs);
             free(Sx);
             nats[3] = sum / (double)n_test - logdet;
-            CHECK(ovica_bits_per_dim(nats[3] + logdetW, M, 1.0, &bits[3]));
+            CHECK(ovica_loglik_bits(nats[3] + logdetW, M, 1.0, &bits[3]));
         }
-        CHECK(ovica_atom_usage(learned, Yte, n_test, M, usage, n));
+        CHECK(ovica_atoms_usage(learned, Yte, n_test, M, usage, n));
         secs[b] = now() - t0;
 
         /* de-whitened atoms, ordered by usage */

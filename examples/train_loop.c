@@ -6,10 +6,11 @@
  * host decides what a batch is, when to look at progress and when to stop.
  * Here: the article's 2-D data (3 exponential sources at 90, 210 and 330
  * degrees), mini-batches cycled over the data, and a stopping rule of our
- * own: stop once the held-out log-likelihood (ovica_loglik) has not improved
- * by more than 1e-3 nats per sample for `patience` consecutive evaluations,
- * or at the step budget. The best basis by that measure is kept by the host
- * itself (ovica_trainer_set_basis puts it back at the end).
+ * own: stop once the held-out log-likelihood (ovica_loglik_laplace) has not
+ * improved by more than 1e-3 nats per sample for `patience` consecutive
+ * evaluations, or at the step budget. The best basis by that measure is
+ * kept by the host itself (ovica_trainer_set_basis puts it back at the
+ * end).
  *
  *   train_loop [--quick]
  */
@@ -74,7 +75,8 @@ int main(int argc, char **argv)
         /* our own measure: held-out mean log-likelihood at the current basis */
         const ovica_model *cur = ovica_trainer_model(t);
         double ll = 0;
-        CHECK(ovica_loglik(cur, X_test, N_test, m, ovica_loglik_beta_default(prior), NULL, &ll));
+        CHECK(ovica_loglik_laplace(cur, X_test, N_test, m, ovica_loglik_beta_default(prior), NULL,
+                                   &ll));
         printf("step %4zu  objective %8.4f  lr %.3f  sigma_t %.3f  held-out loglik %.4f%s\n",
                k + 1, s.objective, s.lr, s.sigma_t, ll, ll > best + 1e-3 ? "  *" : "");
         if (ll > best + 1e-3) {
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
     CHECK(ovica_model_get_basis(ovica_trainer_model(t), A, m, n));
 
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    CHECK(ovica_recovery_eval(&rec, A, m, n, A_true, n, 1, 3.0, NULL, 0));
+    CHECK(ovica_recovery_eval(A, m, n, A_true, n, 1, 3.0, NULL, 0, &rec));
     printf("best held-out loglik %.4f nats/sample; atoms at", best);
     for (size_t i = 0; i < n; i++)
         printf(" %.1f", atan2(A[n + i], A[i]) * 180.0 / 3.14159265358979323846);

@@ -204,7 +204,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     /* Recovery metrics of the basis against itself */
     size_t assign[FZ_MAX_N];
     double ang[FZ_MAX_N];
-    st = ovica_match_atoms(A, m, n, A, n, flags & 64, assign, ang);
+    st = ovica_atoms_match(A, m, n, A, n, flags & 64, assign, ang);
     FZ_EXPECT(st, OVICA_OK, OVICA_ENONFINITE);
     if (st == OVICA_OK)
         for (size_t j = 0; j < n; j++)

@@ -188,7 +188,7 @@ static int check_basis(const char *fn, const double *A, size_t m, size_t n,
     return OVICA_OK;
 }
 
-int ovica_cluster_atoms(const double *A, size_t m, size_t n, const double *weights, size_t k,
+int ovica_atoms_cluster(const double *A, size_t m, size_t n, const double *weights, size_t k,
                         int use_sign, uint64_t seed, double *merged, size_t *assign)
 {
     int st = check_basis(__func__, A, m, n, weights);
@@ -282,7 +282,7 @@ out:
     return st;
 }
 
-int ovica_cluster_scale(const double *A, size_t m, size_t n, const double *weights,
+int ovica_atoms_rescale(const double *A, size_t m, size_t n, const double *weights,
                         const size_t *assign, size_t k, double *merged)
 {
     int st = check_basis(__func__, A, m, n, weights);
@@ -329,10 +329,9 @@ int ovica_cluster_scale(const double *A, size_t m, size_t n, const double *weigh
     return OVICA_OK;
 }
 
-int ovica_cluster_choose_k(const ovica_model *model, const double *weights, const double *X,
-                           size_t N, size_t x_dim, size_t k_min, size_t k_max, double beta,
-                           uint64_t seed, size_t *k_best, double *loglik, double *merged,
-                           size_t *assign)
+int ovica_atoms_choose_k(const ovica_model *model, const double *weights, const double *X, size_t N,
+                         size_t x_dim, size_t k_min, size_t k_max, double beta, uint64_t seed,
+                         size_t *k_best, double *loglik, double *merged, size_t *assign)
 {
     OVICA__CHECK_NULL(model, "model");
     OVICA__CHECK_NULL(k_best, "k_best");
@@ -358,12 +357,12 @@ int ovica_cluster_choose_k(const ovica_model *model, const double *weights, cons
     size_t kb = 0;
     for (size_t k = k_min; k <= k_max; k++) {
         double ll = NAN;
-        st = ovica_cluster_atoms(model->A, m, n, weights, k, use_sign, seed, cand, casg);
-        if (st == OVICA_OK) st = ovica_cluster_scale(model->A, m, n, weights, casg, k, cand);
+        st = ovica_atoms_cluster(model->A, m, n, weights, k, use_sign, seed, cand, casg);
+        if (st == OVICA_OK) st = ovica_atoms_rescale(model->A, m, n, weights, casg, k, cand);
         if (st == OVICA_OK) st = ovica_model_new(&mk, m, k, model->prior, model->sigma);
         if (st == OVICA_OK) st = ovica_model_set_basis(mk, cand, m, k);
         if (st == OVICA_OK) {
-            st = ovica_loglik(mk, X, N, x_dim, beta, NULL, &ll);
+            st = ovica_loglik_laplace(mk, X, N, x_dim, beta, NULL, &ll);
             if (st == OVICA_NOT_CONVERGED) st = OVICA_OK;
         }
         ovica_model_free(mk);

@@ -162,8 +162,8 @@ int ovica__map_codes(const ovica_model *model, const double *X, size_t N, size_t
     return st;
 }
 
-int ovica_loglik(const ovica_model *model, const double *X, size_t N, size_t x_dim,
-                 double beta, double *per_sample, double *mean)
+int ovica_loglik_laplace(const ovica_model *model, const double *X, size_t N, size_t x_dim,
+                         double beta, double *per_sample, double *mean)
 {
     int st = ovica__check_batch(__func__, model, X, N, x_dim, X, model ? model->n : 0);
     if (st == OVICA_OK) st = ovica__check_beta(__func__, beta);
@@ -192,7 +192,7 @@ double ovica_loglik_beta_default(const ovica_prior *prior)
     return 1.0; /* unused for user priors, but a valid value */
 }
 
-int ovica_bits_per_dim(double mean_loglik, size_t m, double quantum, double *out)
+int ovica_loglik_bits(double mean_loglik, size_t m, double quantum, double *out)
 {
     OVICA__CHECK_NULL(out, "out");
     if (!isfinite(mean_loglik))

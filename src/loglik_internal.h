@@ -28,11 +28,11 @@ int ovica__hessian_diag(const ovica_prior *prior, const double *s, size_t n, dou
  * Returns the LAPACK info. */
 lapack_int ovica__logdet_spd(double *H, size_t n, double *logdet);
 
-/* Settings of the MAP solve inside ovica_loglik() and friends: measured on
- * m = 16, n = 32, N = 10^4 sparse Laplace data, 3000 iterations leave the
- * mean log-likelihood within 1e-4 nats of its converged value (1000: 2e-3);
- * a tighter tolerance only costs time there (the batch runs until its
- * slowest sample converges). */
+/* Settings of the MAP solve inside ovica_loglik_laplace() and friends:
+ * measured on m = 16, n = 32, N = 10^4 sparse Laplace data, 3000 iterations
+ * leave the mean log-likelihood within 1e-4 nats of its converged value
+ * (1000: 2e-3); a tighter tolerance only costs time there (the batch runs
+ * until its slowest sample converges). */
 #define OVICA__MAP_TOL 1e-7
 #define OVICA__MAP_ITER 3000
 

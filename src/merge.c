@@ -42,9 +42,9 @@ int ovica_model_merge(ovica_model **out, const ovica_model *model, const double 
     }
     double *merged = w + n;
     const int use_sign = model->prior->domain == OVICA_DOMAIN_NONNEG;
-    st = ovica_atom_usage(model, X, N, x_dim, w, n);
-    if (st == OVICA_OK) st = ovica_cluster_atoms(model->A, m, n, w, k, use_sign, seed, merged, asg);
-    if (st == OVICA_OK) st = ovica_cluster_scale(model->A, m, n, w, asg, k, merged);
+    st = ovica_atoms_usage(model, X, N, x_dim, w, n);
+    if (st == OVICA_OK) st = ovica_atoms_cluster(model->A, m, n, w, k, use_sign, seed, merged, asg);
+    if (st == OVICA_OK) st = ovica_atoms_rescale(model->A, m, n, w, asg, k, merged);
     if (st == OVICA_OK) st = ovica_model_new(&mk, m, k, model->prior, model->sigma);
     if (st == OVICA_OK) st = ovica_model_set_basis(mk, merged, m, k);
     ovica_model *fit = NULL;

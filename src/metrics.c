@@ -272,7 +272,7 @@ static int match(work *w, const double *A_learned, const double *A_true)
     return OVICA_OK;
 }
 
-int ovica_match_atoms(const double *A_learned, size_t m, size_t n_learned, const double *A_true,
+int ovica_atoms_match(const double *A_learned, size_t m, size_t n_learned, const double *A_true,
                       size_t n_true, int use_sign, size_t *assign, double *angle_deg)
 {
     int st = check_bases(__func__, A_learned, m, n_learned, A_true, n_true);
@@ -289,9 +289,9 @@ int ovica_match_atoms(const double *A_learned, size_t m, size_t n_learned, const
     return st;
 }
 
-int ovica_recovery_eval(ovica_recovery *out, const double *A_learned, size_t m,
-                        size_t n_learned, const double *A_true, size_t n_true, int use_sign,
-                        double threshold_deg, const double *S, size_t N)
+int ovica_recovery_eval(const double *A_learned, size_t m, size_t n_learned,
+                        const double *A_true, size_t n_true, int use_sign, double threshold_deg,
+                        const double *S, size_t N, ovica_recovery *out)
 {
     OVICA__CHECK_NULL(out, "out");
     int st = ovica__check_version(__func__, "out (initialise with OVICA_RECOVERY_INIT)",

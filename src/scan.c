@@ -39,11 +39,11 @@ static int train_one(const ovica_model *proto, size_t n, const double *X, size_t
     return OVICA_OK;
 }
 
-int ovica_scan_atoms(const ovica_model *proto, const double *X_train, size_t N_train,
+int ovica_atoms_scan(const ovica_model *proto, const double *X_train, size_t N_train,
                      const double *X_test, size_t N_test, size_t x_dim, const size_t *atoms,
                      size_t count, size_t steps, size_t batch, uint64_t seed, double beta,
                      double quantum, double *loglik, double *bits, size_t *best,
-                     ovica_scan_fn on_model, void *user)
+                     ovica_atoms_scan_fn on_model, void *user)
 {
     OVICA__CHECK_NULL(proto, "proto");
     OVICA__CHECK_NULL(atoms, "atoms");
@@ -74,12 +74,12 @@ int ovica_scan_atoms(const ovica_model *proto, const double *X_train, size_t N_t
         double ll = NAN;
         st = train_one(proto, atoms[i], X_train, N_train, m, steps, batch, seed, &md);
         if (st == OVICA_OK) {
-            st = ovica_loglik(md, X_test, N_test, x_dim, beta, NULL, &ll);
+            st = ovica_loglik_laplace(md, X_test, N_test, x_dim, beta, NULL, &ll);
             if (st == OVICA_NOT_CONVERGED) st = OVICA_OK;
         }
         if (st == OVICA_OK) {
             loglik[i] = ll;
-            if (bits) st = ovica_bits_per_dim(ll, m, quantum, bits + i);
+            if (bits) st = ovica_loglik_bits(ll, m, quantum, bits + i);
         }
         if (st == OVICA_OK && on_model != NULL) {
             int rc = on_model(i, md, user);
@@ -98,8 +98,8 @@ int ovica_scan_atoms(const ovica_model *proto, const double *X_train, size_t N_t
     return OVICA_OK;
 }
 
-int ovica_atom_usage(const ovica_model *model, const double *X, size_t N, size_t x_dim,
-                     double *usage, size_t n)
+int ovica_atoms_usage(const ovica_model *model, const double *X, size_t N, size_t x_dim,
+                      double *usage, size_t n)
 {
     OVICA__CHECK_NULL(usage, "usage");
     int st = ovica__check_batch(__func__, model, X, N, x_dim, X, model ? model->n : 0);

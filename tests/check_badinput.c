@@ -372,15 +372,15 @@ R(y_mix_m0, OVICA_EINVAL, return ovica_synth_mix(F.rng, F.A, 0, NA, F.S_ref, NS,
 R(y_mix_X_null, OVICA_EINVAL, return ovica_synth_mix(F.rng, F.A, M, NA, F.S_ref, NS, 0.1, NULL);)
 
 /* metrics */
-R(x_match_null, OVICA_EINVAL, size_t a[NA]; return ovica_match_atoms(NULL, M, NA, F.A, NA, 0, a, NULL);)
-R(x_match_m0, OVICA_EINVAL, size_t a[NA]; return ovica_match_atoms(F.A, 0, NA, F.A, NA, 0, a, NULL);)
-R(x_match_n0, OVICA_EINVAL, size_t a[NA]; return ovica_match_atoms(F.A, M, 0, F.A, NA, 0, a, NULL);)
-R(x_match_nan, OVICA_ENONFINITE, double A[M * NA]; memcpy(A, F.A, sizeof A); A[2] = NAN; size_t a[NA]; return ovica_match_atoms(A, M, NA, F.A, NA, 0, a, NULL);)
-R(x_rec_null, OVICA_EINVAL, return ovica_recovery_eval(NULL, F.A, M, NA, F.A, NA, 0, 5.0, NULL, 0);)
-R(x_rec_version, OVICA_EVERSION, ovica_recovery r = OVICA_RECOVERY_INIT; r.version = 5; return ovica_recovery_eval(&r, F.A, M, NA, F.A, NA, 0, 5.0, NULL, 0);)
-R(x_rec_thr_neg, OVICA_EINVAL, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(&r, F.A, M, NA, F.A, NA, 0, -1.0, NULL, 0);)
-R(x_rec_thr_nan, OVICA_ENONFINITE, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(&r, F.A, M, NA, F.A, NA, 0, NAN, NULL, 0);)
-R(x_rec_N0, OVICA_EINVAL, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(&r, F.A, M, NA, F.A, NA, 0, 5.0, F.S_ref, 0);)
+R(x_match_null, OVICA_EINVAL, size_t a[NA]; return ovica_atoms_match(NULL, M, NA, F.A, NA, 0, a, NULL);)
+R(x_match_m0, OVICA_EINVAL, size_t a[NA]; return ovica_atoms_match(F.A, 0, NA, F.A, NA, 0, a, NULL);)
+R(x_match_n0, OVICA_EINVAL, size_t a[NA]; return ovica_atoms_match(F.A, M, 0, F.A, NA, 0, a, NULL);)
+R(x_match_nan, OVICA_ENONFINITE, double A[M * NA]; memcpy(A, F.A, sizeof A); A[2] = NAN; size_t a[NA]; return ovica_atoms_match(A, M, NA, F.A, NA, 0, a, NULL);)
+R(x_rec_null, OVICA_EINVAL, return ovica_recovery_eval(F.A, M, NA, F.A, NA, 0, 5.0, NULL, 0, NULL);)
+R(x_rec_version, OVICA_EVERSION, ovica_recovery r = OVICA_RECOVERY_INIT; r.version = 5; return ovica_recovery_eval(F.A, M, NA, F.A, NA, 0, 5.0, NULL, 0, &r);)
+R(x_rec_thr_neg, OVICA_EINVAL, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(F.A, M, NA, F.A, NA, 0, -1.0, NULL, 0, &r);)
+R(x_rec_thr_nan, OVICA_ENONFINITE, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(F.A, M, NA, F.A, NA, 0, NAN, NULL, 0, &r);)
+R(x_rec_N0, OVICA_EINVAL, ovica_recovery r = OVICA_RECOVERY_INIT; return ovica_recovery_eval(F.A, M, NA, F.A, NA, 0, 5.0, F.S_ref, 0, &r);)
 
 /* npy */
 R(n_info_null, OVICA_EINVAL, size_t r, c; return ovica_npy_info(NULL, &r, &c);)
@@ -713,9 +713,9 @@ START_TEST(test_numerical_faults)
             /* metrics on the faulty basis against itself */
             double ang[4];
             size_t as[4];
-            st = ovica_match_atoms(ft->A, m, n, ft->A, n, kind, as, ang);
+            st = ovica_atoms_match(ft->A, m, n, ft->A, n, kind, as, ang);
             if (st != OVICA_OK || !all_finite(ang, 4))
-                FAULT("%s: match_atoms %d or a NaN angle", ft->name, st);
+                FAULT("%s: atoms_match %d or a NaN angle", ft->name, st);
             ovica_model_free(md);
         }
     }

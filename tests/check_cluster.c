@@ -51,8 +51,8 @@ START_TEST(test_overprovisioned_2d)
     ck_assert_status(ovica_synth_basis_2d(OVICA_SYNTH_REGULAR3, A, 2, 3), OVICA_OK);
     overprovisioned_2d(&r, n, copies, 2.0, 1, 0.01, B, w);
     const double *wp = _i == 3 ? NULL : w;
-    ck_assert_status(ovica_cluster_atoms(B, 2, n, wp, 3, 0, 42, merged, assign), OVICA_OK);
-    ck_assert_status(ovica_match_atoms(merged, 2, 3, A, 3, 0, match, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, n, wp, 3, 0, 42, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(merged, 2, 3, A, 3, 0, match, ang), OVICA_OK);
     double worst = fmax(ang[0], fmax(ang[1], ang[2]));
     if (getenv("OVICA_TEST_VERBOSE"))
         printf("cluster 2-D n=%zu weights=%s: angles %.3f %.3f %.3f degrees\n", n,
@@ -101,8 +101,8 @@ START_TEST(test_overprovisioned_8d)
     int fails = 0;
     double worst_all = 0.0;
     for (uint64_t seed = 0; seed < 20; seed++) {
-        ck_assert_status(ovica_cluster_atoms(B, m, n, NULL, nt, 0, seed, merged, assign), OVICA_OK);
-        ck_assert_status(ovica_match_atoms(merged, m, nt, T, nt, 0, NULL, ang), OVICA_OK);
+        ck_assert_status(ovica_atoms_cluster(B, m, n, NULL, nt, 0, seed, merged, assign), OVICA_OK);
+        ck_assert_status(ovica_atoms_match(merged, m, nt, T, nt, 0, NULL, ang), OVICA_OK);
         double worst = 0.0;
         for (size_t t = 0; t < nt; t++) worst = fmax(worst, ang[t]);
         worst_all = fmax(worst_all, worst);
@@ -118,7 +118,7 @@ START_TEST(test_signs)
     /* atoms: (1,0), (-1,0.02), (0,1), (0.01,-1) */
     double B[8] = {1, -1, 0, 0.01, 0, 0.02, 1, -1}, merged[8], m1[2];
     size_t assign[4];
-    ck_assert_status(ovica_cluster_atoms(B, 2, 4, NULL, 2, 0, 1, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, 4, NULL, 2, 0, 1, merged, assign), OVICA_OK);
     ck_assert_uint_eq(assign[0], assign[1]);
     ck_assert_uint_eq(assign[2], assign[3]);
     ck_assert_uint_ne(assign[0], assign[2]);
@@ -127,15 +127,15 @@ START_TEST(test_signs)
         double a = merged[q], b = merged[2 + q];
         ck_assert_double_gt(fabs(a) > fabs(b) ? a : b, 0.0);
     }
-    ck_assert_status(ovica_cluster_atoms(B, 2, 4, NULL, 4, 1, 1, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, 4, NULL, 4, 1, 1, merged, assign), OVICA_OK);
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) ck_assert_uint_ne(assign[i], assign[j]);
     /* signed, k = 1 of (1,0) and (-1,0.02): the centroid is their
      * (near-zero) signed sum's direction, not (1,0) */
     double P[4] = {1, -1, 0, 0.02};
-    ck_assert_status(ovica_cluster_atoms(P, 2, 2, NULL, 1, 1, 1, m1, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(P, 2, 2, NULL, 1, 1, 1, m1, assign), OVICA_OK);
     ck_assert_double_gt(fabs(m1[1]), 0.99);
-    ck_assert_status(ovica_cluster_atoms(P, 2, 2, NULL, 1, 0, 1, m1, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(P, 2, 2, NULL, 1, 0, 1, m1, assign), OVICA_OK);
     ck_assert_double_gt(fabs(m1[0]), 0.99);
 }
 END_TEST
@@ -149,7 +149,7 @@ START_TEST(test_weights_order_zero)
     double B[8] = {1, c10, 0, 0, 0, s10, 1, 0};
     double w[4] = {3.0, 1.0, 1.0, 5.0}, merged[4], again[4];
     size_t assign[4], assign2[4];
-    ck_assert_status(ovica_cluster_atoms(B, 2, 4, w, 2, 0, 9, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, 4, w, 2, 0, 9, merged, assign), OVICA_OK);
     ck_assert_uint_eq(assign[3], SIZE_MAX); /* zero atom */
     ck_assert_uint_eq(assign[0], 0);        /* total weight 4 > 1 */
     ck_assert_uint_eq(assign[1], 0);
@@ -157,7 +157,7 @@ START_TEST(test_weights_order_zero)
     /* the centroid is the normalised weighted sum: 3 (1,0) + (c10, s10) */
     double want = atan2(s10, 3.0 + c10) * 180.0 / PI;
     ck_assert_double_eq_tol(atan2(merged[2], merged[0]) * 180.0 / PI, want, 1e-9);
-    ck_assert_status(ovica_cluster_atoms(B, 2, 4, w, 2, 0, 9, again, assign2), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, 4, w, 2, 0, 9, again, assign2), OVICA_OK);
     ck_assert_mem_eq(merged, again, sizeof merged);
     ck_assert_mem_eq(assign, assign2, sizeof assign);
     /* rescaling: weighted mean of member norms */
@@ -165,7 +165,7 @@ START_TEST(test_weights_order_zero)
     memcpy(C, merged, sizeof C);
     B[1] *= 2.0;
     B[5] *= 2.0; /* atom 1 now has length 2 */
-    ck_assert_status(ovica_cluster_scale(B, 2, 4, w, assign, 2, C), OVICA_OK);
+    ck_assert_status(ovica_atoms_rescale(B, 2, 4, w, assign, 2, C), OVICA_OK);
     ck_assert_double_eq_tol(hypot(C[0], C[2]), (3.0 * 1.0 + 1.0 * 2.0) / 4.0, 1e-12);
     ck_assert_double_eq_tol(hypot(C[1], C[3]), 1.0, 1e-12);
     ck_assert_double_eq_tol(atan2(C[2], C[0]), atan2(merged[2], merged[0]), 1e-12);
@@ -205,7 +205,7 @@ START_TEST(test_choose_k)
     ck_assert_status(ovica_model_new(&md, 2, n, p, sigma), OVICA_OK);
     ck_assert_status(ovica_model_set_basis(md, B, 2, n), OVICA_OK);
     const double beta = ovica_loglik_beta_default(p);
-    ck_assert_status(ovica_cluster_choose_k(md, w, X, N, 2, 1, 6, beta, 3, &kb, ll, merged, assign),
+    ck_assert_status(ovica_atoms_choose_k(md, w, X, N, 2, 1, 6, beta, 3, &kb, ll, merged, assign),
                      OVICA_OK);
     if (getenv("OVICA_TEST_VERBOSE")) {
         printf("choose_k %s: k =", kind ? "exponential" : "laplace");
@@ -214,7 +214,7 @@ START_TEST(test_choose_k)
     }
     ck_assert_uint_eq(kb, 3);
     double ang[3];
-    ck_assert_status(ovica_match_atoms(merged, 2, 3, A, 3, kind == 1, NULL, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(merged, 2, 3, A, 3, kind == 1, NULL, ang), OVICA_OK);
     ck_assert_double_lt(fmax(ang[0], fmax(ang[1], ang[2])), 3.0);
     ovica_model_free(md);
     ovica_prior_free(p);
@@ -226,7 +226,7 @@ END_TEST
 
 /* ovica_model_merge: an over-provisioned model (each true atom twice, 6
  * degrees apart) merged to 3 on sparse data and refitted: the assignment is
- * the one ovica_cluster_atoms gives with the usages as weights, and the
+ * the one ovica_atoms_cluster gives with the usages as weights, and the
  * refitted atoms end on the sources (closer than the merged atoms). */
 START_TEST(test_merge)
 {
@@ -253,14 +253,14 @@ START_TEST(test_merge)
     ck_assert_status(ovica_model_set_basis(md, B, 2, n), OVICA_OK);
     double w[6], merged[6], ang[3];
     size_t assign[6], assign2[6];
-    ck_assert_status(ovica_atom_usage(md, X, N, 2, w, n), OVICA_OK);
-    ck_assert_status(ovica_cluster_atoms(B, 2, n, w, 3, 0, 4, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_usage(md, X, N, 2, w, n), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, n, w, 3, 0, 4, merged, assign), OVICA_OK);
     ck_assert_status(ovica_model_merge(&mm, md, X, N, 2, 3, 4, assign2), OVICA_OK);
     ck_assert_int_eq(memcmp(assign, assign2, sizeof assign), 0);
     for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(assign[i], assign[i + 3]);
     ck_assert_uint_eq(ovica_model_atoms(mm), 3);
     ck_assert_uint_eq(ovica_model_dim(mm), 2);
-    ck_assert_status(ovica_match_atoms(ovica_model_basis(mm), 2, 3, A, 3, 0, NULL, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(ovica_model_basis(mm), 2, 3, A, 3, 0, NULL, ang), OVICA_OK);
     ck_assert_double_lt(fmax(ang[0], fmax(ang[1], ang[2])), 1.0);
     ovica_model_free(mm);
     /* also without the optional assignment */
@@ -284,7 +284,7 @@ START_TEST(test_merge)
     ck_assert_status(ovica_model_new(&zero, 2, n, p, 0.05), OVICA_OK);
     ck_assert_error(ovica_model_merge(&mm, zero, X, N, 2, 3, 4, NULL), OVICA_EINVAL);
     ck_assert_ptr_null(mm);
-    ck_assert_status(ovica_atom_usage(md, X, N, 2, w, n), OVICA_OK);
+    ck_assert_status(ovica_atoms_usage(md, X, N, 2, w, n), OVICA_OK);
     ovica_model_free(zero);
     ovica_model_free(md);
     ovica_prior_free(p);
@@ -298,29 +298,29 @@ START_TEST(test_bad_input)
 {
     double B[6] = {1, 0, 0.5, 0, 1, 0.5}, w[3] = {1, 1, 1}, merged[6];
     size_t assign[3];
-    ck_assert_error(ovica_cluster_atoms(NULL, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 0, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 2, 0, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 0, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 4, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, NULL, assign), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(NULL, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 0, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 0, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 0, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 4, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, NULL, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, NULL), OVICA_EINVAL);
     w[1] = -1.0;
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
     w[1] = NAN;
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_ENONFINITE);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_ENONFINITE);
     w[0] = w[1] = w[2] = 0.0;
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_EINVAL);
     w[0] = w[1] = w[2] = 1.0;
     B[2] = INFINITY;
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_ENONFINITE);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_ENONFINITE);
     B[2] = 0.0;
     B[5] = 0.0; /* atom 2 is now zero: only 2 non-zero atoms */
-    ck_assert_error(ovica_cluster_atoms(B, 2, 3, w, 3, 0, 1, merged, assign), OVICA_EINVAL);
-    ck_assert_status(ovica_cluster_atoms(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_OK);
+    ck_assert_error(ovica_atoms_cluster(B, 2, 3, w, 3, 0, 1, merged, assign), OVICA_EINVAL);
+    ck_assert_status(ovica_atoms_cluster(B, 2, 3, w, 2, 0, 1, merged, assign), OVICA_OK);
     size_t bad[3] = {0, 5, 1};
-    ck_assert_error(ovica_cluster_scale(B, 2, 3, w, bad, 2, merged), OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_scale(B, 2, 3, w, NULL, 2, merged), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_rescale(B, 2, 3, w, bad, 2, merged), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_rescale(B, 2, 3, w, NULL, 2, merged), OVICA_EINVAL);
 
     /* choose_k */
     B[5] = 0.5;
@@ -331,24 +331,24 @@ START_TEST(test_bad_input)
     ck_assert_status(ovica_model_set_basis(md, B, 2, 3), OVICA_OK);
     double X[4] = {0.1, 0.2, -0.3, 0.4}, ll[3];
     size_t kb;
-    ck_assert_error(ovica_cluster_choose_k(NULL, w, X, 2, 2, 1, 3, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(NULL, w, X, 2, 2, 1, 3, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, NULL, 2, 2, 1, 3, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, NULL, 2, 2, 1, 3, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 3, 1, 3, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 3, 1, 3, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_ESIZE);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 2, 0, 3, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 2, 0, 3, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 2, 2, 1, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 2, 2, 1, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 2, 1, 4, 2.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 2, 1, 4, 2.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 2, 1, 3, 0.0, 1, &kb, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 2, 1, 3, 0.0, 1, &kb, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_error(ovica_cluster_choose_k(md, w, X, 2, 2, 1, 3, 2.0, 1, NULL, ll, merged, assign),
+    ck_assert_error(ovica_atoms_choose_k(md, w, X, 2, 2, 1, 3, 2.0, 1, NULL, ll, merged, assign),
                     OVICA_EINVAL);
-    ck_assert_status(ovica_cluster_choose_k(md, NULL, X, 2, 2, 1, 3, 2.0, 1, &kb, NULL, merged,
-                                            assign),
+    ck_assert_status(ovica_atoms_choose_k(md, NULL, X, 2, 2, 1, 3, 2.0, 1, &kb, NULL, merged,
+                                          assign),
                      OVICA_OK);
     ck_assert_uint_ge(kb, 1);
     ck_assert_uint_le(kb, 3);

@@ -45,7 +45,7 @@ static size_t count_c99(const double *A, size_t m, size_t n, const double *A_tru
 {
     double ang[MAX_N];
     ck_assert_uint_le(nt, MAX_N);
-    ck_assert_status(ovica_match_atoms(A, m, n, A_true, nt, use_sign, NULL, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(A, m, n, A_true, nt, use_sign, NULL, ang), OVICA_OK);
     size_t c = 0;
     for (size_t i = 0; i < nt; i++) c += cos(ang[i] * 3.14159265358979323846 / 180.0) >= 0.99;
     return c;
@@ -107,8 +107,9 @@ static int train(const experiment *e, const ovica_rule_type *rule, int z_choice,
         st = ovica_trainer_step(t, X + (k % nb) * e->batch * e->m, e->batch, e->m, NULL);
     if (st == OVICA_OK) {
         ovica_recovery rec = OVICA_RECOVERY_INIT;
-        st = ovica_recovery_eval(&rec, ovica_model_basis(ovica_trainer_model(t)), e->m, e->n,
-                                 A_true, e->n, e->prior == OVICA_PRIOR_EXPONENTIAL, 3.0, NULL, 0);
+        st = ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), e->m, e->n,
+                                 A_true, e->n, e->prior == OVICA_PRIOR_EXPONENTIAL, 3.0, NULL, 0,
+                                 &rec);
         out->max_angle = rec.max_angle_deg;
         out->mean_angle = rec.mean_angle_deg;
         out->mmcs = rec.mmcs;
@@ -414,17 +415,18 @@ START_TEST(test_overprovisioned_sparse)
             const ovica_model *tm = ovica_trainer_model(t);
             /* the clustering alone */
             ck_assert_status(ovica_model_get_basis(tm, B, 2, n), OVICA_OK);
-            ck_assert_status(ovica_atom_usage(tm, X, e.N, 2, usage, n), OVICA_OK);
-            ck_assert_status(ovica_cluster_atoms(B, 2, n, usage, 3, 0, seed, merged, assign),
+            ck_assert_status(ovica_atoms_usage(tm, X, e.N, 2, usage, n), OVICA_OK);
+            ck_assert_status(ovica_atoms_cluster(B, 2, n, usage, 3, 0, seed, merged, assign),
                              OVICA_OK);
-            ck_assert_status(ovica_match_atoms(merged, 2, 3, A_true, 3, 0, NULL, ang), OVICA_OK);
+            ck_assert_status(ovica_atoms_match(merged, 2, 3, A_true, 3, 0, NULL, ang), OVICA_OK);
             const double worst_cluster = fmax(ang[0], fmax(ang[1], ang[2]));
             within_cluster += worst_cluster <= 3.0;
             /* the merge with its refit */
             ovica_model *mm = NULL;
             ck_assert_status(ovica_model_merge(&mm, tm, X, e.N, 2, 3, seed, assign2), OVICA_OK);
             ck_assert_int_eq(memcmp(assign, assign2, n * sizeof *assign), 0);
-            ck_assert_status(ovica_match_atoms(ovica_model_basis(mm), 2, 3, A_true, 3, 0, NULL, ang),
+            ck_assert_status(ovica_atoms_match(ovica_model_basis(mm), 2, 3, A_true, 3, 0, NULL,
+                                               ang),
                              OVICA_OK);
             const double worst = fmax(ang[0], fmax(ang[1], ang[2]));
             within += worst <= 3.0;

@@ -100,7 +100,7 @@ START_TEST(test_gaussian_prior_exact)
     ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
     double mean = 0.0, want_mean = 0.0, worst = 0.0;
     /* beta is irrelevant for a user prior (its own curvature is used) */
-    ck_assert_status(ovica_loglik(md, X, N, m, 3.0, ll, &mean), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, N, m, 3.0, ll, &mean), OVICA_OK);
     for (size_t k = 0; k < N; k++) {
         /* C = tau^2 A A^T + sigma^2 I */
         for (size_t i = 0; i < m; i++)
@@ -159,7 +159,7 @@ START_TEST(test_quadrature_1d)
         double x = xs[k];
         if (expo && x < 0.0) continue;
         double ll = 0.0;
-        ck_assert_status(ovica_loglik(md, &x, 1, 1, 10.0, &ll, NULL), OVICA_OK);
+        ck_assert_status(ovica_loglik_laplace(md, &x, 1, 1, 10.0, &ll, NULL), OVICA_OK);
         double d = ll - exact_1d(x, a, b, sigma, expo);
         if (!expo || x >= 4.0 * sigma * a) {
             if (fabs(d) > worst) { worst = fabs(d); worst_x = x; }
@@ -219,7 +219,7 @@ START_TEST(test_quadrature_2d)
         X[2 * k] = A[0] * s0 + A[1] * s1 + sigma * tu_normal(&r);
         X[2 * k + 1] = A[2] * s0 + A[3] * s1 + sigma * tu_normal(&r);
     }
-    ck_assert_status(ovica_loglik(md, X, K, 2, 10.0, ll, NULL), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, K, 2, 10.0, ll, NULL), OVICA_OK);
     double worst = 0.0, sum = 0.0;
     for (int k = 0; k < K; k++) {
         double d = ll[k] - exact_2d(X + 2 * k, A, b, sigma);
@@ -268,12 +268,12 @@ START_TEST(test_true_basis_best)
     ck_assert_status(ovica_synth_mix(rng, A, 2, n, S, N, sigma, X), OVICA_OK);
     ovica_model *md = make_model(2, n, A, kind, b, sigma);
     const double beta = ovica_loglik_beta_default(ovica_model_prior(md));
-    ck_assert_status(ovica_loglik(md, X, N, 2, beta, lt, NULL), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, N, 2, beta, lt, NULL), OVICA_OK);
     const double degs[] = {10, -10, 20, -20, 0, 0}, scales[] = {1, 1, 1, 1, 0.7, 1.4};
     for (int v = 0; v < 6; v++) {
         rotate_scale(A, n, degs[v], scales[v], B);
         ck_assert_status(ovica_model_set_basis(md, B, 2, n), OVICA_OK);
-        ck_assert_status(ovica_loglik(md, X, N, 2, beta, lo, NULL), OVICA_OK);
+        ck_assert_status(ovica_loglik_laplace(md, X, N, 2, beta, lo, NULL), OVICA_OK);
         double d = 0.0, d2 = 0.0;
         for (size_t k = 0; k < N; k++) {
             d += lt[k] - lo[k];
@@ -301,8 +301,8 @@ START_TEST(test_true_basis_best)
 }
 END_TEST
 
-/* ovica_loglik equals ovica_loglik_codes at the solver's codes; the mean
- * is the mean of the per-sample values. */
+/* ovica_loglik_laplace equals ovica_loglik_codes at the solver's codes; the
+ * mean is the mean of the per-sample values. */
 START_TEST(test_codes_consistency)
 {
     const size_t m = 4, n = 8, N = 40;
@@ -318,7 +318,7 @@ START_TEST(test_codes_consistency)
     ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, 100000), OVICA_OK);
     ck_assert_status(ovica_solver_infer(s, md, X, N, m, S, n, NULL), OVICA_OK);
     double ma = 0.0, mc = 0.0, sum = 0.0;
-    ck_assert_status(ovica_loglik(md, X, N, m, 5.0, a, &ma), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, N, m, 5.0, a, &ma), OVICA_OK);
     ck_assert_status(ovica_loglik_codes(md, X, N, m, S, n, 5.0, c, &mc), OVICA_OK);
     ck_assert_double_le(tu_max_abs_diff(a, c, N), 1e-5);
     for (size_t k = 0; k < N; k++) sum += c[k];
@@ -336,17 +336,17 @@ START_TEST(test_bits_per_dim)
 {
     double out = -1.0;
     /* mean loglik = -3 m ln 2: 3 bits per dimension at quantum 1 */
-    ck_assert_status(ovica_bits_per_dim(-3.0 * 4.0 * log(2.0), 4, 1.0, &out), OVICA_OK);
+    ck_assert_status(ovica_loglik_bits(-3.0 * 4.0 * log(2.0), 4, 1.0, &out), OVICA_OK);
     ck_assert_double_eq_tol(out, 3.0, 1e-12);
     /* a quantum of 1/256 adds 8 bits */
-    ck_assert_status(ovica_bits_per_dim(-3.0 * 4.0 * log(2.0), 4, 1.0 / 256.0, &out), OVICA_OK);
+    ck_assert_status(ovica_loglik_bits(-3.0 * 4.0 * log(2.0), 4, 1.0 / 256.0, &out), OVICA_OK);
     ck_assert_double_eq_tol(out, 11.0, 1e-12);
-    ck_assert_error(ovica_bits_per_dim(0.0, 4, 1.0, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_bits_per_dim(0.0, 0, 1.0, &out), OVICA_EINVAL);
-    ck_assert_error(ovica_bits_per_dim(0.0, 4, 0.0, &out), OVICA_EINVAL);
-    ck_assert_error(ovica_bits_per_dim(0.0, 4, -1.0, &out), OVICA_EINVAL);
-    ck_assert_error(ovica_bits_per_dim(NAN, 4, 1.0, &out), OVICA_ENONFINITE);
-    ck_assert_error(ovica_bits_per_dim(0.0, 4, INFINITY, &out), OVICA_ENONFINITE);
+    ck_assert_error(ovica_loglik_bits(0.0, 4, 1.0, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_bits(0.0, 0, 1.0, &out), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_bits(0.0, 4, 0.0, &out), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_bits(0.0, 4, -1.0, &out), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_bits(NAN, 4, 1.0, &out), OVICA_ENONFINITE);
+    ck_assert_error(ovica_loglik_bits(0.0, 4, INFINITY, &out), OVICA_ENONFINITE);
     ck_assert_double_eq_tol(out, 11.0, 1e-12); /* untouched */
 }
 END_TEST
@@ -367,21 +367,21 @@ START_TEST(test_bad_input)
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, -1.0, ll, &mean), OVICA_EINVAL);
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, NAN, ll, &mean), OVICA_ENONFINITE);
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, INFINITY, ll, &mean), OVICA_ENONFINITE);
-    ck_assert_error(ovica_loglik(NULL, X, 2, 2, beta, ll, &mean), OVICA_EINVAL);
-    ck_assert_error(ovica_loglik(md, NULL, 2, 2, beta, ll, &mean), OVICA_EINVAL);
-    ck_assert_error(ovica_loglik(md, X, 0, 2, beta, ll, &mean), OVICA_EINVAL);
-    ck_assert_error(ovica_loglik(md, X, 2, 1, beta, ll, &mean), OVICA_ESIZE);
-    ck_assert_error(ovica_loglik(md, X, 2, 2, -2.0, ll, &mean), OVICA_EINVAL);
-    ck_assert_error(ovica_loglik(md, X, 2, 2, NAN, ll, &mean), OVICA_ENONFINITE);
+    ck_assert_error(ovica_loglik_laplace(NULL, X, 2, 2, beta, ll, &mean), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_laplace(md, NULL, 2, 2, beta, ll, &mean), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_laplace(md, X, 0, 2, beta, ll, &mean), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 1, beta, ll, &mean), OVICA_ESIZE);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 2, -2.0, ll, &mean), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 2, NAN, ll, &mean), OVICA_ENONFINITE);
     X[3] = NAN;
-    ck_assert_error(ovica_loglik(md, X, 2, 2, beta, ll, &mean), OVICA_ENONFINITE);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 2, beta, ll, &mean), OVICA_ENONFINITE);
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, beta, ll, &mean), OVICA_ENONFINITE);
     X[3] = -0.1;
     S[4] = INFINITY;
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, beta, ll, &mean), OVICA_ENONFINITE);
     S[4] = 0.0;
     /* outputs are optional */
-    ck_assert_status(ovica_loglik(md, X, 2, 2, beta, NULL, NULL), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, 2, 2, beta, NULL, NULL), OVICA_OK);
     ovica_model_free(md);
 
     /* exponential prior: negative codes are outside the domain */
@@ -394,7 +394,7 @@ START_TEST(test_bad_input)
     /* basis not set */
     md = make_model(2, 3, NULL, OVICA_PRIOR_LAPLACE, 1.0, 0.1);
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, beta, ll, &mean), OVICA_EINVAL);
-    ck_assert_error(ovica_loglik(md, X, 2, 2, beta, ll, &mean), OVICA_EINVAL);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 2, beta, ll, &mean), OVICA_EINVAL);
     ovica_model_free(md);
 
     /* user prior without curvature: not supported; with zero curvature and
@@ -404,7 +404,7 @@ START_TEST(test_bad_input)
     ck_assert_status(ovica_model_new(&md, 2, 3, p, 0.1), OVICA_OK);
     ck_assert_status(ovica_model_set_basis(md, A, 2, 3), OVICA_OK);
     ck_assert_error(ovica_loglik_codes(md, X, 2, 2, S, 3, beta, ll, &mean), OVICA_ENOTSUP);
-    ck_assert_error(ovica_loglik(md, X, 2, 2, beta, ll, &mean), OVICA_ENOTSUP);
+    ck_assert_error(ovica_loglik_laplace(md, X, 2, 2, beta, ll, &mean), OVICA_ENOTSUP);
     ovica_model_free(md);
     ovica_prior_free(p);
 }
@@ -632,8 +632,8 @@ START_TEST(test_laplace_vs_is)
     double mi = 0.0, se = 0.0, ml = 0.0, m10 = 0.0;
     ck_assert_status(ovica_loglik_importance(md, X, N, 2, 10000, 1, li, &mi, &se), OVICA_OK);
     const double beta = ovica_loglik_beta_default(ovica_model_prior(md));
-    ck_assert_status(ovica_loglik(md, X, N, 2, beta, ll, &ml), OVICA_OK);
-    ck_assert_status(ovica_loglik(md, X, N, 2, 10.0, NULL, &m10), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, N, 2, beta, ll, &ml), OVICA_OK);
+    ck_assert_status(ovica_loglik_laplace(md, X, N, 2, 10.0, NULL, &m10), OVICA_OK);
     double mad = 0.0;
     for (size_t k = 0; k < N; k++) mad += fabs(ll[k] - li[k]) / (double)N;
     if (getenv("OVICA_TEST_VERBOSE"))

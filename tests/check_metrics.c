@@ -39,12 +39,12 @@ START_TEST(test_identity)
     basis2(A, 4, deg, NULL);
     size_t as[4];
     double ang[4];
-    ck_assert_status(ovica_match_atoms(A, 2, 4, A, 4, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(A, 2, 4, A, 4, 0, as, ang), OVICA_OK);
     for (size_t j = 0; j < 4; j++) {
         ck_assert_uint_eq(as[j], j);
         ck_assert_double_le(ang[j], 1e-12);
     }
-    ck_assert_status(ovica_match_atoms(A, 2, 4, A, 4, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(A, 2, 4, A, 4, 1, as, ang), OVICA_OK);
     for (size_t j = 0; j < 4; j++) ck_assert_uint_eq(as[j], j);
 }
 END_TEST
@@ -64,13 +64,13 @@ START_TEST(test_permuted_flipped_scaled)
     }
     size_t as[n];
     double ang[n];
-    ck_assert_status(ovica_match_atoms(L, m, n, T, n, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, m, n, T, n, 0, as, ang), OVICA_OK);
     for (size_t i = 0; i < n; i++) {
         ck_assert_uint_eq(as[perm[i]], i);
         ck_assert_double_le(ang[perm[i]], 1e-6);
     }
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, L, m, n, T, n, 0, 1.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(L, m, n, T, n, 0, 1.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.version, OVICA_RECOVERY_VERSION);
     ck_assert_uint_eq(rec.n_true, n);
     ck_assert_uint_eq(rec.n_learned, n);
@@ -81,7 +81,7 @@ START_TEST(test_permuted_flipped_scaled)
 
     /* With signs, a flipped atom no longer matches its twin: its true atom ends
      * up well away from every learned atom; the others still match exactly. */
-    ck_assert_status(ovica_match_atoms(L, m, n, T, n, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, m, n, T, n, 1, as, ang), OVICA_OK);
     for (size_t i = 0; i < n; i++) {
         if (i % 3 == 0)
             ck_assert_double_gt(ang[perm[i]], 1.0);
@@ -90,9 +90,9 @@ START_TEST(test_permuted_flipped_scaled)
     }
     double negL[m * n];
     for (size_t i = 0; i < (size_t)m * n; i++) negL[i] = -T[i];
-    ck_assert_status(ovica_match_atoms(negL, m, n, T, n, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(negL, m, n, T, n, 1, as, ang), OVICA_OK);
     for (size_t j = 0; j < n; j++) ck_assert_double_gt(ang[j], 1.0);
-    ck_assert_status(ovica_recovery_eval(&rec, negL, m, n, T, n, 1, 5.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(negL, m, n, T, n, 1, 5.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.recovered, 0);
     /* MMCS with signs: best cos of each true atom with any -T_i. */
     double U[m * n], mm = 0.0;
@@ -108,7 +108,7 @@ START_TEST(test_permuted_flipped_scaled)
     }
     ck_assert_double_eq_tol(rec.mmcs, mm, 1e-12);
     ck_assert_double_lt(rec.mmcs, 0.9);
-    ck_assert_status(ovica_recovery_eval(&rec, negL, m, n, T, n, 0, 5.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(negL, m, n, T, n, 0, 5.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_double_eq_tol(rec.mmcs, 1.0, 1e-14);
     ck_assert_uint_eq(rec.recovered, n);
 }
@@ -122,13 +122,13 @@ START_TEST(test_sign_flip_2d)
     double ang[2];
     /* One atom against its negative: 180 degrees with signs, 0 without. */
     double t1[2] = { 0.6, 0.8 }, l1[2] = { -1.2, -1.6 };
-    ck_assert_status(ovica_match_atoms(l1, 2, 1, t1, 1, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(l1, 2, 1, t1, 1, 1, as, ang), OVICA_OK);
     ck_assert_uint_eq(as[0], 0);
     ck_assert_double_eq_tol(ang[0], 180.0, 1e-12);
-    ck_assert_status(ovica_match_atoms(l1, 2, 1, t1, 1, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(l1, 2, 1, t1, 1, 0, as, ang), OVICA_OK);
     ck_assert_double_le(ang[0], 1e-12);
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, l1, 2, 1, t1, 1, 1, 5.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(l1, 2, 1, t1, 1, 1, 5.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_double_eq_tol(rec.max_angle_deg, 180.0, 1e-12);
     ck_assert_double_eq_tol(rec.mmcs, -1.0, 1e-15);
     ck_assert_uint_eq(rec.recovered, 0);
@@ -137,12 +137,12 @@ START_TEST(test_sign_flip_2d)
      * twins match at 0. */
     basis2(T, 2, (const double[]){ 0, 90 }, NULL);
     basis2(L, 2, (const double[]){ 180, 270 }, NULL);
-    ck_assert_status(ovica_match_atoms(L, 2, 2, T, 2, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, 2, 2, T, 2, 1, as, ang), OVICA_OK);
     ck_assert_uint_eq(as[0], 1);
     ck_assert_uint_eq(as[1], 0);
     ck_assert_double_eq_tol(ang[0], 90.0, 1e-12);
     ck_assert_double_eq_tol(ang[1], 90.0, 1e-12);
-    ck_assert_status(ovica_match_atoms(L, 2, 2, T, 2, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, 2, 2, T, 2, 0, as, ang), OVICA_OK);
     ck_assert_uint_eq(as[0], 0);
     ck_assert_uint_eq(as[1], 1);
     ck_assert_double_le(ang[0], 1e-12);
@@ -162,13 +162,13 @@ START_TEST(test_perturbed_angles)
     basis2(L, 4, ld, (const double[]){ 2.0, 0.5, 1.0, 3.0 });
     size_t as[4];
     double ang[4];
-    ck_assert_status(ovica_match_atoms(L, 2, 4, T, 4, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, 2, 4, T, 4, 0, as, ang), OVICA_OK);
     for (size_t j = 0; j < 4; j++) {
         ck_assert_uint_eq(as[j], j);
         ck_assert_double_eq_tol(ang[j], fabs(rot[j]), 1e-12 + 1e-9 * fabs(rot[j]));
     }
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, L, 2, 4, T, 4, 1, 2.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(L, 2, 4, T, 4, 1, 2.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_double_eq_tol(rec.max_angle_deg, 7.0, 1e-9);
     ck_assert_double_eq_tol(rec.mean_angle_deg, (1.0 + 2.5 + 1e-6 + 7.0) / 4, 1e-9);
     ck_assert_uint_eq(rec.recovered, 2); /* 1 and 1e-6 are within 2 degrees */
@@ -187,7 +187,7 @@ START_TEST(test_not_greedy)
     basis2(L, 2, (const double[]){ 20, 80 }, NULL);
     size_t as[2];
     double ang[2];
-    ck_assert_status(ovica_match_atoms(L, 2, 2, T, 2, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, 2, 2, T, 2, 0, as, ang), OVICA_OK);
     ck_assert_uint_eq(as[0], 0);
     ck_assert_uint_eq(as[1], 1);
     ck_assert_double_eq_tol(ang[0], 20.0, 1e-10);
@@ -240,7 +240,7 @@ START_TEST(test_brute_force)
                     }
                 size_t as[6];
                 double ang[6];
-                ck_assert_status(ovica_match_atoms(L, m, nl, T, nt, use_sign, as, ang), OVICA_OK);
+                ck_assert_status(ovica_atoms_match(L, m, nl, T, nt, use_sign, as, ang), OVICA_OK);
                 double total = 0.0;
                 unsigned seen = 0;
                 size_t unmatched = 0;
@@ -278,7 +278,7 @@ START_TEST(test_mmcs_uses_best_not_matched)
     basis2(T, 2, (const double[]){ 0, 10 }, NULL);
     basis2(L, 2, (const double[]){ 0, 90 }, NULL);
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, L, 2, 2, T, 2, 0, 3.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(L, 2, 2, T, 2, 0, 3.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_double_eq_tol(rec.mmcs, (1.0 + cos(10 * DEG)) / 2, 1e-14);
     ck_assert_double_eq_tol(rec.max_angle_deg, 80.0, 1e-10);
     ck_assert_double_eq_tol(rec.mean_angle_deg, 40.0, 1e-10);
@@ -293,7 +293,7 @@ START_TEST(test_fewer_learned_than_true)
     basis2(L, 2, (const double[]){ 91, 44 }, NULL);
     size_t as[4];
     double ang[4];
-    ck_assert_status(ovica_match_atoms(L, 2, 2, T, 4, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(L, 2, 2, T, 4, 0, as, ang), OVICA_OK);
     ck_assert(as[0] == SIZE_MAX && as[3] == SIZE_MAX);
     ck_assert_uint_eq(as[1], 1);
     ck_assert_uint_eq(as[2], 0);
@@ -302,7 +302,7 @@ START_TEST(test_fewer_learned_than_true)
     ck_assert_double_eq(ang[0], 90.0);
     ck_assert_double_eq(ang[3], 90.0);
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, L, 2, 2, T, 4, 0, 2.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(L, 2, 2, T, 4, 0, 2.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.recovered, 2);
     ck_assert_double_eq(rec.max_angle_deg, 90.0);
     ck_assert_double_eq_tol(rec.mean_angle_deg, (90 + 1 + 1 + 90) / 4.0, 1e-10);
@@ -322,7 +322,7 @@ START_TEST(test_zero_atoms)
     size_t as[3];
     double ang[3];
     for (int use_sign = 0; use_sign <= 1; use_sign++) {
-        ck_assert_status(ovica_match_atoms(L, 2, 3, T, 3, use_sign, as, ang), OVICA_OK);
+        ck_assert_status(ovica_atoms_match(L, 2, 3, T, 3, use_sign, as, ang), OVICA_OK);
         for (size_t j = 0; j < 3; j++) {
             ck_assert(!isnan(ang[j]));
             ck_assert_uint_eq(as[j], j);
@@ -332,17 +332,17 @@ START_TEST(test_zero_atoms)
     }
     /* All zero on both sides: still no NaN. */
     double Z[6] = { 0, 0, 0, 0, 0, 0 };
-    ck_assert_status(ovica_match_atoms(Z, 2, 3, Z, 3, 0, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(Z, 2, 3, Z, 3, 0, as, ang), OVICA_OK);
     for (size_t j = 0; j < 3; j++) ck_assert_double_eq(ang[j], 90.0);
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, Z, 2, 3, T, 3, 0, 1.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(Z, 2, 3, T, 3, 0, 1.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_double_eq(rec.mmcs, 0.0);
     ck_assert_double_eq(rec.max_angle_deg, 90.0);
     ck_assert_uint_eq(rec.recovered, 0);
     /* Huge and tiny columns normalise without overflow or underflow. */
     double H[4] = { 1e300, 1e-300, 1e300, 2e-300 };
     double U[4] = { 1, 1, 1, 2 };
-    ck_assert_status(ovica_match_atoms(H, 2, 2, U, 2, 1, as, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(H, 2, 2, U, 2, 1, as, ang), OVICA_OK);
     ck_assert_double_le(ang[0], 1e-10);
     ck_assert_double_le(ang[1], 1e-10);
 }
@@ -358,12 +358,12 @@ START_TEST(test_dead_atoms)
             S[k * n + i] = (i == 1 || i == 3) ? 0.0 : (i == 2 ? -1.0 : (double)((k % 3)) - 1.0);
     S[17 * n + 3] = -0.0; /* negative zero is still zero */
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    ck_assert_status(ovica_recovery_eval(&rec, T, 2, 4, T, 4, 0, 1.0, S, N), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(T, 2, 4, T, 4, 0, 1.0, S, N, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.dead, 2);
     S[(N - 1) * n + 1] = 1e-300; /* active once, in the last row */
-    ck_assert_status(ovica_recovery_eval(&rec, T, 2, 4, T, 4, 0, 1.0, S, N), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(T, 2, 4, T, 4, 0, 1.0, S, N, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.dead, 1);
-    ck_assert_status(ovica_recovery_eval(&rec, T, 2, 4, T, 4, 0, 1.0, NULL, 0), OVICA_OK);
+    ck_assert_status(ovica_recovery_eval(T, 2, 4, T, 4, 0, 1.0, NULL, 0, &rec), OVICA_OK);
     ck_assert_uint_eq(rec.dead, 0);
 }
 END_TEST
@@ -374,35 +374,35 @@ START_TEST(test_bad_args)
     double A[4] = { 1, 0, 0, 1 }, S[4] = { 1, 1, 1, 1 };
     size_t as[2] = { 7, 7 };
     double ang[2] = { 7, 7 };
-    ck_assert_error(ovica_match_atoms(NULL, 2, 2, A, 2, 0, as, ang), OVICA_EINVAL);
-    ck_assert_error(ovica_match_atoms(A, 2, 2, NULL, 2, 0, as, ang), OVICA_EINVAL);
-    ck_assert_error(ovica_match_atoms(A, 0, 2, A, 2, 0, as, ang), OVICA_EINVAL);
-    ck_assert_error(ovica_match_atoms(A, 2, 0, A, 2, 0, as, ang), OVICA_EINVAL);
-    ck_assert_error(ovica_match_atoms(A, 2, 2, A, 0, 0, as, ang), OVICA_EINVAL);
-    ck_assert_error(ovica_match_atoms(A, 2, (size_t)1 << 40, A, 2, 0, as, ang), OVICA_ESIZE);
+    ck_assert_error(ovica_atoms_match(NULL, 2, 2, A, 2, 0, as, ang), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_match(A, 2, 2, NULL, 2, 0, as, ang), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_match(A, 0, 2, A, 2, 0, as, ang), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_match(A, 2, 0, A, 2, 0, as, ang), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_match(A, 2, 2, A, 0, 0, as, ang), OVICA_EINVAL);
+    ck_assert_error(ovica_atoms_match(A, 2, (size_t)1 << 40, A, 2, 0, as, ang), OVICA_ESIZE);
     A[3] = NAN;
-    ck_assert_error(ovica_match_atoms(A, 2, 2, S, 2, 0, as, ang), OVICA_ENONFINITE);
-    ck_assert_error(ovica_match_atoms(S, 2, 2, A, 2, 0, as, ang), OVICA_ENONFINITE);
+    ck_assert_error(ovica_atoms_match(A, 2, 2, S, 2, 0, as, ang), OVICA_ENONFINITE);
+    ck_assert_error(ovica_atoms_match(S, 2, 2, A, 2, 0, as, ang), OVICA_ENONFINITE);
     A[3] = 1;
     ck_assert(as[0] == 7 && as[1] == 7 && ang[0] == 7 && ang[1] == 7); /* untouched */
     /* NULL outputs are allowed */
-    ck_assert_status(ovica_match_atoms(A, 2, 2, A, 2, 0, NULL, NULL), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(A, 2, 2, A, 2, 0, NULL, NULL), OVICA_OK);
 
     ovica_recovery rec = OVICA_RECOVERY_INIT, bad = OVICA_RECOVERY_INIT;
     bad.version = 0;
-    ck_assert_error(ovica_recovery_eval(NULL, A, 2, 2, A, 2, 0, 1.0, NULL, 0), OVICA_EINVAL);
-    ck_assert_error(ovica_recovery_eval(&bad, A, 2, 2, A, 2, 0, 1.0, NULL, 0), OVICA_EVERSION);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, 1.0, NULL, 0, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, 1.0, NULL, 0, &bad), OVICA_EVERSION);
     bad.version = OVICA_RECOVERY_VERSION + 1;
-    ck_assert_error(ovica_recovery_eval(&bad, A, 2, 2, A, 2, 0, 1.0, NULL, 0), OVICA_EVERSION);
-    ck_assert_error(ovica_recovery_eval(&rec, NULL, 2, 2, A, 2, 0, 1.0, NULL, 0), OVICA_EINVAL);
-    ck_assert_error(ovica_recovery_eval(&rec, A, 0, 2, A, 2, 0, 1.0, NULL, 0), OVICA_EINVAL);
-    ck_assert_error(ovica_recovery_eval(&rec, A, 2, 2, A, 2, 0, NAN, NULL, 0), OVICA_ENONFINITE);
-    ck_assert_error(ovica_recovery_eval(&rec, A, 2, 2, A, 2, 0, INFINITY, NULL, 0),
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, 1.0, NULL, 0, &bad), OVICA_EVERSION);
+    ck_assert_error(ovica_recovery_eval(NULL, 2, 2, A, 2, 0, 1.0, NULL, 0, &rec), OVICA_EINVAL);
+    ck_assert_error(ovica_recovery_eval(A, 0, 2, A, 2, 0, 1.0, NULL, 0, &rec), OVICA_EINVAL);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, NAN, NULL, 0, &rec), OVICA_ENONFINITE);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, INFINITY, NULL, 0, &rec),
                     OVICA_ENONFINITE);
-    ck_assert_error(ovica_recovery_eval(&rec, A, 2, 2, A, 2, 0, -1.0, NULL, 0), OVICA_EINVAL);
-    ck_assert_error(ovica_recovery_eval(&rec, A, 2, 2, A, 2, 0, 1.0, S, 0), OVICA_EINVAL);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, -1.0, NULL, 0, &rec), OVICA_EINVAL);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, A, 2, 0, 1.0, S, 0, &rec), OVICA_EINVAL);
     A[0] = INFINITY;
-    ck_assert_error(ovica_recovery_eval(&rec, A, 2, 2, S, 2, 0, 1.0, NULL, 0), OVICA_ENONFINITE);
+    ck_assert_error(ovica_recovery_eval(A, 2, 2, S, 2, 0, 1.0, NULL, 0, &rec), OVICA_ENONFINITE);
     /* out untouched by failed calls */
     ck_assert_uint_eq(rec.version, OVICA_RECOVERY_VERSION);
     ck_assert_uint_eq(rec.n_true, 0);

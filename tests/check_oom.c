@@ -530,13 +530,13 @@ static int op_match(fixture *f)
 {
     size_t assign[NA];
     double ang[NA];
-    return ovica_match_atoms(f->A2, M, NA, f->A, NA, 0, assign, ang);
+    return ovica_atoms_match(f->A2, M, NA, f->A, NA, 0, assign, ang);
 }
 
 static int op_recovery(fixture *f)
 {
     ovica_recovery rec = OVICA_RECOVERY_INIT;
-    return ovica_recovery_eval(&rec, f->A2, M, NA, f->A, NA - 2, 1, 5.0, f->S_ref, NS);
+    return ovica_recovery_eval(f->A2, M, NA, f->A, NA - 2, 1, 5.0, f->S_ref, NS, &rec);
 }
 
 START_TEST(test_oom_metrics)
@@ -545,7 +545,7 @@ START_TEST(test_oom_metrics)
     fixture f;
     fx_init(&f);
     tally t = {0, ""};
-    sweep(&t, "match_atoms", &f, NULL, op_match, NULL, OVICA_OK);
+    sweep(&t, "atoms_match", &f, NULL, op_match, NULL, OVICA_OK);
     sweep(&t, "recovery_eval", &f, NULL, op_recovery, NULL, OVICA_OK);
     ck_assert_msg(t.bad == 0, "%d problems; first: %s", t.bad, t.first);
     fx_free(&f);

@@ -66,7 +66,7 @@ START_TEST(test_scan_2d)
     size_t best = 99;
     kept k;
     memset(&k, 0, sizeof k);
-    ck_assert_status(ovica_scan_atoms(proto, Xtr, N, Xte, N, 2, atoms, 4, 150, 0, 3,
+    ck_assert_status(ovica_atoms_scan(proto, Xtr, N, Xte, N, 2, atoms, 4, 150, 0, 3,
                                       ovica_loglik_beta_default(p), 1.0 / 256, ll, bits, &best,
                                       keep_model, &k),
                      OVICA_OK);
@@ -88,7 +88,7 @@ START_TEST(test_scan_2d)
 END_TEST
 
 /* Over-provisioned runs (3 true sources, 6 and 8 atoms), clustered to 3
- * with ovica_atom_usage() as weights. Data: the article's 3 atoms, sparse
+ * with ovica_atoms_usage() as weights. Data: the article's 3 atoms, sparse
  * Laplace sources (each active with probability 0.3), sigma 0.05; trainer
  * defaults except the duplicate-splitting guard, switched off (it exists to
  * push apart duplicated atoms, which over-provisioning creates on purpose).
@@ -146,9 +146,9 @@ START_TEST(test_overprovisioned_runs)
     ovica_trainer_restore_best(t);
     const ovica_model *tm = ovica_trainer_model(t);
     ck_assert_status(ovica_model_get_basis(tm, B, 2, n), OVICA_OK);
-    ck_assert_status(ovica_atom_usage(tm, X, N, 2, usage, n), OVICA_OK);
-    ck_assert_status(ovica_cluster_atoms(B, 2, n, usage, 3, 0, 1, merged, assign), OVICA_OK);
-    ck_assert_status(ovica_match_atoms(merged, 2, 3, A, 3, 0, NULL, ang), OVICA_OK);
+    ck_assert_status(ovica_atoms_usage(tm, X, N, 2, usage, n), OVICA_OK);
+    ck_assert_status(ovica_atoms_cluster(B, 2, n, usage, 3, 0, 1, merged, assign), OVICA_OK);
+    ck_assert_status(ovica_atoms_match(merged, 2, 3, A, 3, 0, NULL, ang), OVICA_OK);
     double worst = fmax(ang[0], fmax(ang[1], ang[2]));
     if (verbose()) {
         printf("over-provisioned n=%zu:", n);
@@ -213,7 +213,7 @@ START_TEST(test_overcomplete_vs_complete)
     const char *names[3] = {"complete seed 1", "complete seed 2", "overcomplete"};
     for (int c = 0; c < 3; c++) {
         ovica_model *trained = NULL;
-        ck_assert_status(ovica_scan_atoms(proto, Xtr, N, Xte, N, m, c < 2 ? &complete : &over, 1,
+        ck_assert_status(ovica_atoms_scan(proto, Xtr, N, Xte, N, m, c < 2 ? &complete : &over, 1,
                                           steps, 0, (uint64_t)(c % 2 + 1), beta, q, lap + c,
                                           NULL, NULL, keep_first, &trained),
                          OVICA_OK);
@@ -221,7 +221,7 @@ START_TEST(test_overcomplete_vs_complete)
          * leaves the estimate valid */
         int st = ovica_loglik_importance(trained, Xte, Nis, m, 10000, 3, NULL, is + c, se + c);
         ck_assert_msg(st >= 0, "importance sampling: %s", ovica_error_message());
-        ck_assert_status(ovica_bits_per_dim(is[c], m, q, bits + c), OVICA_OK);
+        ck_assert_status(ovica_loglik_bits(is[c], m, q, bits + c), OVICA_OK);
         if (verbose())
             printf("4x8 data, %s: held-out bits/dim %.4f by IS (loglik %.4f, se %.4f); Laplace "
                    "(beta 2, all %zu) loglik %.4f\n",
@@ -248,28 +248,28 @@ START_TEST(test_scan_bad_input)
     ovica_prior *p = make_prior(OVICA_PRIOR_LAPLACE, 1.0);
     ovica_model *proto = NULL;
     ck_assert_status(ovica_model_new(&proto, 2, 1, p, 0.1), OVICA_OK);
-    ck_assert_error(ovica_scan_atoms(NULL, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(NULL, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, NULL, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll,
+    ck_assert_error(ovica_atoms_scan(proto, NULL, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll,
                                      bits, &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 3, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 3, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_ESIZE);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 0, 5, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 0, 5, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 0, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 0, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, -1.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, -1.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 0.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 0.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, NULL, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, NULL, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
     atoms[1] = 0;
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_EINVAL);
     X[3] = NAN;
     atoms[1] = 2;
-    ck_assert_error(ovica_scan_atoms(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
+    ck_assert_error(ovica_atoms_scan(proto, X, 2, X, 2, 2, atoms, 2, 5, 0, 1, 2.0, 1.0, ll, bits,
                                      &best, NULL, NULL), OVICA_ENONFINITE);
     ovica_model_free(proto);
     ovica_prior_free(p);

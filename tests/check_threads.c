@@ -77,7 +77,7 @@ static void pipeline(work *w)
     ovica_posterior_accum acc = OVICA_POSTERIOR_ACCUM_INIT;
     acc.zs = w->zs;
     W_CHECK(w, ovica_sampler_run(sp, md, 0.1, w->X, NS, M, w->draws, NA, 4, &acc));
-    W_CHECK(w, ovica_match_atoms(w->A, M, NA, w->A, NA, 0, w->assign, w->angles));
+    W_CHECK(w, ovica_atoms_match(w->A, M, NA, w->A, NA, 0, w->assign, w->angles));
     W_CHECK(w, ovica_npy_write(w->npy_path, w->X, NS, M));
     W_CHECK(w, ovica_npy_read_into(w->npy_path, w->X_back, NS, M));
     unlink(w->npy_path);

@@ -204,7 +204,7 @@ static int call_with_version(vfix *f, int which, unsigned int v)
     case 2: {
         ovica_recovery rec = OVICA_RECOVERY_INIT;
         rec.version = v;
-        return ovica_recovery_eval(&rec, f->A, VM, VN, f->A, VN, 0, 5.0, NULL, 0);
+        return ovica_recovery_eval(f->A, VM, VN, f->A, VN, 0, 5.0, NULL, 0, &rec);
     }
     case 3: {
         ovica_prior_callbacks cb = OVICA_PRIOR_CALLBACKS_INIT;

@@ -4,7 +4,7 @@
  *        and an importance-sampling check) and bits per dimension.
  *
  * Units: natural logarithms (nats) throughout, except the bits of
- * ovica_bits_per_dim(). Layout as everywhere in libovica: X is N x m
+ * ovica_loglik_bits(). Layout as everywhere in libovica: X is N x m
  * row-major, S is N x n row-major, A is m x n with atom i in column i.
  *
  * The Laplace approximation (Lewicki & Sejnowski eq. 4; MATH.md):
@@ -119,8 +119,8 @@ OVICA_API int ovica_loglik_codes(const ovica_model *model, const double *X, size
  *         tolerance within the iteration limit, so its value is slightly
  *         off; the message says how many).
  */
-OVICA_API int ovica_loglik(const ovica_model *model, const double *X, size_t N, size_t x_dim,
-                           double beta, double *per_sample, double *mean);
+OVICA_API int ovica_loglik_laplace(const ovica_model *model, const double *X, size_t N,
+                                   size_t x_dim, double beta, double *per_sample, double *mean);
 
 /** Largest number of atoms n that ovica_loglik_importance() accepts. */
 #define OVICA_IMPORTANCE_MAX_ATOMS 16
@@ -130,10 +130,11 @@ OVICA_API int ovica_loglik(const ovica_model *model, const double *X, size_t N, 
  *        Laplace approximation (for small n).
  *
  * P(x|A) = E_q[ p(s) N(x; A s, sigma^2 I) / q(s) ] is estimated per sample
- * from `draws` draws of a proposal q centred on the MAP code s_hat (computed
- * as in ovica_loglik()): a defensive mixture of the prior (weight 0.1, which
- * bounds the weights) and four multivariate Student-t components (5 degrees
- * of freedom) with covariances (lambda A^T A + diag(c(beta)))^{-1},
+ * from `draws` draws of a proposal q centred on the MAP code s_hat
+ * (computed as in ovica_loglik_laplace()): a defensive mixture of the prior
+ * (weight 0.1, which bounds the weights) and four multivariate Student-t
+ * components (5 degrees of freedom) with covariances
+ * (lambda A^T A + diag(c(beta)))^{-1},
  * beta = 0.5, 2, 8, 32 in units of 1/b, from wider to narrower than the
  * posterior along the directions the data leave free. For the exponential
  * prior the coordinates with s_hat_i = 0 (up to six of them) are folded onto
@@ -174,7 +175,7 @@ OVICA_API int ovica_loglik_importance(const ovica_model *model, const double *X,
  * Meant for an over-provisioned basis (more atoms than the data have
  * sources), where several learned atoms point along one true direction.
  * Each non-zero atom a_i is normalised to u_i = a_i / |a_i| and carries a
- * weight w_i >= 0 (e.g. how much it is used on data, ovica_atom_usage();
+ * weight w_i >= 0 (e.g. how much it is used on data, ovica_atoms_usage();
  * NULL: all 1). The similarity of u and a centroid c is cos(u, c), or
  * |cos(u, c)| when use_sign is 0 (a and -a then count as one direction, as
  * they do under a symmetric prior; members are sign-aligned to their
@@ -198,7 +199,7 @@ OVICA_API int ovica_loglik_importance(const ovica_model *model, const double *X,
  *                 (use for the exponential prior).
  * @param seed     seeds the k-means++ draws; equal seeds give equal output.
  * @param merged   output, m x k row-major: the unit centroids (merged
- *                 atoms) in column q. Rescale with ovica_cluster_scale().
+ *                 atoms) in column q. Rescale with ovica_atoms_rescale().
  * @param assign   output, n entries: the cluster of atom i, or SIZE_MAX for
  *                 a zero atom.
  * @return OVICA_OK; OVICA_EINVAL (NULL, zero size, k out of range, negative
@@ -206,7 +207,7 @@ OVICA_API int ovica_loglik_importance(const ovica_model *model, const double *X,
  *         weights); OVICA_ESIZE (size overflow); OVICA_ENOMEM. Outputs are
  *         untouched on error.
  */
-OVICA_API int ovica_cluster_atoms(const double *A, size_t m, size_t n, const double *weights,
+OVICA_API int ovica_atoms_cluster(const double *A, size_t m, size_t n, const double *weights,
                                   size_t k, int use_sign, uint64_t seed, double *merged,
                                   size_t *assign);
 
@@ -218,59 +219,59 @@ OVICA_API int ovica_cluster_atoms(const double *A, size_t m, size_t n, const dou
  * sum_{i in q} w_i (the plain mean if the cluster's weights are all 0; it
  * keeps length 1 if the cluster is empty). Its direction is kept.
  *
- * @param A, m, n, weights as ovica_cluster_atoms().
- * @param assign  n entries from ovica_cluster_atoms() (values < k or
+ * @param A, m, n, weights as ovica_atoms_cluster().
+ * @param assign  n entries from ovica_atoms_cluster() (values < k or
  *                SIZE_MAX).
  * @param k       number of clusters, 1 <= k <= n.
  * @param merged  in/out, m x k row-major; every column non-zero and finite.
  * @return OVICA_OK; OVICA_EINVAL; OVICA_ENONFINITE; OVICA_ESIZE.
  */
-OVICA_API int ovica_cluster_scale(const double *A, size_t m, size_t n, const double *weights,
+OVICA_API int ovica_atoms_rescale(const double *A, size_t m, size_t n, const double *weights,
                                   const size_t *assign, size_t k, double *merged);
 
 /**
  * @brief Chooses the number of merged atoms k by held-out log-likelihood.
  *
  * For every k in [k_min, k_max] the model's atoms are clustered
- * (ovica_cluster_atoms(), signed when the model's prior is non-negative,
- * unsigned otherwise), rescaled (ovica_cluster_scale()), and the m x k
+ * (ovica_atoms_cluster(), signed when the model's prior is non-negative,
+ * unsigned otherwise), rescaled (ovica_atoms_rescale()), and the m x k
  * merged basis, with the model's prior and sigma, is scored by the mean
- * Laplace-approximation log-likelihood (ovica_loglik(), this beta) of the
- * held-out data X. The k with the highest score wins (the smallest k on a
- * tie). The merged atoms are not refitted to the data: the score measures
+ * Laplace-approximation log-likelihood (ovica_loglik_laplace(), this beta)
+ * of the held-out data X. The k with the highest score wins (the smallest k
+ * on a tie). The merged atoms are not refitted to the data: the score measures
  * the merge itself; train a model with k atoms started from `merged` for a
  * refit.
  *
  * @param model   the over-provisioned model (only read); built-in or user
- *                prior as ovica_loglik() allows.
- * @param weights optional (NULL) atom weights as in ovica_cluster_atoms().
+ *                prior as ovica_loglik_laplace() allows.
+ * @param weights optional (NULL) atom weights as in ovica_atoms_cluster().
  * @param X       held-out data, N x m row-major (finite), N >= 1; x_dim = m.
  * @param k_min, k_max  the range, 1 <= k_min <= k_max <= n.
- * @param beta    as ovica_loglik() (see ovica_loglik_beta_default()).
- * @param seed    as ovica_cluster_atoms() (the same seed for every k).
+ * @param beta    as ovica_loglik_laplace() (see ovica_loglik_beta_default()).
+ * @param seed    as ovica_atoms_cluster() (the same seed for every k).
  * @param k_best  out: the chosen k.
  * @param loglik  optional (NULL): k_max - k_min + 1 scores in nats per
  *                sample, loglik[k - k_min].
  * @param merged  out: room for m * k_max doubles; receives the chosen
  *                basis, m x k_best row-major (row length k_best).
  * @param assign  out, n entries: the chosen clustering.
- * @return OVICA_OK; the errors of ovica_cluster_atoms() and ovica_loglik();
- *         OVICA_EINVAL for a bad range. Outputs unspecified on error.
+ * @return OVICA_OK; the errors of ovica_atoms_cluster() and
+ *         ovica_loglik_laplace(); OVICA_EINVAL for a bad range. Outputs unspecified on error.
  */
-OVICA_API int ovica_cluster_choose_k(const ovica_model *model, const double *weights,
-                                     const double *X, size_t N, size_t x_dim, size_t k_min,
-                                     size_t k_max, double beta, uint64_t seed, size_t *k_best,
-                                     double *loglik, double *merged, size_t *assign);
+OVICA_API int ovica_atoms_choose_k(const ovica_model *model, const double *weights, const double *X,
+                                   size_t N, size_t x_dim, size_t k_min, size_t k_max, double beta,
+                                   uint64_t seed, size_t *k_best, double *loglik, double *merged,
+                                   size_t *assign);
 
 /**
  * @brief How much each atom is used on data: the weights for clustering.
  *
  * usage_i = mean over the samples of |s_hat_i| * |a_i|, the mean amplitude
  * that atom i contributes to the reconstruction A s_hat (in the data's
- * units), with s_hat the MAP codes computed as in ovica_loglik(). Unlike a
- * count of non-zero codes, it tells a strong atom from one that is often
- * active with tiny coefficients, and it is defined for models trained from
- * posterior draws.
+ * units), with s_hat the MAP codes computed as in ovica_loglik_laplace().
+ * Unlike a count of non-zero codes, it tells a strong atom from one that is
+ * often active with tiny coefficients, and it is defined for models trained
+ * from posterior draws.
  *
  * @param model  the model (only read); its basis must be set.
  * @param X      N x m row-major data (finite), N >= 1; x_dim = m.
@@ -279,17 +280,17 @@ OVICA_API int ovica_cluster_choose_k(const ovica_model *model, const double *wei
  * @return OVICA_OK; OVICA_EINVAL; OVICA_ESIZE; OVICA_ENONFINITE;
  *         OVICA_ENOTSUP, OVICA_EUSER (prior); OVICA_ENOMEM.
  */
-OVICA_API int ovica_atom_usage(const ovica_model *model, const double *X, size_t N,
-                               size_t x_dim, double *usage, size_t n);
+OVICA_API int ovica_atoms_usage(const ovica_model *model, const double *X, size_t N, size_t x_dim,
+                                double *usage, size_t n);
 
 /**
  * @brief Merges an over-provisioned model to k atoms and refits them on the
  *        data: the experiment with too many atoms, in one call.
  *
- * Three steps: the usage of each atom on X (ovica_atom_usage()); the atoms
- * clustered to k by direction with those weights (ovica_cluster_atoms(),
+ * Three steps: the usage of each atom on X (ovica_atoms_usage()); the atoms
+ * clustered to k by direction with those weights (ovica_atoms_cluster(),
  * signed when the prior is non-negative, up to sign otherwise) and rescaled
- * (ovica_cluster_scale()); then a model of k atoms with the model's prior
+ * (ovica_atoms_rescale()); then a model of k atoms with the model's prior
  * and sigma, trained on X with the trainer's defaults (ovica_rule_auto for
  * its default number of steps, the whole of X passed at every step)
  * starting from the merged atoms. The refit is what makes the merge exact:
@@ -302,13 +303,13 @@ OVICA_API int ovica_atom_usage(const ovica_model *model, const double *X, size_t
  *               ovica_model_free(). Its sigma and prior scale are the ones
  *               the trainer ended with. Untouched on error.
  * @param model  the over-provisioned model (only read); built-in prior or
- *               a user prior the trainer and ovica_atom_usage() accept.
+ *               a user prior the trainer and ovica_atoms_usage() accept.
  * @param X      N x m row-major data (finite), N >= 1; x_dim = m.
  * @param k      number of merged atoms, 1 <= k <= n (and at most the
  *               number of atoms in use).
  * @param seed   seeds the clustering and the trainer.
  * @param assign optional (NULL): n entries, the cluster of each atom (as
- *               ovica_cluster_atoms()).
+ *               ovica_atoms_cluster()).
  * @return OVICA_OK; OVICA_EINVAL (NULL, k out of range, a zero basis);
  *         OVICA_ESIZE; OVICA_ENONFINITE; OVICA_ENOMEM; the errors of the
  *         trainer.
@@ -318,11 +319,11 @@ OVICA_API int ovica_model_merge(ovica_model **out, const ovica_model *model, con
                                 size_t *assign);
 
 /**
- * @brief Callback of ovica_scan_atoms(): receives each trained model
+ * @brief Callback of ovica_atoms_scan(): receives each trained model
  * (borrowed, valid during the call; clone it to keep it). A non-zero return
  * stops the scan with OVICA_EUSER.
  */
-typedef int (*ovica_scan_fn)(size_t index, const ovica_model *model, void *user);
+typedef int (*ovica_atoms_scan_fn)(size_t index, const ovica_model *model, void *user);
 
 /**
  * @brief The number-of-atoms scan: trains a model for each candidate number
@@ -334,8 +335,8 @@ typedef int (*ovica_scan_fn)(size_t index, const ovica_model *model, void *user)
  * from X_train, the trainer seeded with `seed`) for `steps` steps on
  * consecutive batches of `batch` rows of X_train (cycling; 0 means the whole
  * set each step), then its best basis is restored (when the monitor ran)
- * and it is scored by the mean Laplace log-likelihood (ovica_loglik(), this
- * beta) of X_test. Nothing from X_test is used in training.
+ * and it is scored by the mean Laplace log-likelihood
+ * (ovica_loglik_laplace(), this beta) of X_test. Nothing from X_test is used in training.
  *
  * @param proto    supplies m, the prior and sigma (its basis and n are not
  *                 used); only read.
@@ -347,24 +348,25 @@ typedef int (*ovica_scan_fn)(size_t index, const ovica_model *model, void *user)
  * @param steps    training steps per candidate, >= 1.
  * @param batch    rows per step (0: all of X_train).
  * @param seed     trainer seed (the same for every candidate).
- * @param beta     as ovica_loglik() (see ovica_loglik_beta_default()).
+ * @param beta     as ovica_loglik_laplace() (see ovica_loglik_beta_default()).
  * @param quantum  quantisation step for `bits` (> 0; ignored if bits is NULL).
  * @param loglik   out, count values: held-out mean log-likelihood, nats/sample.
  * @param bits     optional (NULL) out, count values: bits per dimension at
- *                 `quantum` (ovica_bits_per_dim()).
+ *                 `quantum` (ovica_loglik_bits()).
  * @param best     optional (NULL) out: the index i of the highest loglik
  *                 (the smallest number of atoms on a tie).
  * @param on_model optional (NULL) callback for each trained model; @param
  *                 user passed to it.
  * @return OVICA_OK; OVICA_EINVAL, OVICA_ESIZE, OVICA_ENONFINITE (arguments);
- *         the trainer's and ovica_loglik()'s errors; OVICA_EUSER (callback).
- *         Outputs for the candidates done so far are written on error.
+ *         the trainer's and ovica_loglik_laplace()'s errors; OVICA_EUSER
+ *         (callback). Outputs for the candidates done so far are written on error.
  */
-OVICA_API int ovica_scan_atoms(const ovica_model *proto, const double *X_train, size_t N_train,
+OVICA_API int ovica_atoms_scan(const ovica_model *proto, const double *X_train, size_t N_train,
                                const double *X_test, size_t N_test, size_t x_dim,
                                const size_t *atoms, size_t count, size_t steps, size_t batch,
                                uint64_t seed, double beta, double quantum, double *loglik,
-                               double *bits, size_t *best, ovica_scan_fn on_model, void *user);
+                               double *bits, size_t *best, ovica_atoms_scan_fn on_model,
+                               void *user);
 
 /**
  * @brief Bits per dimension of data quantised to steps of `quantum`.
@@ -379,14 +381,14 @@ OVICA_API int ovica_scan_atoms(const ovica_model *proto, const double *X_train, 
  * quantum are meaningful.
  *
  * @param mean_loglik mean log-likelihood per sample in nats (e.g. from
- *                    ovica_loglik()), finite.
+ *                    ovica_loglik_laplace()), finite.
  * @param m           data dimension, >= 1.
  * @param quantum     quantisation step in the data's units, finite and > 0.
  * @param out         receives the bits per dimension.
  * @return OVICA_OK; OVICA_EINVAL (out NULL, m = 0, quantum <= 0);
  *         OVICA_ENONFINITE (NaN/Inf argument). *out untouched on error.
  */
-OVICA_API int ovica_bits_per_dim(double mean_loglik, size_t m, double quantum, double *out);
+OVICA_API int ovica_loglik_bits(double mean_loglik, size_t m, double quantum, double *out);
 
 OVICA_END_DECLS
 

@@ -51,7 +51,7 @@ OVICA_BEGIN_DECLS
  *         OVICA_ENONFINITE (NaN/Inf in a basis); OVICA_ENOMEM. The outputs
  *         are untouched on error.
  */
-OVICA_API int ovica_match_atoms(const double *A_learned, size_t m, size_t n_learned,
+OVICA_API int ovica_atoms_match(const double *A_learned, size_t m, size_t n_learned,
                                 const double *A_true, size_t n_true, int use_sign,
                                 size_t *assign, double *angle_deg);
 
@@ -80,15 +80,12 @@ typedef struct ovica_recovery {
 /**
  * @brief Evaluates the recovery of a true basis by a learned one.
  *
- * Matches atoms as ovica_match_atoms() and fills *out: max and mean of the
+ * Matches atoms as ovica_atoms_match() and fills *out: max and mean of the
  * per-true-atom angles (unmatched true atoms count with the largest possible
  * angle), MMCS, the number of true atoms matched within threshold_deg
  * (angle <= threshold_deg), and the number of dead learned atoms, i.e. those
  * whose column of S is exactly zero in every row (never active on the data).
  *
- * @param out           result; out->version set by OVICA_RECOVERY_INIT (any
- *                      version from 1 to OVICA_RECOVERY_VERSION). Written
- *                      only on success.
  * @param A_learned     learned basis, m x n_learned row-major (only read).
  * @param m             dimension, > 0.
  * @param n_learned     number of learned atoms, > 0.
@@ -101,15 +98,18 @@ typedef struct ovica_recovery {
  *                      row-major (only read, tested for exact zeros only),
  *                      or NULL: then dead = 0 and N is ignored.
  * @param N             rows of S, > 0 when S is given.
+ * @param out           result, last as every output; out->version set by
+ *                      OVICA_RECOVERY_INIT (any version from 1 to
+ *                      OVICA_RECOVERY_VERSION). Written only on success.
  * @return OVICA_OK; OVICA_EINVAL (NULL out or basis, zero size, negative
  *         threshold, N = 0 with S given); OVICA_EVERSION (out->version 0 or
  *         above OVICA_RECOVERY_VERSION); OVICA_ENONFINITE (NaN/Inf in a basis or
  *         threshold); OVICA_ESIZE; OVICA_ENOMEM.
  */
-OVICA_API int ovica_recovery_eval(ovica_recovery *out, const double *A_learned, size_t m,
-                                  size_t n_learned, const double *A_true, size_t n_true,
-                                  int use_sign, double threshold_deg, const double *S,
-                                  size_t N);
+OVICA_API int ovica_recovery_eval(const double *A_learned, size_t m, size_t n_learned,
+                                  const double *A_true, size_t n_true, int use_sign,
+                                  double threshold_deg, const double *S, size_t N,
+                                  ovica_recovery *out);
 
 OVICA_END_DECLS
 

@@ -356,9 +356,9 @@ static void test_draws_rule(void)
         CHECK(st == OVICA_OK, "auto rule: serial reference: %s", ovica_error_message());
         if (truth && st == OVICA_OK) {
             memcpy(T, truth, sizeof T);
-            OK(ovica_match_atoms(res.A, 2, 3, T, 3, 1, NULL, ad));
-            OK(ovica_match_atoms(S, 2, 3, T, 3, 1, NULL, as));
-            OK(ovica_match_atoms(res.A, 2, 3, S, 3, 1, NULL, ads));
+            OK(ovica_atoms_match(res.A, 2, 3, T, 3, 1, NULL, ad));
+            OK(ovica_atoms_match(S, 2, 3, T, 3, 1, NULL, as));
+            OK(ovica_atoms_match(res.A, 2, 3, S, 3, 1, NULL, ads));
             double md = fmax(ad[0], fmax(ad[1], ad[2])), ms = fmax(as[0], fmax(as[1], as[2]));
             double mds = fmax(ads[0], fmax(ads[1], ads[2]));
             CHECK(md < 3.0 && ms < 3.0 && mds < 3.0,

@@ -301,8 +301,8 @@ ENUMS = {
 
 # --- callback types and structs --------------------------------------------------
 
-# typedef int (*ovica_scan_fn)(...) (ovica/eval.h)
-ovica_scan_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)
+# typedef int (*ovica_atoms_scan_fn)(...) (ovica/eval.h)
+ovica_atoms_scan_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)
 
 # typedef double (*ovica_schedule_fn)(...) (ovica/trainer.h)
 ovica_schedule_fn = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
@@ -435,7 +435,7 @@ STRUCTS = {
     'ovica_step_stats': ovica_step_stats,
 }
 CALLBACK_TYPES = {
-    'ovica_scan_fn': ovica_scan_fn,
+    'ovica_atoms_scan_fn': ovica_atoms_scan_fn,
     'ovica_schedule_fn': ovica_schedule_fn,
 }
 
@@ -496,8 +496,8 @@ FUNCTIONS = {
         ),
         ('model', 'X', 'N', 'x_dim', 'S', 's_dim', 'beta', 'per_sample', 'mean'),
         'ovica/eval.h', False),
-    'ovica_loglik': Function(
-        'ovica_loglik', ctypes.c_int,
+    'ovica_loglik_laplace': Function(
+        'ovica_loglik_laplace', ctypes.c_int,
         (
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_double),
@@ -524,8 +524,8 @@ FUNCTIONS = {
         ),
         ('model', 'X', 'N', 'x_dim', 'draws', 'seed', 'per_sample', 'mean', 'stderr_mean'),
         'ovica/eval.h', False),
-    'ovica_cluster_atoms': Function(
-        'ovica_cluster_atoms', ctypes.c_int,
+    'ovica_atoms_cluster': Function(
+        'ovica_atoms_cluster', ctypes.c_int,
         (
             ctypes.POINTER(ctypes.c_double),
             ctypes.c_size_t,
@@ -539,8 +539,8 @@ FUNCTIONS = {
         ),
         ('A', 'm', 'n', 'weights', 'k', 'use_sign', 'seed', 'merged', 'assign'),
         'ovica/eval.h', False),
-    'ovica_cluster_scale': Function(
-        'ovica_cluster_scale', ctypes.c_int,
+    'ovica_atoms_rescale': Function(
+        'ovica_atoms_rescale', ctypes.c_int,
         (
             ctypes.POINTER(ctypes.c_double),
             ctypes.c_size_t,
@@ -552,8 +552,8 @@ FUNCTIONS = {
         ),
         ('A', 'm', 'n', 'weights', 'assign', 'k', 'merged'),
         'ovica/eval.h', False),
-    'ovica_cluster_choose_k': Function(
-        'ovica_cluster_choose_k', ctypes.c_int,
+    'ovica_atoms_choose_k': Function(
+        'ovica_atoms_choose_k', ctypes.c_int,
         (
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_double),
@@ -571,8 +571,8 @@ FUNCTIONS = {
         ),
         ('model', 'weights', 'X', 'N', 'x_dim', 'k_min', 'k_max', 'beta', 'seed', 'k_best', 'loglik', 'merged', 'assign'),
         'ovica/eval.h', False),
-    'ovica_atom_usage': Function(
-        'ovica_atom_usage', ctypes.c_int,
+    'ovica_atoms_usage': Function(
+        'ovica_atoms_usage', ctypes.c_int,
         (
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_double),
@@ -597,8 +597,8 @@ FUNCTIONS = {
         ),
         ('out', 'model', 'X', 'N', 'x_dim', 'k', 'seed', 'assign'),
         'ovica/eval.h', False),
-    'ovica_scan_atoms': Function(
-        'ovica_scan_atoms', ctypes.c_int,
+    'ovica_atoms_scan': Function(
+        'ovica_atoms_scan', ctypes.c_int,
         (
             ctypes.c_void_p,
             ctypes.POINTER(ctypes.c_double),
@@ -616,13 +616,13 @@ FUNCTIONS = {
             ctypes.POINTER(ctypes.c_double),
             ctypes.POINTER(ctypes.c_double),
             ctypes.POINTER(ctypes.c_size_t),
-            ovica_scan_fn,
+            ovica_atoms_scan_fn,
             ctypes.c_void_p,
         ),
         ('proto', 'X_train', 'N_train', 'X_test', 'N_test', 'x_dim', 'atoms', 'count', 'steps', 'batch', 'seed', 'beta', 'quantum', 'loglik', 'bits', 'best', 'on_model', 'user'),
         'ovica/eval.h', False),
-    'ovica_bits_per_dim': Function(
-        'ovica_bits_per_dim', ctypes.c_int,
+    'ovica_loglik_bits': Function(
+        'ovica_loglik_bits', ctypes.c_int,
         (
             ctypes.c_double,
             ctypes.c_size_t,
@@ -743,8 +743,8 @@ FUNCTIONS = {
         ),
         ('p',),
         'ovica/io.h', False),
-    'ovica_match_atoms': Function(
-        'ovica_match_atoms', ctypes.c_int,
+    'ovica_atoms_match': Function(
+        'ovica_atoms_match', ctypes.c_int,
         (
             ctypes.POINTER(ctypes.c_double),
             ctypes.c_size_t,
@@ -760,7 +760,6 @@ FUNCTIONS = {
     'ovica_recovery_eval': Function(
         'ovica_recovery_eval', ctypes.c_int,
         (
-            ctypes.POINTER(ovica_recovery),
             ctypes.POINTER(ctypes.c_double),
             ctypes.c_size_t,
             ctypes.c_size_t,
@@ -770,8 +769,9 @@ FUNCTIONS = {
             ctypes.c_double,
             ctypes.POINTER(ctypes.c_double),
             ctypes.c_size_t,
+            ctypes.POINTER(ovica_recovery),
         ),
-        ('out', 'A_learned', 'm', 'n_learned', 'A_true', 'n_true', 'use_sign', 'threshold_deg', 'S', 'N'),
+        ('A_learned', 'm', 'n_learned', 'A_true', 'n_true', 'use_sign', 'threshold_deg', 'S', 'N', 'out'),
         'ovica/metrics.h', False),
     'ovica_model_new': Function(
         'ovica_model_new', ctypes.c_int,

@@ -74,7 +74,7 @@ RAW_ONLY = frozenset({
     "ovica_npy_open", "ovica_npy_close", "ovica_npy_file_shape", "ovica_npy_file_format",
     "ovica_npy_read_rows",
     # ovica/eval.h: clustering and atom scans beyond cluster_atoms
-    "ovica_cluster_scale", "ovica_cluster_choose_k", "ovica_scan_atoms",
+    "ovica_atoms_rescale", "ovica_atoms_choose_k", "ovica_atoms_scan",
     # ovica/debug.h (experimental): allocation counting, failure injection
     "ovica_debug_fail_alloc", "ovica_debug_alloc_count", "ovica_debug_alloc_live",
     # the name -> id look-up of the parameter tables: SOLVER_PARAMS etc. are

@@ -885,8 +885,8 @@ def match_atoms(A_learned, A_true, use_sign=False):
     t, pt = as_input(A_true, "A_true", cols=None)
     assign = (ctypes.c_size_t * t.shape[1])()
     ang = np.empty(t.shape[1])
-    check(F.ovica_match_atoms(pa, a.shape[0], a.shape[1], pt, t.shape[1], int(bool(use_sign)),
-                              assign, ptr(ang)), "ovica_match_atoms")
+    check(F.ovica_atoms_match(pa, a.shape[0], a.shape[1], pt, t.shape[1], int(bool(use_sign)),
+                              assign, ptr(ang)), "ovica_atoms_match")
     big = ctypes.c_size_t(-1).value
     return np.array([-1 if v == big else v for v in assign], dtype=np.int64), ang
 
@@ -905,8 +905,9 @@ def recovery(A_learned, A_true, use_sign=False, threshold_deg=3.0, S=None):
         N = s.shape[0]
     else:
         ps, N = None, 0
-    check(F.ovica_recovery_eval(ctypes.byref(rec), pa, a.shape[0], a.shape[1], pt, t.shape[1],
-                                int(bool(use_sign)), float(threshold_deg), ps, N),
+    check(F.ovica_recovery_eval(pa, a.shape[0], a.shape[1], pt, t.shape[1],
+                                int(bool(use_sign)), float(threshold_deg), ps, N,
+                                ctypes.byref(rec)),
           "ovica_recovery_eval")
     return {f: getattr(rec, f) for f, _ in rec._fields_ if f != "version"}
 
@@ -926,16 +927,17 @@ def _beta(model, beta):
 
 def loglik(model, X, beta=None):
     """Per-sample log P(x|A) in nats by the Laplace approximation
-    (ovica_loglik). A MAP code that missed its tolerance gives a
+    (ovica_loglik_laplace). A MAP code that missed its tolerance gives a
     ConvergenceWarning."""
     import warnings
     x, px = as_input(X, "X", cols=model.m)
     out = np.empty(x.shape[0])
     _lib.clear_pending()
-    st = check(F.ovica_loglik(model._ptr(), px, x.shape[0], x.shape[1], _beta(model, beta),
-                              ptr(out), None), "ovica_loglik")
+    st = check(F.ovica_loglik_laplace(model._ptr(), px, x.shape[0], x.shape[1],
+                                      _beta(model, beta), ptr(out), None),
+               "ovica_loglik_laplace")
     if st == _lib.NOT_CONVERGED:
-        warnings.warn("ovica_loglik: " + _lib.error_message(), _lib.ConvergenceWarning,
+        warnings.warn("ovica_loglik_laplace: " + _lib.error_message(), _lib.ConvergenceWarning,
                       stacklevel=2)
     return out
 
@@ -963,19 +965,19 @@ def loglik_importance(model, X, draws=10000, seed=0):
 
 
 def atom_usage(model, X):
-    """Mean amplitude each atom contributes on X (ovica_atom_usage): n values."""
+    """Mean amplitude each atom contributes on X (ovica_atoms_usage): n values."""
     x, px = as_input(X, "X", cols=model.m)
     out = np.empty(model.n)
     _lib.clear_pending()
-    check(_lib.optional("ovica_atom_usage")(model._ptr(), px, x.shape[0], x.shape[1],
-                                            ptr(out), out.size), "ovica_atom_usage")
+    check(_lib.optional("ovica_atoms_usage")(model._ptr(), px, x.shape[0], x.shape[1],
+                                             ptr(out), out.size), "ovica_atoms_usage")
     return out
 
 
 def bits_per_dim(mean_loglik, m, quantum):
     v = ctypes.c_double()
-    check(F.ovica_bits_per_dim(float(mean_loglik), int(m), float(quantum), ctypes.byref(v)),
-          "ovica_bits_per_dim")
+    check(F.ovica_loglik_bits(float(mean_loglik), int(m), float(quantum), ctypes.byref(v)),
+          "ovica_loglik_bits")
     return v.value
 
 
@@ -990,9 +992,9 @@ def cluster_atoms(A, k, weights=None, use_sign=False, seed=0):
         pw = None
     merged = np.empty((m, int(k)))
     assign = (ctypes.c_size_t * n)()
-    check(F.ovica_cluster_atoms(pa, m, n, pw, int(k), int(bool(use_sign)),
+    check(F.ovica_atoms_cluster(pa, m, n, pw, int(k), int(bool(use_sign)),
                                 ctypes.c_uint64(int(seed)), ptr(merged), assign),
-          "ovica_cluster_atoms")
+          "ovica_atoms_cluster")
     big = ctypes.c_size_t(-1).value
     return merged, np.array([-1 if v == big else v for v in assign], dtype=np.int64)
 
