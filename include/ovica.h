@@ -8,6 +8,10 @@
  * Conventions that hold for the whole API:
  * - Data are row-major: X is N x m (one sample per row), the basis A is
  *   m x n (atom i is column i), codes S are N x n.
+ * - Names are ovica_<noun>_<verb>: the object or the family first
+ *   (ovica_model_, ovica_trainer_, ovica_atoms_, ovica_loglik_), then what is
+ *   done to it or read from it (ovica_model_set_basis, ovica_atoms_match,
+ *   ovica_loglik_laplace; accessors name the property: ovica_model_sigma).
  * - Every fallible function returns an int status (ovica/status.h); results
  *   go to out-parameters. Argument order: a function that makes a handle
  *   (ovica_solver_new, ovica_model_clone, ...) takes its out-parameter
