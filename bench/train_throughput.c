@@ -14,26 +14,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "ovica.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-#define CHECK(x)                                                                       \
-    do {                                                                               \
-        int st_ = (x);                                                                 \
-        if (st_ < 0) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s (%s)\n", __FILE__, __LINE__, #x,             \
-                    ovica_strerror(st_), ovica_error_message());                       \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
+#include "bench_check.h"
 
 int main(int argc, char **argv)
 {
@@ -59,19 +41,19 @@ int main(int argc, char **argv)
         return 1;
     }
     ovica_rng *r = NULL;
-    CHECK(ovica_rng_new(&r, 5000 + seed));
-    CHECK(ovica_synth_random_basis(r, A, m, n));
-    CHECK(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, activity, S, N, n));
-    CHECK(ovica_synth_mix(r, A, m, n, S, N, noise, X));
+    CK(ovica_rng_new(&r, 5000 + seed));
+    CK(ovica_synth_random_basis(r, A, m, n));
+    CK(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, activity, S, N, n));
+    CK(ovica_synth_mix(r, A, m, n, S, N, noise, X));
     free(S);
     ovica_prior *p = NULL;
-    CHECK(ovica_prior_exponential_new(&p, 1.0));
+    CK(ovica_prior_exponential_new(&p, 1.0));
     ovica_model *md = NULL;
-    CHECK(ovica_model_new(&md, m, n, p, 0.05));
+    CK(ovica_model_new(&md, m, n, p, 0.05));
     ovica_trainer *t = NULL;
-    CHECK(ovica_trainer_new(&t, md, ovica_rule_auto, seed));
+    CK(ovica_trainer_new(&t, md, ovica_rule_auto, seed));
     double steps = 0.0;
-    CHECK(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps));
+    CK(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps));
     const double cos99 = acos(0.99) * 180.0 / 3.14159265358979323846;
     printf("m %zu, n %zu, activity %g, N %zu, noise %g, seed %llu; %.0f steps, "
            "OPENBLAS_NUM_THREADS=%s\n",
@@ -79,15 +61,15 @@ int main(int argc, char **argv)
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     printf("%6s %9s %8s %10s %9s %8s\n", "step", "seconds", "MMCS", "cos>=0.99", "sigma", "route");
     double rows = 0.0;
-    const double t0 = now();
+    const double t0 = bench_now();
     for (size_t k = 0; k < (size_t)steps; k++) {
         ovica_step_stats st = OVICA_STEP_STATS_INIT;
-        CHECK(ovica_trainer_step(t, X, N, m, &st));
+        CK(ovica_trainer_step(t, X, N, m, &st));
         rows += st.samples;
         if ((k + 1) % 50 == 0 || k + 1 == (size_t)steps) {
-            const double el = now() - t0; /* the evaluation below is not timed */
+            const double el = bench_now() - t0; /* the evaluation below is not timed */
             ovica_recovery rc = OVICA_RECOVERY_INIT;
-            CHECK(ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), m, n, A, n, 1,
+            CK(ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), m, n, A, n, 1,
                                       cos99, NULL, 0, &rc));
             static const char *const routes[] = {"probe", "sparse", "dense", "map"};
             int rg = ovica_trainer_regime(t);
@@ -96,7 +78,7 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    const double el = now() - t0;
+    const double el = bench_now() - t0;
     printf("%.0f rows in %.2f s: %.0f rows per second\n", rows, el, rows / el);
     ovica_trainer_free(t);
     ovica_model_free(md);
