@@ -10,7 +10,9 @@
  * noise; the whole data set is passed at every step, as a host would, and
  * the trainer draws the rows of each step itself. Every 50 steps it prints
  * the elapsed time, the MMCS against the truth, the atoms at cos >= 0.99 and
- * the noise estimate; at the end, rows per second over the whole run. */
+ * the noise estimate; at the end, rows per second over the whole run. The
+ * run stops where the trainer says it has settled (ovica_trainer_converged),
+ * as the library's hosts do. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,8 @@ int main(int argc, char **argv)
         ovica_step_stats st = OVICA_STEP_STATS_INIT;
         CK(ovica_trainer_step(t, X, N, m, &st));
         rows += st.samples;
-        if ((k + 1) % 50 == 0 || k + 1 == (size_t)steps) {
+        const int settled = ovica_trainer_converged(t) == 1;
+        if ((k + 1) % 50 == 0 || k + 1 == (size_t)steps || settled) {
             const double el = bench_now() - t0; /* the evaluation below is not timed */
             ovica_recovery rc = OVICA_RECOVERY_INIT;
             CK(ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), m, n, A, n, 1,
@@ -76,6 +79,10 @@ int main(int argc, char **argv)
             printf("%6zu %9.2f %8.4f %6zu/%-3zu %9.4f %8s\n", k + 1, el, rc.mmcs, rc.recovered, n,
                    st.sigma_t, rg >= 0 && rg < 4 ? routes[rg] : "?");
             fflush(stdout);
+        }
+        if (settled) {
+            printf("settled at step %zu of %.0f (ovica_trainer_converged)\n", k + 1, steps);
+            break;
         }
     }
     const double el = bench_now() - t0;

@@ -532,7 +532,8 @@ static int sep_train_loop(separation *s)
     cli_signals sig;
     cli_signals_catch(&sig);
     int code = 0;
-    for (size_t k = 0; k < s->steps && !cli_interrupted(); k++) {
+    for (size_t k = 0; k < s->steps && !cli_interrupted() && ovica_trainer_converged(s->t) != 1;
+         k++) {
         const double *batch = NULL;
         size_t rows = 0;
         ovica_step_stats st_k = OVICA_STEP_STATS_INIT;

@@ -36,6 +36,7 @@ typedef struct {
     size_t steps, batch;  /* batch 0: all the data */
     double lr;            /* <= 0: the trainer's default */
     int schedule;         /* -1: the trainer's default */
+    double stop;          /* < 0: the trainer's default convergence test */
     int init;             /* enum ovica_init_method, or INIT_AUTO */
     uint64_t seed;
     int keep;             /* 0 best, 1 final */
@@ -155,6 +156,7 @@ typedef struct {
     size_t m, atoms;
     size_t steps, first; /* the planned total, the step the run starts at */
     size_t done_steps;   /* steps done by this run */
+    int settled;         /* the run stopped early: ovica_trainer_converged */
     size_t at;           /* the step the trainer is at, for messages */
     int use_sign;        /* signed matching (a non-negative prior) */
     int keep_best;
@@ -219,6 +221,8 @@ static int run_set_params(train_state *r)
     if (st == OVICA_OK && c->lr > 0) st = ovica_trainer_set_param(r->t, OVICA_TRAIN_LR, c->lr);
     if (st == OVICA_OK && c->schedule >= 0)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
+    if (st == OVICA_OK && c->stop >= 0)
+        st = ovica_trainer_set_param(r->t, OVICA_TRAIN_STOP, c->stop);
     if (st == OVICA_OK && c->solver >= 0)
         st = ovica_trainer_set_solver(r->t, ovica_solver_type_find(cli_solver_names[c->solver]));
     if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot set up the trainer");
@@ -318,6 +322,10 @@ static int run_steps(train_state *r)
         const double *batch = NULL;
         size_t B = 0;
         r->at = k;
+        if (ovica_trainer_converged(r->t) == 1) { /* settled: the rest would not move it */
+            r->settled = 1;
+            break;
+        }
         int st = cli_batches_get(r->src, k, &batch, &B);
         if (st != OVICA_OK) {
             code = run_step_failed(r, k, st, NULL, 0);
@@ -385,8 +393,9 @@ static void run_summary(const train_state *r, int kept_best, double best)
         "undecided (stopped in auto's probe)", "sparse (MAP codes, noise estimated)",
         "dense (posterior draws)", "MAP codes"};
     const int rg = ovica_trainer_regime(r->t);
-    fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s); route: %s; ",
+    fprintf(stderr, "ovica %s: trained at step %zu of %zu (%zu steps in %.1f s%s); route: %s; ",
             r->cmd, r->first + r->done_steps, r->steps, r->done_steps, cli_now() - r->pr.t0,
+            r->settled ? "; settled, so stopped early: --stop 0 takes every step" : "",
             rg >= 0 && rg <= 3 ? routes[rg] : "?");
     if (kept_best)
         fprintf(stderr, "kept the best basis (monitor objective %.6g); ", best);
@@ -503,6 +512,11 @@ static const char train_help_options[] =
     "                     auto (active for the built-in priors); default: the\n"
     "                     trainer's (auto)\n"
     "  --steps K          number of steps, >= 1; default: the trainer's (650)\n"
+    "  --stop TOL         on the sparse route, stop before --steps once the basis has\n"
+    "                     settled: no atom turned by more than 1 - cos = TOL over\n"
+    "                     25 steps, the atoms' mean move no longer shrinking and the\n"
+    "                     noise estimate steady (0: take every step); default: the\n"
+    "                     trainer's (0.002)\n"
     "  --batch B          samples per step (0: all, and the trainer draws the rows\n"
     "                     of each step itself); default 0. With B < N each step\n"
     "                     reads its B rows from the file (memory-mapped, so the data\n"
@@ -539,7 +553,7 @@ typedef struct {
     const char *data, *out, *log, *truth, *checkpoint, *resume;
     uint64_t atoms, steps, batch, seed, every, block, max_samples;
     int prior, rule, solver, schedule, init, keep, quiet, force;
-    double sigma, scale, lr;
+    double sigma, scale, lr, stop;
     int steps_given;
 } train_opts;
 
@@ -549,7 +563,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
 {
     *o = (train_opts){.steps = 300, .seed = 1, .prior = 1, .rule = 5, .solver = -1,
                       .schedule = -1, .init = INIT_AUTO, .keep = 1, .sigma = 0.05,
-                      .scale = 1.0};
+                      .scale = 1.0, .stop = -1.0};
     const cli_opt opts[] = {
         {"data", CLI_STRING, &o->data, 0, 0, 0, NULL},
         {"atoms", CLI_U64, &o->atoms, 1, 1e6, 0, NULL},
@@ -565,6 +579,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
         {"max-samples", CLI_U64, &o->max_samples, 0, 1e15, 0, NULL},
         {"lr", CLI_DOUBLE, &o->lr, 0, 100, CLI_LO_OPEN, NULL},
         {"schedule", CLI_CHOICE, &o->schedule, 0, 0, 0, schedule_names},
+        {"stop", CLI_DOUBLE, &o->stop, 0, 1, 0, NULL},
         {"init", CLI_CHOICE, &o->init, 0, 0, 0, init_names},
         {"seed", CLI_U64, &o->seed, 0, 18446744073709551615.0, 0, NULL},
         {"keep", CLI_CHOICE, &o->keep, 0, 0, 0, keep_names},
@@ -730,7 +745,7 @@ int cmd_train(int argc, char **argv)
         return code;
     }
     train_cfg c = {(size_t)o.atoms, o.prior, o.sigma, o.scale, o.solver, o.rule, (size_t)o.steps,
-                   (size_t)o.batch, o.lr, o.schedule, o.init, o.seed, o.keep, o.quiet, o.log,
+                   (size_t)o.batch, o.lr, o.schedule, o.stop, o.init, o.seed, o.keep, o.quiet, o.log,
                    d.T, d.tn, o.checkpoint, (size_t)o.every, o.resume, o.steps_given, o.data};
     ovica_model *model = NULL;
     code = train_run("train", &c, &d.src, o.out, d.T ? &model : NULL);
@@ -878,7 +893,7 @@ int cmd_demo(int argc, char **argv)
                cli_prior_names[prior], sets[set], noise, p.data);
     fflush(stdout);
 
-    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, INIT_AUTO, seed, 1, quiet,
+    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, -1.0, INIT_AUTO, seed, 1, quiet,
                    p.log, A, n, NULL, 0, NULL, steps != 0, NULL};
     cli_batches src;
     cli_batches_all(&src, X, N, m);

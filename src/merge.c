@@ -17,7 +17,7 @@ static int refit(ovica_model **out, const ovica_model *mk, const double *X, size
     double steps = 0.0;
     st = ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps);
     if (st == OVICA_OK) st = ovica_trainer_set_basis(t, mk->A, mk->m, mk->n);
-    for (size_t k = 0; st == OVICA_OK && k < (size_t)steps; k++)
+    for (size_t k = 0; st == OVICA_OK && k < (size_t)steps && !ovica_trainer_converged(t); k++)
         st = ovica_trainer_step(t, X, N, x_dim, NULL);
     if (st == OVICA_OK) st = ovica_model_clone(out, ovica_trainer_model(t));
     ovica_trainer_free(t);

@@ -51,6 +51,7 @@ static const ovica__param param_info[] = {
     [OVICA_TRAIN_THRESHOLD] = {"threshold", 0.0, 100.0, 0.0, OVICA__PARAM_DOUBLE, 0},
     [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, OVICA__PARAM_INT, 0},
     [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_STOP] = {"stop", 0.0, 1.0, 2e-3, OVICA__PARAM_DOUBLE, 0},
 };
 _Static_assert(sizeof param_info / sizeof param_info[0] == N_PARAMS,
                "one entry of param_info per trainer parameter");
@@ -128,6 +129,7 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->dB);
     ovica__free(t->Xsub);
     ovica__free(t->probe_A);
+    ovica__free(t->conv_A);
     ovica__free(t);
 }
 
@@ -203,9 +205,10 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->dC = ovica__calloc(n * n, sizeof(double));
         t->dB = ovica__calloc(m * n, sizeof(double));
         t->probe_A = ovica__calloc(m * n, sizeof(double));
+        t->conv_A = ovica__calloc(m * n, sizeof(double));
         if (!t->stats || !t->bnd || !t->worst || !t->last_active || !t->usage || !t->best_A ||
             !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->supp || !t->mom || !t->var ||
-            !t->dC || !t->dB || !t->probe_A)
+            !t->dC || !t->dB || !t->probe_A || !t->conv_A)
             st = ovica__error(OVICA_ENOMEM, "cannot allocate the trainer's work memory");
     }
     if (st) {

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "ovica/trainer.h"
 
-#define N_PARAMS (OVICA_TRAIN_SWAP + 1) /* the length of enum ovica_train_param */
+#define N_PARAMS (OVICA_TRAIN_STOP + 1) /* the length of enum ovica_train_param */
 
 /* Offsets into the flat statistics array. */
 enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
@@ -80,6 +80,10 @@ struct ovica_trainer {
     double kfrac;              /* running mean number of active codes per sample / m */
     double sigma0, b0;         /* the host's sigma and prior scale */
     double *dC, *dB;           /* n x n, m x n: running <s s^T>, <x s^T> */
+    double *conv_A;            /* m x n: the basis at the last evaluation of the convergence test */
+    double conv_sig, conv_move; /* its noise estimate; the mean move of the atoms over the lag before */
+    size_t conv_steps;         /* sparse steps since the test was reset */
+    int conv_have, converged;  /* evaluations since the reset (capped at 2); the verdict */
     double *Xsub;              /* rows drawn from a large batch, cap_sub x m */
     size_t cap_sub;
     size_t sub_N;              /* rows of the last batch as used (drawn or all) */
@@ -192,5 +196,7 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs);
 void ovica__dict_reset(ovica_trainer *t);
 /* Drops atom j from the running statistics (re-seeded or swapped). */
 void ovica__dict_forget_atom(ovica_trainer *t, size_t j);
+/* The convergence test (ovica_trainer_converged), after each sparse step. */
+void ovica__conv_update(ovica_trainer *t);
 
 #endif /* OVICA_TRAINER_INTERNAL_H */

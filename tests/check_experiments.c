@@ -103,7 +103,7 @@ static int train(const experiment *e, const ovica_rule_type *rule, int z_choice,
     double steps = 0.0;
     if (st == OVICA_OK) st = ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps);
     const size_t nb = e->N / e->batch;
-    for (size_t k = 0; st == OVICA_OK && k < (size_t)steps; k++)
+    for (size_t k = 0; st == OVICA_OK && k < (size_t)steps && !ovica_trainer_converged(t); k++)
         st = ovica_trainer_step(t, X + (k % nb) * e->batch * e->m, e->batch, e->m, NULL);
     if (st == OVICA_OK) {
         ovica_recovery rec = OVICA_RECOVERY_INIT;
@@ -362,7 +362,7 @@ START_TEST(test_superposition)
         ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, (uint64_t)seed), OVICA_OK);
         double steps = 0.0;
         ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps), OVICA_OK);
-        for (size_t k = 0; k < (size_t)steps; k++)
+        for (size_t k = 0; k < (size_t)steps && !ovica_trainer_converged(t); k++)
             ck_assert_status(ovica_trainer_step(t, H, TOY_N, NH, NULL), OVICA_OK);
         size_t c = count_c99(ovica_model_basis(ovica_trainer_model(t)), NH, NF, Wc, nr, 1);
         met += nr > 0 && (double)c >= 0.9 * (double)nr;

@@ -60,7 +60,7 @@ START_TEST(test_params_and_rules)
     ck_assert_int_eq(ovica_rule_type_uses_draws(NULL), -1);
     ck_assert_ptr_null(ovica_rule_type_find("sgd"));
     double v, lo, hi;
-    for (int q = 0; q <= OVICA_TRAIN_SWAP; q++) {
+    for (int q = 0; q <= OVICA_TRAIN_STOP; q++) {
         ck_assert_status(ovica_trainer_get_param(t, q, &v), OVICA_OK);
         ck_assert_status(ovica_trainer_param_bounds(q, &lo, &hi), OVICA_OK);
         ck_assert_msg(v >= lo && v <= hi, "param %d default %g outside [%g, %g]", q, v, lo, hi);
@@ -70,7 +70,7 @@ START_TEST(test_params_and_rules)
     ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_LR, NAN), OVICA_ENONFINITE);
     ck_assert_error(ovica_trainer_set_param(t, 999, 1.0), OVICA_EINVAL);
     ck_assert_error(ovica_trainer_param_bounds(-1, &lo, &hi), OVICA_EINVAL);
-    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_SWAP + 1, &lo, &hi), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_STOP + 1, &lo, &hi), OVICA_EINVAL);
     ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_LR, &v), OVICA_OK);
     ck_assert_double_eq(v, 0.3);
     ovica_trainer_free(t);
@@ -273,17 +273,34 @@ START_TEST(test_sparse_update_settles)
     ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_dictionary, 1), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps), OVICA_OK);
     double late = 0.0;
+    size_t settled = 0; /* the first step after which the convergence test passed */
     for (size_t k = 0; k < steps; k++) {
         ovica_step_stats st = OVICA_STEP_STATS_INIT;
         ck_assert_status(ovica_trainer_step(t, X, N, m, &st), OVICA_OK);
         if (k >= steps - 50) late = fmax(late, st.update);
+        const int c = ovica_trainer_converged(t);
+        ck_assert_int_ge(c, 0);
+        /* evaluated only every OVICA_TRAIN_STOP_LAG steps, never before the third */
+        if (c == 1 && settled == 0) settled = k + 1;
     }
+    ck_assert_msg(settled >= 3 * OVICA_TRAIN_STOP_LAG && settled % OVICA_TRAIN_STOP_LAG == 0 &&
+                      settled < steps,
+                  "the convergence test passed first after step %zu of %zu", settled, steps);
+    ck_assert_int_eq(ovica_trainer_converged(NULL), -1);
     ovica_recovery rc = OVICA_RECOVERY_INIT;
     ck_assert_status(ovica_recovery_eval(ovica_model_basis(ovica_trainer_model(t)), m, n, A, n, 1,
                                          8.0, NULL, 0, &rc),
                      OVICA_OK);
     ck_assert_msg(late < 0.02, "largest relative update over the last 50 steps: %g", late);
     ck_assert_msg(rc.mmcs >= 0.999, "MMCS %.4f", rc.mmcs);
+    /* a new basis starts the test afresh; stop = 0 turns it off */
+    ck_assert_status(ovica_trainer_set_basis(t, A, m, n), OVICA_OK);
+    ck_assert_int_eq(ovica_trainer_converged(t), 0);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_STOP, 0.0), OVICA_OK);
+    for (size_t k = 0; k < 4 * OVICA_TRAIN_STOP_LAG; k++) {
+        ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+        ck_assert_int_eq(ovica_trainer_converged(t), 0);
+    }
     ovica_trainer_free(t);
     ovica_model_free(md);
     ovica_prior_free(p);
@@ -311,6 +328,7 @@ START_TEST(test_divergence_guard)
         ck_assert(all_finite(ovica_model_basis(ovica_trainer_model(t)), 6));
     }
     ck_assert_msg(guards & OVICA_GUARD_ROLLBACK, "no rollback with lr 100 (guards %d)", guards);
+    ck_assert_int_eq(ovica_trainer_converged(t), 0); /* the MAP rules run their schedule */
     double best[6], obj;
     ck_assert_status(ovica_trainer_best_basis(t, best, 2, 3, &obj), OVICA_OK);
     ck_assert(all_finite(best, 6) && isfinite(obj));

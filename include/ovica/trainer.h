@@ -7,7 +7,7 @@
  *     ovica_trainer_new(&t, model, ovica_rule_auto, seed);
  *     ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, 300);   // for the schedules
  *     ovica_trainer_init_basis(t, OVICA_INIT_SPREAD, X, N, m);
- *     for (k = 0; k < 300; k++)
+ *     for (k = 0; k < 300 && !ovica_trainer_converged(t); k++)
  *         ovica_trainer_step(t, X_batch, B, m, &stats);      // or accumulate + apply
  *     ovica_model_get_basis(ovica_trainer_model(t), A, m, n);
  *
@@ -106,8 +106,13 @@ enum ovica_train_param {
     OVICA_TRAIN_REGIME_AT = 29,      /**< ovica_rule_auto: the sources count as dense when, at the end of the probe, the fraction of the data's dimensions the sparse codes occupy (active codes per sample / m) plus the fraction of the data's energy they leave unexplained is above this, [0, 2]; default 0.6 (docs/LEARNING.md) (added in 0.3) */
     OVICA_TRAIN_THRESHOLD = 30,      /**< sparse route: the codes' threshold mu = sigma^2 / b in units of the estimated noise sigma, [0, 100] (0: sqrt(2 ln n), the largest of n Gaussian noise projections); default 0 (added in 0.3) */
     OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
-    OVICA_TRAIN_SWAP = 32            /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
+    OVICA_TRAIN_SWAP = 32,           /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
+    OVICA_TRAIN_STOP = 33            /**< sparse route: the convergence test of ovica_trainer_converged(): the largest change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps for the run to count as settled, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
 };
+
+/** Steps between two evaluations of the convergence test
+ *  (ovica_trainer_converged()) (added in 0.3). */
+#define OVICA_TRAIN_STOP_LAG 25
 
 /** Initialisation methods of ovica_trainer_init_basis(). */
 enum ovica_init_method {
@@ -189,7 +194,7 @@ OVICA_API int ovica_trainer_param_bounds(int param, double *lo, double *hi);
  * enum ovica_train_param. With ovica_trainer_param_name() it enumerates them, so that
  * hosts (the CLI, the Python binding, checkpoints) list the parameters
  * instead of copying their names (added in 0.3).
- * @return the count (33 in 0.3); it only grows between releases.
+ * @return the count (34 in 0.3); it only grows between releases.
  */
 OVICA_API int ovica_trainer_param_count(void);
 
@@ -383,6 +388,35 @@ OVICA_API int ovica_trainer_regime(const ovica_trainer *t);
  *         trainer's rule is not ovica_rule_auto). (added in 0.3)
  */
 OVICA_API int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_basis);
+
+/**
+ * @brief Whether the run has settled, so that the host can stop before its
+ * planned steps (added in 0.3).
+ *
+ * On the sparse route (OVICA_REGIME_SPARSE) the trainer compares, every
+ * OVICA_TRAIN_STOP_LAG steps, the basis with the one of the previous
+ * evaluation. The run counts as settled when (1) no atom's direction moved
+ * by more than OVICA_TRAIN_STOP (1 - |cos|) over the lag, (2) the mean move
+ * of the atoms is no longer shrinking (at least 0.7 times the previous
+ * lag's: what is left is the jitter of the minibatch statistics, not a
+ * drift), and (3) the noise estimate changed by less than 5%. The first two
+ * evaluations after the sparse route starts, after ovica_trainer_set_basis()
+ * or after a resume cannot pass (there is no previous lag to compare). A
+ * host loops
+ *
+ *     for (k = 0; k < steps && !ovica_trainer_converged(t); k++)
+ *         ovica_trainer_step(t, X, N, m, &stats);
+ *
+ * On the dense route and for the article's MAP rules the answer is always
+ * 0: their schedules (annealing, learning-rate decay) define the run's
+ * length. The test is repeated at every lag, so a run that moves again
+ * after settling answers 0 again. The state of the test is not saved in
+ * checkpoints: a resumed run evaluates afresh.
+ *
+ * @return 1 settled, 0 not (or the test is off: OVICA_TRAIN_STOP = 0), -1
+ *         for NULL.
+ */
+OVICA_API int ovica_trainer_converged(const ovica_trainer *t);
 
 #ifdef OVICA_EXPERIMENTAL
 /**

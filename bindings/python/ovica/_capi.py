@@ -30,6 +30,7 @@ OVICA_MODEL_FORMAT_VERSION = 1
 OVICA_PRIOR_CALLBACKS_VERSION = 1
 OVICA_POSTERIOR_ACCUM_VERSION = 1
 OVICA_INFER_STATS_VERSION = 1
+OVICA_TRAIN_STOP_LAG = 25
 OVICA_STEP_STATS_VERSION = 1
 OVICA_VERSION_MAJOR = 0
 OVICA_VERSION_MINOR = 2
@@ -45,6 +46,7 @@ DEFINES = {
     'OVICA_PRIOR_CALLBACKS_VERSION': OVICA_PRIOR_CALLBACKS_VERSION,
     'OVICA_POSTERIOR_ACCUM_VERSION': OVICA_POSTERIOR_ACCUM_VERSION,
     'OVICA_INFER_STATS_VERSION': OVICA_INFER_STATS_VERSION,
+    'OVICA_TRAIN_STOP_LAG': OVICA_TRAIN_STOP_LAG,
     'OVICA_STEP_STATS_VERSION': OVICA_STEP_STATS_VERSION,
     'OVICA_VERSION_MAJOR': OVICA_VERSION_MAJOR,
     'OVICA_VERSION_MINOR': OVICA_VERSION_MINOR,
@@ -151,6 +153,7 @@ OVICA_TRAIN_REGIME_AT = 29
 OVICA_TRAIN_THRESHOLD = 30
 OVICA_TRAIN_WINDOW = 31
 OVICA_TRAIN_SWAP = 32
+OVICA_TRAIN_STOP = 33
 
 # enum ovica_init_method (ovica/trainer.h)
 OVICA_INIT_RANDOM = 0
@@ -267,6 +270,7 @@ ENUMS = {
         ('OVICA_TRAIN_THRESHOLD', 30),
         ('OVICA_TRAIN_WINDOW', 31),
         ('OVICA_TRAIN_SWAP', 32),
+        ('OVICA_TRAIN_STOP', 33),
     ), 'ovica/trainer.h', False),
     'ovica_init_method': Enum('ovica_init_method', (
         ('OVICA_INIT_RANDOM', 0),
@@ -1735,6 +1739,13 @@ FUNCTIONS = {
             ctypes.c_int,
         ),
         ('t', 'regime', 'keep_basis'),
+        'ovica/trainer.h', False),
+    'ovica_trainer_converged': Function(
+        'ovica_trainer_converged', ctypes.c_int,
+        (
+            ctypes.c_void_p,
+        ),
+        ('t',),
         'ovica/trainer.h', False),
     'ovica_version_string': Function(
         'ovica_version_string', ctypes.c_char_p,

@@ -791,6 +791,12 @@ class Trainer(_Handle):
         return out
 
     @property
+    def converged(self):
+        """True once the run has settled on the sparse route, so that a host
+        may stop before its planned steps (ovica_trainer_converged)."""
+        return F.ovica_trainer_converged(self._ptr()) == 1
+
+    @property
     def regime(self):
         """The route the trainer is on: "undecided" (auto's probe), "sparse",
         "dense" or "map" (ovica_trainer_regime)."""

@@ -480,7 +480,10 @@ class OvercompleteICA:
 
     def fit(self, X, y=None):
         """Learns the basis from X (n_samples, n_features): max_steps steps
-        of the trainer from the chosen initialisation."""
+        of the trainer from the chosen initialisation, fewer when the trainer
+        reports that the run has settled (ovica_trainer_converged: the
+        sparse route's convergence test; trainer_params={"stop": 0} takes
+        every step)."""
         self._validate_params()
         x = self._check_X(X, fitted=False)
         self._setup(x)
@@ -494,7 +497,7 @@ class OvercompleteICA:
         total = self._steps_total()
         for k in range(total):
             batch = data if B == N else data[(k % nb) * B:(k % nb + 1) * B]
-            if self._one_step(batch, total):
+            if self._one_step(batch, total) or self.trainer_.converged:
                 break
         if self.keep == "best":
             try:
