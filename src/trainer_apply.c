@@ -109,7 +109,9 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
         fill_step_stats(t, rule, k, lr, sigma_t, anorm, unorm, dead, mon, guard, stats);
     ovica_trainer_clear_stats(t);
     t->step = k + 1;
-    if (t->regime == OVICA_REGIME_SPARSE) ovica__conv_update(t);
+    /* (auto's probe is on the sparse route too: its steps count) */
+    if (t->regime == OVICA_REGIME_SPARSE || t->regime == OVICA_REGIME_UNDECIDED)
+        ovica__conv_update(t);
     if (t->regime == OVICA_REGIME_UNDECIDED && (double)t->step >= t->param[OVICA_TRAIN_PROBE])
         return ovica__auto_decide(t);
     return OVICA_OK;

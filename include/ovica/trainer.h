@@ -107,7 +107,7 @@ enum ovica_train_param {
     OVICA_TRAIN_THRESHOLD = 30,      /**< sparse route: the codes' threshold mu = sigma^2 / b in units of the estimated noise sigma, [0, 100] (0: sqrt(2 ln n), the largest of n Gaussian noise projections); default 0 (added in 0.3) */
     OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
     OVICA_TRAIN_SWAP = 32,           /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
-    OVICA_TRAIN_STOP = 33            /**< sparse route: the convergence test of ovica_trainer_converged(): the largest change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps for the run to count as settled, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
+    OVICA_TRAIN_STOP = 33            /**< sparse route: the convergence test of ovica_trainer_converged(): the change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps above which it counts as still moving, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
 };
 
 /** Steps between two evaluations of the convergence test
@@ -395,8 +395,10 @@ OVICA_API int ovica_trainer_set_regime(ovica_trainer *t, int regime, int keep_ba
  *
  * On the sparse route (OVICA_REGIME_SPARSE) the trainer compares, every
  * OVICA_TRAIN_STOP_LAG steps, the basis with the one of the previous
- * evaluation. The run counts as settled when (1) no atom's direction moved
- * by more than OVICA_TRAIN_STOP (1 - |cos|) over the lag, (2) the mean move
+ * evaluation. The run counts as settled when (1) no more than n / 20 of the
+ * n atoms turned by more than OVICA_TRAIN_STOP (1 - |cos|) over the lag
+ * (the swap move keeps trying unexplained directions with a few spare
+ * atoms on large bases, to no gain), (2) the mean move
  * of the atoms is no longer shrinking (at least 0.7 times the previous
  * lag's: what is left is the jitter of the minibatch statistics, not a
  * drift), and (3) the noise estimate changed by less than 5%. The first two
