@@ -37,6 +37,7 @@ typedef struct {
     double lr;            /* <= 0: the trainer's default */
     int schedule;         /* -1: the trainer's default */
     double stop;          /* < 0: the trainer's default convergence test */
+    size_t threads;       /* 0: the trainer's default */
     int init;             /* enum ovica_init_method, or INIT_AUTO */
     uint64_t seed;
     int keep;             /* 0 best, 1 final */
@@ -223,6 +224,8 @@ static int run_set_params(train_state *r)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_SCHEDULE, (double)c->schedule);
     if (st == OVICA_OK && c->stop >= 0)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_STOP, c->stop);
+    if (st == OVICA_OK && c->threads > 0)
+        st = ovica_trainer_set_param(r->t, OVICA_TRAIN_THREADS, (double)c->threads);
     if (st == OVICA_OK && c->solver >= 0)
         st = ovica_trainer_set_solver(r->t, ovica_solver_type_find(cli_solver_names[c->solver]));
     if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot set up the trainer");
@@ -488,7 +491,7 @@ static const char train_help[] =
     "than columns (transposed?) or fewer rows than atoms is refused (exit 2)\n"
     "unless --force is given.\n";
 
-/* (two strings: one would pass the 4095 characters C99 compilers must take) */
+/* (three strings: one would pass the 4095 characters C99 compilers must take) */
 static const char train_help_options[] =
     "\n"
     "options:\n"
@@ -517,6 +520,9 @@ static const char train_help_options[] =
     "                     1 - cos = TOL over 25 steps, the atoms' mean move no\n"
     "                     longer shrinking and the noise estimate steady (0: take\n"
     "                     every step); default: the trainer's (0.002)\n"
+    "  --threads T        threads for the exact codes' per-sample work (the GEMMs\n"
+    "                     use OPENBLAS_NUM_THREADS); the result does not depend on\n"
+    "                     it; default: the trainer's (1)\n"
     "  --batch B          samples per step (0: all, and the trainer draws the rows\n"
     "                     of each step itself); default 0. With B < N each step\n"
     "                     reads its B rows from the file (memory-mapped, so the data\n"
@@ -524,6 +530,8 @@ static const char train_help_options[] =
     "                     blocks of contiguous rows in a new random order (by the seed)\n"
     "  --block R          rows per block of that shuffling, >= 1; default B/16\n"
     "  --max-samples N    use only the first N rows of the data (0: all); default 0\n"
+    ;
+static const char train_help_options2[] =
     "  --lr R             base learning rate, > 0; default: the trainer's (0.3)\n"
     "  --schedule NAME    constant, or cosine (linear warm-up, cosine decay);\n"
     "                     default: the trainer's (cosine)\n"
@@ -551,7 +559,7 @@ static const char train_help_options[] =
 /* The options of ovica train. */
 typedef struct {
     const char *data, *out, *log, *truth, *checkpoint, *resume;
-    uint64_t atoms, steps, batch, seed, every, block, max_samples;
+    uint64_t atoms, steps, batch, seed, every, block, max_samples, threads;
     int prior, rule, solver, schedule, init, keep, quiet, force;
     double sigma, scale, lr, stop;
     int steps_given;
@@ -580,6 +588,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
         {"lr", CLI_DOUBLE, &o->lr, 0, 100, CLI_LO_OPEN, NULL},
         {"schedule", CLI_CHOICE, &o->schedule, 0, 0, 0, schedule_names},
         {"stop", CLI_DOUBLE, &o->stop, 0, 1, 0, NULL},
+        {"threads", CLI_U64, &o->threads, 1, 256, 0, NULL},
         {"init", CLI_CHOICE, &o->init, 0, 0, 0, init_names},
         {"seed", CLI_U64, &o->seed, 0, 18446744073709551615.0, 0, NULL},
         {"keep", CLI_CHOICE, &o->keep, 0, 0, 0, keep_names},
@@ -592,8 +601,8 @@ static int train_parse(int argc, char **argv, train_opts *o)
         {"force", CLI_FLAG, &o->force, 0, 0, 0, NULL},
     };
     unsigned char seen[COUNT(opts)];
-    static char help[sizeof train_help + sizeof train_help_options];
-    snprintf(help, sizeof help, "%s%s", train_help, train_help_options);
+    static char help[sizeof train_help + sizeof train_help_options + sizeof train_help_options2];
+    snprintf(help, sizeof help, "%s%s%s", train_help, train_help_options, train_help_options2);
     int r = cli_options("train", help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
     if (r >= 0) return r;
     if (o->data == NULL) return cli_usage("train", "--data is required");
@@ -745,7 +754,7 @@ int cmd_train(int argc, char **argv)
         return code;
     }
     train_cfg c = {(size_t)o.atoms, o.prior, o.sigma, o.scale, o.solver, o.rule, (size_t)o.steps,
-                   (size_t)o.batch, o.lr, o.schedule, o.stop, o.init, o.seed, o.keep, o.quiet, o.log,
+                   (size_t)o.batch, o.lr, o.schedule, o.stop, (size_t)o.threads, o.init, o.seed, o.keep, o.quiet, o.log,
                    d.T, d.tn, o.checkpoint, (size_t)o.every, o.resume, o.steps_given, o.data};
     ovica_model *model = NULL;
     code = train_run("train", &c, &d.src, o.out, d.T ? &model : NULL);
@@ -893,7 +902,7 @@ int cmd_demo(int argc, char **argv)
                cli_prior_names[prior], sets[set], noise, p.data);
     fflush(stdout);
 
-    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, -1.0, INIT_AUTO, seed, 1, quiet,
+    train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, -1.0, 0, INIT_AUTO, seed, 1, quiet,
                    p.log, A, n, NULL, 0, NULL, steps != 0, NULL};
     cli_batches src;
     cli_batches_all(&src, X, N, m);

@@ -52,6 +52,7 @@ static const ovica__param param_info[] = {
     [OVICA_TRAIN_WINDOW] = {"window", 1.0, 1e6, 10.0, OVICA__PARAM_INT, 0},
     [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, OVICA__PARAM_DOUBLE, 0},
     [OVICA_TRAIN_STOP] = {"stop", 0.0, 1.0, 2e-3, OVICA__PARAM_DOUBLE, 0},
+    [OVICA_TRAIN_THREADS] = {"threads", 1.0, 256.0, 1.0, OVICA__PARAM_INT, 0},
 };
 _Static_assert(sizeof param_info / sizeof param_info[0] == N_PARAMS,
                "one entry of param_info per trainer parameter");
@@ -84,6 +85,8 @@ int ovica_trainer_set_param(ovica_trainer *t, int param, double value)
         ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER, t->param[OVICA_TRAIN_SOLVER_ITER]);
         ovica_solver_set_param(t->solver, OVICA_SOLVER_TOL, t->param[OVICA_TRAIN_SOLVER_TOL]);
     }
+    if (param == OVICA_TRAIN_THREADS)
+        ovica_solver_set_param(t->solver, OVICA_SOLVER_THREADS, t->param[OVICA_TRAIN_THREADS]);
     return OVICA_OK;
 }
 
@@ -133,9 +136,10 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t);
 }
 
-static int set_solver_params(ovica_solver *s, double iters, double tol, int warm)
+static int set_solver_params(ovica_solver *s, double iters, double tol, int warm, double threads)
 {
     int st = ovica_solver_set_param(s, OVICA_SOLVER_MAX_ITER, iters);
+    if (st == OVICA_OK) st = ovica_solver_set_param(s, OVICA_SOLVER_THREADS, threads);
     if (st == OVICA_OK) st = ovica_solver_set_param(s, OVICA_SOLVER_TOL, tol);
     if (st == OVICA_OK) st = ovica_solver_set_param(s, OVICA_SOLVER_WARM_START, warm);
     return st;
@@ -185,8 +189,8 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
     if (st == OVICA_OK) st = ovica_rng_new(&t->rng, seed);
     if (st == OVICA_OK)
         st = set_solver_params(t->solver, t->param[OVICA_TRAIN_SOLVER_ITER],
-                               t->param[OVICA_TRAIN_SOLVER_TOL], 1);
-    if (st == OVICA_OK) st = set_solver_params(t->mon_solver, 2000, 1e-7, 1);
+                               t->param[OVICA_TRAIN_SOLVER_TOL], 1, t->param[OVICA_TRAIN_THREADS]);
+    if (st == OVICA_OK) st = set_solver_params(t->mon_solver, 2000, 1e-7, 1, 1.0);
     if (st == OVICA_OK) {
         t->stats = ovica__calloc(t->stats_len, sizeof(double));
         t->bnd = ovica__calloc(n * n, sizeof(double));
@@ -256,7 +260,7 @@ int ovica_trainer_set_solver(ovica_trainer *t, const ovica_solver_type *type)
     int st = ovica_solver_new(&s, type);
     if (st == OVICA_OK)
         st = set_solver_params(s, t->param[OVICA_TRAIN_SOLVER_ITER],
-                               t->param[OVICA_TRAIN_SOLVER_TOL], 1);
+                               t->param[OVICA_TRAIN_SOLVER_TOL], 1, t->param[OVICA_TRAIN_THREADS]);
     if (st) {
         ovica_solver_free(s);
         return st;

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "ovica/trainer.h"
 
-#define N_PARAMS (OVICA_TRAIN_STOP + 1) /* the length of enum ovica_train_param */
+#define N_PARAMS (OVICA_TRAIN_THREADS + 1) /* the length of enum ovica_train_param */
 
 /* Offsets into the flat statistics array. */
 enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };

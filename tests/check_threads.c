@@ -248,6 +248,54 @@ static void *error_thread(void *arg)
     return NULL;
 }
 
+/* OVICA_TRAIN_THREADS: the trainer's codes on two threads make the same
+ * run, bit for bit, as on one (sparse route, 60 steps on drawn rows). */
+static void sparse_run(int threads, double *A_out, size_t m, size_t n)
+{
+    const size_t N = 4000;
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 77), OVICA_OK);
+    double *A = malloc(m * n * sizeof *A), *S = malloc(N * n * sizeof *S);
+    double *X = malloc(N * m * sizeof *X);
+    ck_assert(A && S && X);
+    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.05, S, N, n), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
+    ovica_prior *p = NULL;
+    ck_assert_status(ovica_prior_exponential_new(&p, 1.0), OVICA_OK);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, p, 0.05), OVICA_OK);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, 3), OVICA_OK);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_THREADS, threads), OVICA_OK);
+    double got = 0.0;
+    ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_THREADS, &got), OVICA_OK);
+    ck_assert_double_eq(got, threads);
+    for (int k = 0; k < 60; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+    memcpy(A_out, ovica_model_basis(ovica_trainer_model(t)), m * n * sizeof(double));
+    ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_THREADS, 0.0), OVICA_EINVAL);
+    ovica_trainer_free(t);
+    ovica_model_free(md);
+    ovica_prior_free(p);
+    ovica_rng_free(r);
+    free(A);
+    free(S);
+    free(X);
+}
+
+START_TEST(test_trainer_threads_same_run)
+{
+    const size_t m = 16, n = 32;
+    double *one = malloc(m * n * sizeof *one), *two = malloc(m * n * sizeof *two);
+    ck_assert(one && two);
+    sparse_run(1, one, m, n);
+    sparse_run(2, two, m, n);
+    ck_assert_double_eq(tu_max_abs_diff(one, two, m * n), 0.0);
+    free(one);
+    free(two);
+}
+END_TEST
+
 START_TEST(test_errors_and_hook_per_thread)
 {
     errw e[T];
@@ -274,6 +322,7 @@ int main(void)
     tcase_add_test(tc, test_separate_handles_match_serial);
     tcase_add_test(tc, test_shared_model_read_only);
     tcase_add_test(tc, test_errors_and_hook_per_thread);
+    tcase_add_test(tc, test_trainer_threads_same_run);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -60,7 +60,7 @@ START_TEST(test_params_and_rules)
     ck_assert_int_eq(ovica_rule_type_uses_draws(NULL), -1);
     ck_assert_ptr_null(ovica_rule_type_find("sgd"));
     double v, lo, hi;
-    for (int q = 0; q <= OVICA_TRAIN_STOP; q++) {
+    for (int q = 0; q <= OVICA_TRAIN_THREADS; q++) {
         ck_assert_status(ovica_trainer_get_param(t, q, &v), OVICA_OK);
         ck_assert_status(ovica_trainer_param_bounds(q, &lo, &hi), OVICA_OK);
         ck_assert_msg(v >= lo && v <= hi, "param %d default %g outside [%g, %g]", q, v, lo, hi);
@@ -70,7 +70,7 @@ START_TEST(test_params_and_rules)
     ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_LR, NAN), OVICA_ENONFINITE);
     ck_assert_error(ovica_trainer_set_param(t, 999, 1.0), OVICA_EINVAL);
     ck_assert_error(ovica_trainer_param_bounds(-1, &lo, &hi), OVICA_EINVAL);
-    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_STOP + 1, &lo, &hi), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_param_bounds(OVICA_TRAIN_THREADS + 1, &lo, &hi), OVICA_EINVAL);
     ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_LR, &v), OVICA_OK);
     ck_assert_double_eq(v, 0.3);
     ovica_trainer_free(t);

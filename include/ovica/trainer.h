@@ -107,7 +107,8 @@ enum ovica_train_param {
     OVICA_TRAIN_THRESHOLD = 30,      /**< sparse route: the codes' threshold mu = sigma^2 / b in units of the estimated noise sigma, [0, 100] (0: sqrt(2 ln n), the largest of n Gaussian noise projections); default 0 (added in 0.3) */
     OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
     OVICA_TRAIN_SWAP = 32,           /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
-    OVICA_TRAIN_STOP = 33            /**< sparse route: the convergence test of ovica_trainer_converged(): the change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps above which it counts as still moving, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
+    OVICA_TRAIN_STOP = 33,           /**< sparse route: the convergence test of ovica_trainer_converged(): the change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps above which it counts as still moving, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
+    OVICA_TRAIN_THREADS = 34         /**< threads for the per-sample work of the trainer's exact active-set codes (its solver's OVICA_SOLVER_THREADS; the GEMMs use OpenBLAS's threads); the codes and so the whole run do not depend on it, [1, 256]; default 1 (set it to the number of cores on an otherwise idle machine) (added in 0.3) */
 };
 
 /** Steps between two evaluations of the convergence test
@@ -194,7 +195,7 @@ OVICA_API int ovica_trainer_param_bounds(int param, double *lo, double *hi);
  * enum ovica_train_param. With ovica_trainer_param_name() it enumerates them, so that
  * hosts (the CLI, the Python binding, checkpoints) list the parameters
  * instead of copying their names (added in 0.3).
- * @return the count (34 in 0.3); it only grows between releases.
+ * @return the count (35 in 0.3); it only grows between releases.
  */
 OVICA_API int ovica_trainer_param_count(void);
 

@@ -115,6 +115,20 @@ expect 0 synth --set random --atoms 6 --dim 4 --samples 300 --noise 0 --out R.np
 size R.npy $((128 + 300 * 4 * 8)); size RA.npy $((128 + 4 * 6 * 8))
 
 # --- train, encode, basis, eval, plot ---------------------------------------------
+# sparse sources: the run stops where the trainer says the basis has settled
+# (--stop), and the codes' threads (--threads) do not change the result
+expect 0 synth --set random --atoms 16 --dim 8 --activity 0.1 --samples 4000 --noise 0.01 --seed 5 \
+  --out SP.npy --basis-out SPA.npy --quiet
+expect 0 train --data SP.npy --atoms 16 --steps 400 --truth SPA.npy --out sp1.ovm
+has err.txt "settled, so stopped early"; has out.txt "recovered 16/16"
+if grep -q "trained at step 400 of 400" err.txt; then bad "the sparse run did not stop early"; else ok; fi
+expect 0 train --data SP.npy --atoms 16 --steps 400 --threads 2 --out sp2.ovm --quiet
+if cmp -s sp1.ovm sp2.ovm; then ok; else bad "--threads 2 changed the model"; fi
+expect 0 train --data SP.npy --atoms 16 --steps 160 --stop 0 --out sp0.ovm
+has err.txt "trained at step 160 of 160"
+expect 2 train --data SP.npy --atoms 16 --threads 0 --out sp0.ovm;  has err.txt "--threads"
+expect 2 train --data SP.npy --atoms 16 --stop 2 --out sp0.ovm;     has err.txt "--stop"
+expect 2 train --data SP.npy --atoms 16 --stop nan --out sp0.ovm
 expect 0 train --data X.npy --atoms 3 --steps 25 --out m.ovm --log log.csv --truth A.npy
 has err.txt "step 25/25"; has err.txt "model saved to m.ovm"; has out.txt "MMCS"
 lines=$(wc -l < log.csv | tr -d ' ')

@@ -154,6 +154,7 @@ OVICA_TRAIN_THRESHOLD = 30
 OVICA_TRAIN_WINDOW = 31
 OVICA_TRAIN_SWAP = 32
 OVICA_TRAIN_STOP = 33
+OVICA_TRAIN_THREADS = 34
 
 # enum ovica_init_method (ovica/trainer.h)
 OVICA_INIT_RANDOM = 0
@@ -271,6 +272,7 @@ ENUMS = {
         ('OVICA_TRAIN_WINDOW', 31),
         ('OVICA_TRAIN_SWAP', 32),
         ('OVICA_TRAIN_STOP', 33),
+        ('OVICA_TRAIN_THREADS', 34),
     ), 'ovica/trainer.h', False),
     'ovica_init_method': Enum('ovica_init_method', (
         ('OVICA_INIT_RANDOM', 0),
