@@ -296,6 +296,16 @@ bench-sparse: lib | deps-peers
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/sparse_peers.py --seeds 2
 	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/sparse_ablation.py --seeds 2
 
+# The scale benchmark (issue 15, docs/PERFORMANCE.md): a synthetic float32
+# file (256 x 2048 atoms, 3% active, 500,000 rows; about 0.5 GB under
+# build/scale), streamed block by block by the library with its defaults,
+# MiniBatchDictionaryLearning and a PyTorch sparse autoencoder, two threads
+# each (SCALE_ARGS="--m 64 --n 512 --rows 100000 --minutes 3": a small run).
+SCALE_ARGS ?=
+.PHONY: bench-scale
+bench-scale: lib | deps-peers
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/scale.py --threads 2 $(SCALE_ARGS)
+
 # --- reliability: sanitizers, valgrind, fuzzing (docs/RELIABILITY.md) ----------
 #   make check-asan      the Check suites under AddressSanitizer + UBSan (gcc)
 #   make check-valgrind  the Check suites under valgrind memcheck
