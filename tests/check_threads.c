@@ -252,35 +252,19 @@ static void *error_thread(void *arg)
  * run, bit for bit, as on one (sparse route, 60 steps on drawn rows). */
 static void sparse_run(int threads, double *A_out, size_t m, size_t n)
 {
-    const size_t N = 4000;
-    ovica_rng *r = NULL;
-    ck_assert_status(ovica_rng_new(&r, 77), OVICA_OK);
-    double *A = malloc(m * n * sizeof *A), *S = malloc(N * n * sizeof *S);
-    double *X = malloc(N * m * sizeof *X);
-    ck_assert(A && S && X);
-    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
-    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.05, S, N, n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
-    ovica_prior *p = NULL;
-    ck_assert_status(ovica_prior_exponential_new(&p, 1.0), OVICA_OK);
-    ovica_model *md = NULL;
-    ck_assert_status(ovica_model_new(&md, m, n, p, 0.05), OVICA_OK);
+    tu_sparse p;
+    tu_sparse_make(&p, 77, m, n, 4000, 0.05, 0.01);
     ovica_trainer *t = NULL;
-    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, 3), OVICA_OK);
+    ck_assert_status(ovica_trainer_new(&t, p.model, ovica_rule_auto, 3), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_THREADS, threads), OVICA_OK);
     double got = 0.0;
     ck_assert_status(ovica_trainer_get_param(t, OVICA_TRAIN_THREADS, &got), OVICA_OK);
     ck_assert_double_eq(got, threads);
-    for (int k = 0; k < 60; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+    for (int k = 0; k < 60; k++) ck_assert_status(ovica_trainer_step(t, p.X, p.N, m, NULL), OVICA_OK);
     memcpy(A_out, ovica_model_basis(ovica_trainer_model(t)), m * n * sizeof(double));
     ck_assert_error(ovica_trainer_set_param(t, OVICA_TRAIN_THREADS, 0.0), OVICA_EINVAL);
     ovica_trainer_free(t);
-    ovica_model_free(md);
-    ovica_prior_free(p);
-    ovica_rng_free(r);
-    free(A);
-    free(S);
-    free(X);
+    tu_sparse_free(&p);
 }
 
 START_TEST(test_trainer_threads_same_run)

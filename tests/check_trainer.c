@@ -257,20 +257,11 @@ END_TEST
 START_TEST(test_sparse_update_settles)
 {
     const size_t m = 32, n = 64, N = 8000, steps = 300;
-    ovica_rng *r = NULL;
-    ck_assert_status(ovica_rng_new(&r, 5001), OVICA_OK);
-    double *A = malloc(m * n * sizeof *A), *S = malloc(N * n * sizeof *S);
-    double *X = malloc(N * m * sizeof *X);
-    ck_assert(A && S && X);
-    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
-    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.05, S, N, n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
-    ovica_prior *p = NULL;
-    ck_assert_status(ovica_prior_exponential_new(&p, 1.0), OVICA_OK);
-    ovica_model *md = NULL;
-    ck_assert_status(ovica_model_new(&md, m, n, p, 0.05), OVICA_OK);
+    tu_sparse pb;
+    tu_sparse_make(&pb, 5001, m, n, N, 0.05, 0.01);
+    const double *A = pb.A, *X = pb.X;
     ovica_trainer *t = NULL;
-    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_dictionary, 1), OVICA_OK);
+    ck_assert_status(ovica_trainer_new(&t, pb.model, ovica_rule_dictionary, 1), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)steps), OVICA_OK);
     double late = 0.0;
     size_t settled = 0; /* the first step after which the convergence test passed */
@@ -302,12 +293,7 @@ START_TEST(test_sparse_update_settles)
         ck_assert_int_eq(ovica_trainer_converged(t), 0);
     }
     ovica_trainer_free(t);
-    ovica_model_free(md);
-    ovica_prior_free(p);
-    ovica_rng_free(r);
-    free(A);
-    free(S);
-    free(X);
+    tu_sparse_free(&pb);
 }
 END_TEST
 

@@ -73,3 +73,31 @@ int tu_sq_grad(const double *s, size_t n, double *g, void *u)
     for (size_t i = 0; i < n; i++) g[i] = s[i];
     return 0;
 }
+
+void tu_sparse_make(tu_sparse *p, uint64_t seed, size_t m, size_t n, size_t N, double activity,
+                    double noise)
+{
+    *p = (tu_sparse){m, n, N, malloc(m * n * sizeof(double)), malloc(N * m * sizeof(double)),
+                     NULL, NULL};
+    double *S = malloc(N * n * sizeof *S);
+    ck_assert(p->A && p->X && S);
+    ovica_rng *r = NULL;
+    ck_assert_int_eq(ovica_rng_new(&r, seed), OVICA_OK);
+    ck_assert_int_eq(ovica_synth_random_basis(r, p->A, m, n), OVICA_OK);
+    ck_assert_int_eq(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, activity, S, N, n),
+                     OVICA_OK);
+    ck_assert_int_eq(ovica_synth_mix(r, p->A, m, n, S, N, noise, p->X), OVICA_OK);
+    ck_assert_int_eq(ovica_prior_exponential_new(&p->prior, 1.0), OVICA_OK);
+    ck_assert_int_eq(ovica_model_new(&p->model, m, n, p->prior, 0.05), OVICA_OK);
+    ovica_rng_free(r);
+    free(S);
+}
+
+void tu_sparse_free(tu_sparse *p)
+{
+    ovica_model_free(p->model);
+    ovica_prior_free(p->prior);
+    free(p->A);
+    free(p->X);
+    *p = (tu_sparse){0, 0, 0, NULL, NULL, NULL, NULL};
+}

@@ -45,6 +45,21 @@ double tu_max_abs_diff(const double *a, const double *b, size_t len);
 int tu_sq_neglogp(const double *s, size_t n, double *out, void *u);
 int tu_sq_grad(const double *s, size_t n, double *g, void *u);
 
+/* A sparse synthetic problem from the library's generator (seeded by
+ * `seed`): a random unit basis A (m x n), Bernoulli(activity) times
+ * exponential(1) sources, Gaussian noise of that level, the rows X (N x m),
+ * and a model for them (exponential prior of scale 1, sigma 0.05, basis
+ * unset). tu_sparse_free releases it all. */
+typedef struct {
+    size_t m, n, N;
+    double *A, *X;
+    ovica_prior *prior;
+    ovica_model *model;
+} tu_sparse;
+void tu_sparse_make(tu_sparse *p, uint64_t seed, size_t m, size_t n, size_t N, double activity,
+                    double noise);
+void tu_sparse_free(tu_sparse *p);
+
 /* Runs a suite (CK_NORMAL output), frees the runner, returns the exit code. */
 int tu_run(Suite *s);
 
