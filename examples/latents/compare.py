@@ -3,7 +3,7 @@ against sparse autoencoders on a character model's activations, and on the
 toy model of superposition where the true features are known.
 
     /usr/bin/python3 examples/latents/compare.py --data build/latents --out build/latents/results
-        [--ratios 4 8] [--ica-rows 5000] [--ica-max-steps N] [--train-rows 100000] [--tiny]
+        [--ratios 4 8] [--ica-rows 0 (all)] [--ica-max-steps N] [--train-rows 100000] [--tiny]
 
 Reads acts.npy, pos.npy, text.txt (examples/latents/charlm.py). Writes into --out:
     results.json  every measured figure (frontiers, dead features, times, proxy, toy benchmark)
@@ -89,13 +89,90 @@ def ica_codes(est, X, sigma):
                                    prior_scale=est.prior_scale, solver=est.solver)
 
 
+def nonneg_prior(est):
+    """Whether the fitted estimator's codes are non-negative (exponential prior)."""
+    pr = est.prior
+    return (pr if isinstance(pr, str) else getattr(pr, "kind", "")) == "exponential"
+
+
+def refit_on_support(X, D, S, nonneg, offset=None, chunk=256):
+    """Least-squares refit of each row's code on its support (the non-zeros
+    of S): min |x - c D|^2 over c with c_j = 0 off the support, which undoes
+    the shrinkage of a LASSO-type code (debiasing). D is (atoms, features),
+    one atom per row; offset (features,) is subtracted from X first (an
+    autoencoder's decoder bias). With nonneg (the exponential prior, ReLU
+    codes) coefficients that come out negative are dropped from the support
+    the codes kept >= 0: the rows whose unconstrained refit has a negative
+    coefficient get the exact NNLS on their support (scipy.optimize.nnls;
+    without scipy, the negative coefficients are dropped and the rest
+    refitted until none is negative). The support only shrinks. Batched:
+    the rows' Gram matrices, padded to the largest support with identity,
+    solved together.
+    Returns the refitted codes, shaped like S."""
+    try:
+        from scipy.optimize import nnls
+    except ImportError:
+        nnls = None
+    X = np.asarray(X, dtype=np.float64)
+    if offset is not None:
+        X = X - offset
+    D = np.asarray(D, dtype=np.float64)
+    G = D @ D.T
+    out = np.zeros_like(S, dtype=np.float64)
+    for r0 in range(0, len(X), chunk):
+        Sc, Xc = S[r0:r0 + chunk], X[r0:r0 + chunk]
+        act = Sc != 0
+        kmax = int(act.sum(1).max()) if len(Sc) else 0
+        if kmax == 0:
+            continue
+        # support indices per row, padded (pad entries masked out)
+        order = np.argsort(~act, axis=1, kind="stable")[:, :kmax]
+        mask = np.take_along_axis(act, order, axis=1)
+        b_all = Xc @ D.T  # (rows, atoms)
+        b = np.take_along_axis(b_all, order, axis=1)
+        Gs = G[order[:, :, None], order[:, None, :]]  # (rows, kmax, kmax)
+        for _ in range(kmax + 1):
+            m2 = mask[:, :, None] & mask[:, None, :]
+            eye = np.broadcast_to(np.eye(kmax, dtype=bool), m2.shape)
+            A = np.where(m2, Gs, 0.0) + np.where(eye & ~m2, 1.0, 0.0) + 1e-10 * np.eye(kmax)
+            rhs = np.where(mask, b, 0.0)
+            try:
+                c = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                c = np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a, v in zip(A, rhs)])
+            c = np.where(mask, c, 0.0)
+            if not nonneg:
+                break
+            neg = mask & (c < 0)
+            if not neg.any():
+                break
+            if nnls is not None:  # the exact NNLS on the support, row by row
+                for i in np.flatnonzero(neg.any(1)):
+                    j = np.flatnonzero(mask[i])
+                    c[i] = 0.0
+                    c[i, j] = nnls(D[order[i, j]].T, Xc[i])[0]
+                break
+            mask = mask & ~neg
+        oc = np.zeros((len(Sc), S.shape[1]))
+        np.put_along_axis(oc, order, c, axis=1)
+        out[r0:r0 + chunk] = oc
+    return out
+
+
 def ica_frontier(est, X, sigmas):
+    """Per coding noise level: the MAP codes (L0, FVU), and the same codes
+    refitted by least squares on their support (refit_l0, refit_fvu)."""
     pts = []
     for s in sigmas:
         t = time.time()
         S = ica_codes(est, X, s)
+        secs = time.time() - t
+        t = time.time()
+        Sr = refit_on_support(X, est.components_, S, nonneg_prior(est))
         pts.append(dict(noise_sigma=s, l0=float((S != 0).sum(1).mean()),
-                        fvu=fvu(X, S @ est.components_), seconds=time.time() - t))
+                        fvu=fvu(X, S @ est.components_), seconds=secs,
+                        refit_l0=float((Sr != 0).sum(1).mean()), refit_fvu=fvu(X, Sr @ est.components_),
+                        refit_seconds=time.time() - t))
     return pts
 
 
@@ -203,11 +280,18 @@ def sae_sweep(D, n, kind, levels, lrs, epochs, batch, seed, lr_for=None):
                 best = (m, lr, obj, secs)
         m, lr, obj, secs = best
         f, xh = sae_codes(m, D["Xte"])
+        # the same least-squares refit on the support as for the library (a
+        # peer gets the same debiasing: ReLU codes, so kept >= 0)
+        fr = refit_on_support(D["Xte"], m.Wd.detach().numpy().T, f, True,
+                              offset=m.bd.detach().numpy().astype(np.float64))
         kept.append(dict(level=lv, lr=lr, l0=float((f > 0).sum(1).mean()), fvu=fvu(D["Xte"], xh),
+                         refit_l0=float((fr != 0).sum(1).mean()),
+                         refit_fvu=fvu(D["Xte"], fr @ m.Wd.detach().numpy().T.astype(np.float64)
+                                   + m.bd.detach().numpy().astype(np.float64)),
                          dead=int(((sae_codes(m, D["Xbr"])[0] > 0).sum(0) == 0).sum() if len(D["Xbr"]) else 0),
                          seconds=secs, model=m))
-        log("%s n=%d level %g: lr %g kept; L0 %.1f FVU %.4f (%.0f s)" % (
-            kind, n, lv, lr, kept[-1]["l0"], kept[-1]["fvu"], secs))
+        log("%s n=%d level %g: lr %g kept; L0 %.1f FVU %.4f; refit on support: L0 %.1f FVU %.4f (%.0f s)" % (
+            kind, n, lv, lr, kept[-1]["l0"], kept[-1]["fvu"], kept[-1]["refit_l0"], kept[-1]["refit_fvu"], secs))
     return kept, tried, total
 
 
@@ -322,7 +406,7 @@ def toy(F, D, sparsity, steps, n_act, seed, sae_epochs, lrs, ica_max_steps):
 
 
 # --- plot ----------------------------------------------------------------------------------
-COLORS = {"ovica": "#1f5fbf", "l1": "#d9541e", "topk": "#2a9d3a"}
+COLORS = {"ovica": "#1f5fbf", "l1": "#d9541e", "topk": "#2a9d3a", "refit": "#8e3fc0"}
 
 
 def frontier_svg(series, path, title):
@@ -379,8 +463,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--ratios", type=int, nargs="+", default=[4, 8])
     ap.add_argument("--train-rows", type=int, default=100000, help="rows the autoencoders train on")
-    ap.add_argument("--ica-rows", type=int, default=5000,
-                    help="the first rows of the train rows that the library is fitted on")
+    ap.add_argument("--ica-rows", type=int, default=0,
+                    help="the first rows of the train rows that the library is fitted on (0: all; "
+                         "the sparse route draws its own rows per step, clamp(8n, 1024, 8192))")
     ap.add_argument("--ica-max-steps", type=int, default=0,
                     help="0: the library's default schedule; else max_steps (a deviation, reported)")
     ap.add_argument("--test-rows", type=int, default=2000)
@@ -410,7 +495,7 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="test size: seconds, not a measurement")
     a = ap.parse_args()
     if a.tiny:
-        a.ratios, a.train_rows, a.ica_rows, a.test_rows, a.browse_rows = [2], 4000, 600, 600, 1500
+        a.ratios, a.train_rows, a.ica_rows, a.test_rows, a.browse_rows = [2], 4000, a.ica_rows or 600, 600, 1500
         a.ica_max_steps = a.ica_max_steps or 10
         a.sigmas, a.l1, a.topk, a.lrs, a.sae_epochs = [0.1, 0.5], [0.1], [4], [1e-3], 2
         a.toy_features, a.toy_hidden = 8, 4
@@ -421,6 +506,7 @@ def main():
     t0 = time.time()
     D = load(a.data, a.train_rows, a.test_rows, a.browse_rows, a.seed)
     d = D["d"]
+    a.ica_rows = min(a.ica_rows or D["n_train"], D["n_train"])
     log("%d rows x %d; %d train rows (autoencoders), the first %d for the library; %d test rows; "
         "%d contiguous browse rows" % (D["rows"], d, D["n_train"], min(a.ica_rows, D["n_train"]),
                                       D["n_test"], len(D["Xbr"])))
@@ -455,11 +541,15 @@ def main():
             log("ovica %dx (%d atoms) on %d rows: fitting with the defaults%s" % (
                 r, n, len(Xica), "" if not a.ica_max_steps else ", max_steps=%d" % a.ica_max_steps))
             est, secs = fit_ica(Xica, n, a.seed, a.ica_max_steps)
-            log("ovica %dx: fitted in %.0f s (%d steps)" % (r, secs, est.n_steps_))
+            conv = bool(est.trainer_.converged)
+            sig = float(est.model_.sigma)
+            log("ovica %dx: fitted in %.0f s (%d steps, %s; regime %s; noise sigma estimated %.4g)" % (
+                r, secs, est.n_steps_, "stopped: the trainer reports the basis settled" if conv
+                else "not reported settled", est.regime_, sig))
             pts = ica_frontier(est, D["Xte"], a.sigmas)
             for p in pts:
-                log("ovica %dx sigma %g: L0 %.1f FVU %.4f (%.0f s)" % (r, p["noise_sigma"], p["l0"], p["fvu"],
-                                                                     p["seconds"]))
+                log("ovica %dx sigma %g: MAP L0 %.1f FVU %.4f (%.0f s); refit on support: L0 %.1f FVU %.4f"
+                    % (r, p["noise_sigma"], p["l0"], p["fvu"], p["seconds"], p["refit_l0"], p["refit_fvu"]))
             # the operating point for the proxy and the browser: the coding
             # noise level whose L0 is closest to 32 (as for the autoencoders)
             op = min(pts, key=lambda e: abs(math.log(max(e["l0"], 0.1) / 32)))
@@ -470,7 +560,8 @@ def main():
             browse[key] = So.astype(np.float32)
             browse[key + "_proxy"] = pr
             R["methods"].append(dict(key=key, method="ovica", ratio=r, atoms=n, fit_seconds=secs,
-                                     steps=est.n_steps_, frontier=pts,
+                                     steps=est.n_steps_, converged=conv, regime=est.regime_,
+                                     fitted_noise_sigma=sig, fit_rows=len(Xica), frontier=pts,
                                      operating_point=dict(noise_sigma=op["noise_sigma"],
                                                           l0=float((S != 0).sum(1).mean()),
                                                           fvu=fvu(D["Xbr"], S @ est.components_)),
@@ -536,6 +627,9 @@ def frontier_series(R):
         seen.add((m["method"], m["ratio"]))
         out.append((label, color, m["ratio"] != first,
                     [(p["l0"], p["fvu"]) for p in m["frontier"]]))
+        if m["method"] == "ovica" and all("refit_fvu" in p for p in m["frontier"]):
+            out.append((label + " + LS refit", COLORS["refit"] if m["ratio"] == first else "#c9a3e6",
+                        m["ratio"] != first, [(p["refit_l0"], p["refit_fvu"]) for p in m["frontier"]]))
     return out
 
 
@@ -599,7 +693,18 @@ def tables(R):
         pts = ", ".join("%.1f : %.3f" % (p["l0"], p["fvu"]) for p in sorted(m["frontier"], key=lambda p: p["l0"]))
         L.append("| %s | %d | %s | %d of %d | %.0f%s |" % (
             name_of(m), m["atoms"], pts, m["dead"], m["atoms"], m["fit_seconds"],
-            "" if m["method"] == "ovica" else " (%d runs)" % m["runs"]))
+            " (%d steps%s)" % (m["steps"], ", settled" if m.get("converged") else "")
+            if m["method"] == "ovica" else " (%d runs)" % m["runs"]))
+    refits = [m for m in ordered(R["methods"]) if all("refit_fvu" in p for p in m["frontier"])]
+    if refits:
+        L += ["", "The same held-out codes refitted by least squares on their support (the "
+              "MAP or encoder support; coefficients kept >= 0 for non-negative codes):", "",
+              "| method | points (L0 : FVU) |", "|---|---|"]
+        for m in refits:
+            pts = ", ".join("%.1f : %.3f" % (p["refit_l0"], p["refit_fvu"])
+                            for p in sorted(m["frontier"], key=lambda p: p["refit_l0"]))
+            L.append("| %s, %s + least-squares refit | %s |" % (
+                name_of(m), "MAP support" if m["method"] == "ovica" else "encoder support", pts))
     L += ["", "| method | operating point L0 | FVU | features judged | proxy quartiles (25/50/75%) | "
           "share >= 0.9 | bigram median |", "|---|---|---|---|---|---|---|"]
     for m in ordered(R["methods"]):
