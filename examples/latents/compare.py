@@ -686,6 +686,42 @@ def ordered(methods):
     return sorted(methods, key=lambda m: (rank.get(m["method"], 9), m["ratio"]))
 
 
+def interp_fvu(pts, l0):
+    """FVU at mean L0 l0 on a frontier [(l0, fvu), ...], interpolated linearly
+    in log L0 / log FVU between the two points around it; None outside the
+    frontier's range (no extrapolation)."""
+    pts = sorted((a, b) for a, b in pts if a > 0 and b > 0)
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x0 <= l0 <= x1:
+            if x1 == x0:
+                return min(y0, y1)
+            t = (math.log(l0) - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return math.exp((1 - t) * math.log(y0) + t * math.log(y1))
+    return None
+
+
+MATCHED_L0 = (4, 8, 16, 32)
+
+
+def matched_table(R):
+    """Held-out FVU at matched mean L0, every frontier (the refits included)."""
+    rows = []
+    for m in ordered(R["methods"]):
+        rows.append((name_of(m), [(p["l0"], p["fvu"]) for p in m["frontier"]]))
+        if all("refit_fvu" in p for p in m["frontier"]):
+            rows.append((name_of(m) + (", MAP support + least-squares refit" if m["method"] == "ovica"
+                                       else ", encoder support + least-squares refit"),
+                         [(p["refit_l0"], p["refit_fvu"]) for p in m["frontier"]]))
+    L = ["", "Held-out FVU at matched mean L0 (log-log interpolation between a frontier's points; "
+         "- outside its range):", "",
+         "| frontier | " + " | ".join("L0 %d" % v for v in MATCHED_L0) + " |",
+         "|---|" + "---|" * len(MATCHED_L0)]
+    for name, pts in rows:
+        v = [interp_fvu(pts, l0) for l0 in MATCHED_L0]
+        L.append("| %s | %s |" % (name, " | ".join("-" if x is None else "%.3f" % x for x in v)))
+    return L
+
+
 def tables(R):
     L = ["| method | atoms | points (L0 : FVU) | dead at operating point | fit time (s) |",
          "|---|---|---|---|---|"]
@@ -705,6 +741,7 @@ def tables(R):
                             for p in sorted(m["frontier"], key=lambda p: p["refit_l0"]))
             L.append("| %s, %s + least-squares refit | %s |" % (
                 name_of(m), "MAP support" if m["method"] == "ovica" else "encoder support", pts))
+    L += matched_table(R)
     L += ["", "| method | operating point L0 | FVU | features judged | proxy quartiles (25/50/75%) | "
           "share >= 0.9 | bigram median |", "|---|---|---|---|---|---|---|"]
     for m in ordered(R["methods"]):
