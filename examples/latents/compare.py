@@ -407,6 +407,7 @@ def toy(F, D, sparsity, steps, n_act, seed, sae_epochs, lrs, ica_max_steps):
 
 # --- plot ----------------------------------------------------------------------------------
 COLORS = {"ovica": "#1f5fbf", "l1": "#d9541e", "topk": "#2a9d3a", "refit": "#8e3fc0"}
+LIGHT = {"ovica": ("#8fb3ee", "#bcd2f5"), "l1": ("#f0a77f", "#f6cbb3"), "topk": ("#74c282", "#b2e0ba")}
 
 
 def frontier_svg(series, path, title):
@@ -612,6 +613,8 @@ def name_of(m):
     n = "%s %dx" % (m["method"], m["ratio"])
     if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
         n += " (%d steps)" % m["steps"]
+    if m["method"] != "ovica" and m.get("settings", {}).get("sae_epochs"):
+        n += " (%d epochs)" % m["settings"]["sae_epochs"]
     return n
 
 
@@ -623,8 +626,11 @@ def frontier_series(R):
         label = "%s %dx" % (label, m["ratio"])
         if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
             label += ", %d steps" % m["steps"]
-        color = COLORS[m["method"]] if (m["method"], m["ratio"]) not in seen else "#8fb3ee"
-        seen.add((m["method"], m["ratio"]))
+        if m["method"] != "ovica" and m.get("settings", {}).get("sae_epochs"):
+            label += ", %d ep" % m["settings"]["sae_epochs"]
+        again = sum(1 for x in seen if x[:2] == (m["method"], m["ratio"]))
+        color = COLORS[m["method"]] if not again else LIGHT[m["method"]][min(again, 2) - 1]
+        seen.add((m["method"], m["ratio"], m["key"]))
         out.append((label, color, m["ratio"] != first,
                     [(p["l0"], p["fvu"]) for p in m["frontier"]]))
         if m["method"] == "ovica" and all("refit_fvu" in p for p in m["frontier"]):
@@ -657,9 +663,10 @@ def merge(dirs, out):
         b = np.load(os.path.join(d, "browse.npz"))
         ren = {}
         have = set(m["key"] for m in R["methods"][: len(R["methods"]) - len(r["methods"])]) if r is not R else set()
-        for m in r["methods"]:  # the same method twice (e.g. two step counts): a new key
+        for m in r["methods"]:  # the same method twice (two step counts, two epoch counts): a new key
             if m["key"] in have:
-                ren[m["key"]] = "%s_s%d" % (m["key"], m.get("steps", 0))
+                ren[m["key"]] = ("%s_s%d" % (m["key"], m.get("steps", 0)) if m["method"] == "ovica"
+                                 else "%s_e%d" % (m["key"], r["settings"]["sae_epochs"]))
                 m["key"] = ren[m["key"]]
         for k in b.files:
             base = k[:-6] if k.endswith("_proxy") else k
@@ -689,8 +696,11 @@ def ordered(methods):
 def interp_fvu(pts, l0):
     """FVU at mean L0 l0 on a frontier [(l0, fvu), ...], interpolated linearly
     in log L0 / log FVU between the two points around it; None outside the
-    frontier's range (no extrapolation)."""
+    frontier's range (no extrapolation); a point within 1% of l0 is taken as is."""
     pts = sorted((a, b) for a, b in pts if a > 0 and b > 0)
+    for x, y in pts:  # a point at that L0 (TopK's k): its own FVU
+        if abs(x - l0) <= 0.01 * l0:
+            return y
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
         if x0 <= l0 <= x1:
             if x1 == x0:
