@@ -257,6 +257,28 @@ def train_sae(Xtr, Xval, n, kind, level, lr, epochs, batch, seed):
     return m, secs, obj
 
 
+def decoder_map_frontier(m, X, sigmas):
+    """An autoencoder's decoder used as a fixed dictionary and coded by the
+    library (ovica.sparse_encode, exponential prior, prior scale 1: the MAP
+    codes, non-negative like its ReLU codes) at each noise_sigma, plus the
+    least-squares refit on the MAP support: separates the dictionary the
+    autoencoder learned from its one-layer encoder."""
+    import warnings
+    A = m.Wd.detach().numpy().T.astype(np.float64)  # (atoms, features)
+    bd = m.bd.detach().numpy().astype(np.float64)
+    pts = []
+    for s in sigmas:
+        t = time.time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            S = ovica.sparse_encode(X - bd, A, prior="exponential", noise_sigma=s, prior_scale=1.0)
+        Sr = refit_on_support(X, A, S, True, offset=bd)
+        pts.append(dict(noise_sigma=s, l0=float((S != 0).sum(1).mean()), fvu=fvu(X, S @ A + bd),
+                        refit_l0=float((Sr != 0).sum(1).mean()), refit_fvu=fvu(X, Sr @ A + bd),
+                        seconds=time.time() - t))
+    return pts
+
+
 def sae_codes(m, X):
     with torch.no_grad():
         f = m.encode(torch.tensor(X, dtype=torch.float32))
@@ -486,6 +508,9 @@ def main():
     ap.add_argument("--parts", nargs="+", default=["sae", "ica", "toy"], choices=["sae", "ica", "toy"],
                     help="what to run (the parts can run as separate processes into separate --out "
                          "directories, then be joined with --merge)")
+    ap.add_argument("--sae-map", action="store_true",
+                    help="also code the held-out rows with each kept autoencoder's decoder by the "
+                         "library's MAP solver at the --sigmas (and refit): the decoder without its encoder")
     ap.add_argument("--kinds", nargs="+", default=["l1", "topk"], choices=["l1", "topk"],
                     help="which autoencoders (part sae)")
     ap.add_argument("--lr-first-ratio-only", action="store_true",
@@ -579,6 +604,13 @@ def main():
                 kept, tried, total = sae_sweep(D, n, kind, levels, a.lrs, a.sae_epochs, 1024, a.seed,
                                                lr_for if a.lr_first_ratio_only else None)
                 lr_for = {e["level"]: e["lr"] for e in kept}
+                if a.sae_map:  # each kept decoder coded by the library's MAP solver
+                    for e in kept:
+                        e["map_frontier"] = decoder_map_frontier(e["model"], D["Xte"], a.sigmas)
+                        for p in e["map_frontier"]:
+                            log("%s %dx level %g, decoder coded by MAP at sigma %g: L0 %.1f FVU %.4f; "
+                                "refit: L0 %.1f FVU %.4f" % (kind, r, e["level"], p["noise_sigma"], p["l0"],
+                                                            p["fvu"], p["refit_l0"], p["refit_fvu"]))
                 # the operating point for the proxy and the browser: the kept model
                 # whose L0 is closest to 32 (the middle of the range)
                 mid = min(kept, key=lambda e: abs(math.log(max(e["l0"], 0.1) / 32)))
@@ -722,6 +754,14 @@ def matched_table(R):
             rows.append((name_of(m) + (", MAP support + least-squares refit" if m["method"] == "ovica"
                                        else ", encoder support + least-squares refit"),
                          [(p["refit_l0"], p["refit_fvu"]) for p in m["frontier"]]))
+    for m in ordered(R["methods"]):
+        for e in m["frontier"]:
+            if "map_frontier" in e:
+                lv = "%s %g" % ("k" if m["method"] == "topk" else "lambda", e["level"])
+                rows.append((name_of(m) + " " + lv + " decoder, libovica MAP codes",
+                             [(p["l0"], p["fvu"]) for p in e["map_frontier"]]))
+                rows.append((name_of(m) + " " + lv + " decoder, libovica MAP codes + least-squares refit",
+                             [(p["refit_l0"], p["refit_fvu"]) for p in e["map_frontier"]]))
     L = ["", "Held-out FVU at matched mean L0 (log-log interpolation between a frontier's points; "
          "- outside its range):", "",
          "| frontier | " + " | ".join("L0 %d" % v for v in MATCHED_L0) + " |",
