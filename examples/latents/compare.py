@@ -3,7 +3,7 @@ against sparse autoencoders on a character model's activations, and on the
 toy model of superposition where the true features are known.
 
     /usr/bin/python3 examples/latents/compare.py --data build/latents --out build/latents/results
-        [--ratios 4 8] [--ica-rows 5000] [--ica-max-steps N] [--train-rows 100000] [--tiny]
+        [--ratios 4 8] [--ica-rows 0 (all)] [--ica-max-steps N] [--train-rows 100000] [--tiny]
 
 Reads acts.npy, pos.npy, text.txt (examples/latents/charlm.py). Writes into --out:
     results.json  every measured figure (frontiers, dead features, times, proxy, toy benchmark)
@@ -89,13 +89,90 @@ def ica_codes(est, X, sigma):
                                    prior_scale=est.prior_scale, solver=est.solver)
 
 
+def nonneg_prior(est):
+    """Whether the fitted estimator's codes are non-negative (exponential prior)."""
+    pr = est.prior
+    return (pr if isinstance(pr, str) else getattr(pr, "kind", "")) == "exponential"
+
+
+def refit_on_support(X, D, S, nonneg, offset=None, chunk=256):
+    """Least-squares refit of each row's code on its support (the non-zeros
+    of S): min |x - c D|^2 over c with c_j = 0 off the support, which undoes
+    the shrinkage of a LASSO-type code (debiasing). D is (atoms, features),
+    one atom per row; offset (features,) is subtracted from X first (an
+    autoencoder's decoder bias). With nonneg (the exponential prior, ReLU
+    codes) coefficients that come out negative are dropped from the support
+    the codes kept >= 0: the rows whose unconstrained refit has a negative
+    coefficient get the exact NNLS on their support (scipy.optimize.nnls;
+    without scipy, the negative coefficients are dropped and the rest
+    refitted until none is negative). The support only shrinks. Batched:
+    the rows' Gram matrices, padded to the largest support with identity,
+    solved together.
+    Returns the refitted codes, shaped like S."""
+    try:
+        from scipy.optimize import nnls
+    except ImportError:
+        nnls = None
+    X = np.asarray(X, dtype=np.float64)
+    if offset is not None:
+        X = X - offset
+    D = np.asarray(D, dtype=np.float64)
+    G = D @ D.T
+    out = np.zeros_like(S, dtype=np.float64)
+    for r0 in range(0, len(X), chunk):
+        Sc, Xc = S[r0:r0 + chunk], X[r0:r0 + chunk]
+        act = Sc != 0
+        kmax = int(act.sum(1).max()) if len(Sc) else 0
+        if kmax == 0:
+            continue
+        # support indices per row, padded (pad entries masked out)
+        order = np.argsort(~act, axis=1, kind="stable")[:, :kmax]
+        mask = np.take_along_axis(act, order, axis=1)
+        b_all = Xc @ D.T  # (rows, atoms)
+        b = np.take_along_axis(b_all, order, axis=1)
+        Gs = G[order[:, :, None], order[:, None, :]]  # (rows, kmax, kmax)
+        for _ in range(kmax + 1):
+            m2 = mask[:, :, None] & mask[:, None, :]
+            eye = np.broadcast_to(np.eye(kmax, dtype=bool), m2.shape)
+            A = np.where(m2, Gs, 0.0) + np.where(eye & ~m2, 1.0, 0.0) + 1e-10 * np.eye(kmax)
+            rhs = np.where(mask, b, 0.0)
+            try:
+                c = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                c = np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a, v in zip(A, rhs)])
+            c = np.where(mask, c, 0.0)
+            if not nonneg:
+                break
+            neg = mask & (c < 0)
+            if not neg.any():
+                break
+            if nnls is not None:  # the exact NNLS on the support, row by row
+                for i in np.flatnonzero(neg.any(1)):
+                    j = np.flatnonzero(mask[i])
+                    c[i] = 0.0
+                    c[i, j] = nnls(D[order[i, j]].T, Xc[i])[0]
+                break
+            mask = mask & ~neg
+        oc = np.zeros((len(Sc), S.shape[1]))
+        np.put_along_axis(oc, order, c, axis=1)
+        out[r0:r0 + chunk] = oc
+    return out
+
+
 def ica_frontier(est, X, sigmas):
+    """Per coding noise level: the MAP codes (L0, FVU), and the same codes
+    refitted by least squares on their support (refit_l0, refit_fvu)."""
     pts = []
     for s in sigmas:
         t = time.time()
         S = ica_codes(est, X, s)
+        secs = time.time() - t
+        t = time.time()
+        Sr = refit_on_support(X, est.components_, S, nonneg_prior(est))
         pts.append(dict(noise_sigma=s, l0=float((S != 0).sum(1).mean()),
-                        fvu=fvu(X, S @ est.components_), seconds=time.time() - t))
+                        fvu=fvu(X, S @ est.components_), seconds=secs,
+                        refit_l0=float((Sr != 0).sum(1).mean()), refit_fvu=fvu(X, Sr @ est.components_),
+                        refit_seconds=time.time() - t))
     return pts
 
 
@@ -180,6 +257,28 @@ def train_sae(Xtr, Xval, n, kind, level, lr, epochs, batch, seed):
     return m, secs, obj
 
 
+def decoder_map_frontier(m, X, sigmas):
+    """An autoencoder's decoder used as a fixed dictionary and coded by the
+    library (ovica.sparse_encode, exponential prior, prior scale 1: the MAP
+    codes, non-negative like its ReLU codes) at each noise_sigma, plus the
+    least-squares refit on the MAP support: separates the dictionary the
+    autoencoder learned from its one-layer encoder."""
+    import warnings
+    A = m.Wd.detach().numpy().T.astype(np.float64)  # (atoms, features)
+    bd = m.bd.detach().numpy().astype(np.float64)
+    pts = []
+    for s in sigmas:
+        t = time.time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            S = ovica.sparse_encode(X - bd, A, prior="exponential", noise_sigma=s, prior_scale=1.0)
+        Sr = refit_on_support(X, A, S, True, offset=bd)
+        pts.append(dict(noise_sigma=s, l0=float((S != 0).sum(1).mean()), fvu=fvu(X, S @ A + bd),
+                        refit_l0=float((Sr != 0).sum(1).mean()), refit_fvu=fvu(X, Sr @ A + bd),
+                        seconds=time.time() - t))
+    return pts
+
+
 def sae_codes(m, X):
     with torch.no_grad():
         f = m.encode(torch.tensor(X, dtype=torch.float32))
@@ -203,11 +302,18 @@ def sae_sweep(D, n, kind, levels, lrs, epochs, batch, seed, lr_for=None):
                 best = (m, lr, obj, secs)
         m, lr, obj, secs = best
         f, xh = sae_codes(m, D["Xte"])
+        # the same least-squares refit on the support as for the library (a
+        # peer gets the same debiasing: ReLU codes, so kept >= 0)
+        fr = refit_on_support(D["Xte"], m.Wd.detach().numpy().T, f, True,
+                              offset=m.bd.detach().numpy().astype(np.float64))
         kept.append(dict(level=lv, lr=lr, l0=float((f > 0).sum(1).mean()), fvu=fvu(D["Xte"], xh),
+                         refit_l0=float((fr != 0).sum(1).mean()),
+                         refit_fvu=fvu(D["Xte"], fr @ m.Wd.detach().numpy().T.astype(np.float64)
+                                   + m.bd.detach().numpy().astype(np.float64)),
                          dead=int(((sae_codes(m, D["Xbr"])[0] > 0).sum(0) == 0).sum() if len(D["Xbr"]) else 0),
                          seconds=secs, model=m))
-        log("%s n=%d level %g: lr %g kept; L0 %.1f FVU %.4f (%.0f s)" % (
-            kind, n, lv, lr, kept[-1]["l0"], kept[-1]["fvu"], secs))
+        log("%s n=%d level %g: lr %g kept; L0 %.1f FVU %.4f; refit on support: L0 %.1f FVU %.4f (%.0f s)" % (
+            kind, n, lv, lr, kept[-1]["l0"], kept[-1]["fvu"], kept[-1]["refit_l0"], kept[-1]["refit_fvu"], secs))
     return kept, tried, total
 
 
@@ -322,7 +428,8 @@ def toy(F, D, sparsity, steps, n_act, seed, sae_epochs, lrs, ica_max_steps):
 
 
 # --- plot ----------------------------------------------------------------------------------
-COLORS = {"ovica": "#1f5fbf", "l1": "#d9541e", "topk": "#2a9d3a"}
+COLORS = {"ovica": "#1f5fbf", "l1": "#d9541e", "topk": "#2a9d3a", "refit": "#8e3fc0"}
+LIGHT = {"ovica": ("#8fb3ee", "#bcd2f5"), "l1": ("#f0a77f", "#f6cbb3"), "topk": ("#74c282", "#b2e0ba")}
 
 
 def frontier_svg(series, path, title):
@@ -379,8 +486,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--ratios", type=int, nargs="+", default=[4, 8])
     ap.add_argument("--train-rows", type=int, default=100000, help="rows the autoencoders train on")
-    ap.add_argument("--ica-rows", type=int, default=5000,
-                    help="the first rows of the train rows that the library is fitted on")
+    ap.add_argument("--ica-rows", type=int, default=0,
+                    help="the first rows of the train rows that the library is fitted on (0: all; "
+                         "the sparse route draws its own rows per step, clamp(8n, 1024, 8192))")
     ap.add_argument("--ica-max-steps", type=int, default=0,
                     help="0: the library's default schedule; else max_steps (a deviation, reported)")
     ap.add_argument("--test-rows", type=int, default=2000)
@@ -400,6 +508,9 @@ def main():
     ap.add_argument("--parts", nargs="+", default=["sae", "ica", "toy"], choices=["sae", "ica", "toy"],
                     help="what to run (the parts can run as separate processes into separate --out "
                          "directories, then be joined with --merge)")
+    ap.add_argument("--sae-map", action="store_true",
+                    help="also code the held-out rows with each kept autoencoder's decoder by the "
+                         "library's MAP solver at the --sigmas (and refit): the decoder without its encoder")
     ap.add_argument("--kinds", nargs="+", default=["l1", "topk"], choices=["l1", "topk"],
                     help="which autoencoders (part sae)")
     ap.add_argument("--lr-first-ratio-only", action="store_true",
@@ -410,7 +521,7 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="test size: seconds, not a measurement")
     a = ap.parse_args()
     if a.tiny:
-        a.ratios, a.train_rows, a.ica_rows, a.test_rows, a.browse_rows = [2], 4000, 600, 600, 1500
+        a.ratios, a.train_rows, a.ica_rows, a.test_rows, a.browse_rows = [2], 4000, a.ica_rows or 600, 600, 1500
         a.ica_max_steps = a.ica_max_steps or 10
         a.sigmas, a.l1, a.topk, a.lrs, a.sae_epochs = [0.1, 0.5], [0.1], [4], [1e-3], 2
         a.toy_features, a.toy_hidden = 8, 4
@@ -421,6 +532,7 @@ def main():
     t0 = time.time()
     D = load(a.data, a.train_rows, a.test_rows, a.browse_rows, a.seed)
     d = D["d"]
+    a.ica_rows = min(a.ica_rows or D["n_train"], D["n_train"])
     log("%d rows x %d; %d train rows (autoencoders), the first %d for the library; %d test rows; "
         "%d contiguous browse rows" % (D["rows"], d, D["n_train"], min(a.ica_rows, D["n_train"]),
                                       D["n_test"], len(D["Xbr"])))
@@ -455,11 +567,15 @@ def main():
             log("ovica %dx (%d atoms) on %d rows: fitting with the defaults%s" % (
                 r, n, len(Xica), "" if not a.ica_max_steps else ", max_steps=%d" % a.ica_max_steps))
             est, secs = fit_ica(Xica, n, a.seed, a.ica_max_steps)
-            log("ovica %dx: fitted in %.0f s (%d steps)" % (r, secs, est.n_steps_))
+            conv = bool(est.trainer_.converged)
+            sig = float(est.model_.sigma)
+            log("ovica %dx: fitted in %.0f s (%d steps, %s; regime %s; noise sigma estimated %.4g)" % (
+                r, secs, est.n_steps_, "stopped: the trainer reports the basis settled" if conv
+                else "not reported settled", est.regime_, sig))
             pts = ica_frontier(est, D["Xte"], a.sigmas)
             for p in pts:
-                log("ovica %dx sigma %g: L0 %.1f FVU %.4f (%.0f s)" % (r, p["noise_sigma"], p["l0"], p["fvu"],
-                                                                     p["seconds"]))
+                log("ovica %dx sigma %g: MAP L0 %.1f FVU %.4f (%.0f s); refit on support: L0 %.1f FVU %.4f"
+                    % (r, p["noise_sigma"], p["l0"], p["fvu"], p["seconds"], p["refit_l0"], p["refit_fvu"]))
             # the operating point for the proxy and the browser: the coding
             # noise level whose L0 is closest to 32 (as for the autoencoders)
             op = min(pts, key=lambda e: abs(math.log(max(e["l0"], 0.1) / 32)))
@@ -470,7 +586,8 @@ def main():
             browse[key] = So.astype(np.float32)
             browse[key + "_proxy"] = pr
             R["methods"].append(dict(key=key, method="ovica", ratio=r, atoms=n, fit_seconds=secs,
-                                     steps=est.n_steps_, frontier=pts,
+                                     steps=est.n_steps_, converged=conv, regime=est.regime_,
+                                     fitted_noise_sigma=sig, fit_rows=len(Xica), frontier=pts,
                                      operating_point=dict(noise_sigma=op["noise_sigma"],
                                                           l0=float((S != 0).sum(1).mean()),
                                                           fvu=fvu(D["Xbr"], S @ est.components_)),
@@ -487,6 +604,13 @@ def main():
                 kept, tried, total = sae_sweep(D, n, kind, levels, a.lrs, a.sae_epochs, 1024, a.seed,
                                                lr_for if a.lr_first_ratio_only else None)
                 lr_for = {e["level"]: e["lr"] for e in kept}
+                if a.sae_map:  # each kept decoder coded by the library's MAP solver
+                    for e in kept:
+                        e["map_frontier"] = decoder_map_frontier(e["model"], D["Xte"], a.sigmas)
+                        for p in e["map_frontier"]:
+                            log("%s %dx level %g, decoder coded by MAP at sigma %g: L0 %.1f FVU %.4f; "
+                                "refit: L0 %.1f FVU %.4f" % (kind, r, e["level"], p["noise_sigma"], p["l0"],
+                                                            p["fvu"], p["refit_l0"], p["refit_fvu"]))
                 # the operating point for the proxy and the browser: the kept model
                 # whose L0 is closest to 32 (the middle of the range)
                 mid = min(kept, key=lambda e: abs(math.log(max(e["l0"], 0.1) / 32)))
@@ -521,6 +645,8 @@ def name_of(m):
     n = "%s %dx" % (m["method"], m["ratio"])
     if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
         n += " (%d steps)" % m["steps"]
+    if m["method"] != "ovica" and m.get("settings", {}).get("sae_epochs"):
+        n += " (%d epochs)" % m["settings"]["sae_epochs"]
     return n
 
 
@@ -532,10 +658,16 @@ def frontier_series(R):
         label = "%s %dx" % (label, m["ratio"])
         if m["method"] == "ovica" and m.get("settings", {}).get("ica_max_steps"):
             label += ", %d steps" % m["steps"]
-        color = COLORS[m["method"]] if (m["method"], m["ratio"]) not in seen else "#8fb3ee"
-        seen.add((m["method"], m["ratio"]))
+        if m["method"] != "ovica" and m.get("settings", {}).get("sae_epochs"):
+            label += ", %d ep" % m["settings"]["sae_epochs"]
+        again = sum(1 for x in seen if x[:2] == (m["method"], m["ratio"]))
+        color = COLORS[m["method"]] if not again else LIGHT[m["method"]][min(again, 2) - 1]
+        seen.add((m["method"], m["ratio"], m["key"]))
         out.append((label, color, m["ratio"] != first,
                     [(p["l0"], p["fvu"]) for p in m["frontier"]]))
+        if m["method"] == "ovica" and all("refit_fvu" in p for p in m["frontier"]):
+            out.append((label + " + LS refit", COLORS["refit"] if m["ratio"] == first else "#c9a3e6",
+                        m["ratio"] != first, [(p["refit_l0"], p["refit_fvu"]) for p in m["frontier"]]))
     return out
 
 
@@ -563,9 +695,10 @@ def merge(dirs, out):
         b = np.load(os.path.join(d, "browse.npz"))
         ren = {}
         have = set(m["key"] for m in R["methods"][: len(R["methods"]) - len(r["methods"])]) if r is not R else set()
-        for m in r["methods"]:  # the same method twice (e.g. two step counts): a new key
+        for m in r["methods"]:  # the same method twice (two step counts, two epoch counts): a new key
             if m["key"] in have:
-                ren[m["key"]] = "%s_s%d" % (m["key"], m.get("steps", 0))
+                ren[m["key"]] = ("%s_s%d" % (m["key"], m.get("steps", 0)) if m["method"] == "ovica"
+                                 else "%s_e%d" % (m["key"], r["settings"]["sae_epochs"]))
                 m["key"] = ren[m["key"]]
         for k in b.files:
             base = k[:-6] if k.endswith("_proxy") else k
@@ -592,6 +725,53 @@ def ordered(methods):
     return sorted(methods, key=lambda m: (rank.get(m["method"], 9), m["ratio"]))
 
 
+def interp_fvu(pts, l0):
+    """FVU at mean L0 l0 on a frontier [(l0, fvu), ...], interpolated linearly
+    in log L0 / log FVU between the two points around it; None outside the
+    frontier's range (no extrapolation); a point within 1% of l0 is taken as is."""
+    pts = sorted((a, b) for a, b in pts if a > 0 and b > 0)
+    for x, y in pts:  # a point at that L0 (TopK's k): its own FVU
+        if abs(x - l0) <= 0.01 * l0:
+            return y
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x0 <= l0 <= x1:
+            if x1 == x0:
+                return min(y0, y1)
+            t = (math.log(l0) - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return math.exp((1 - t) * math.log(y0) + t * math.log(y1))
+    return None
+
+
+MATCHED_L0 = (4, 8, 16, 32)
+
+
+def matched_table(R):
+    """Held-out FVU at matched mean L0, every frontier (the refits included)."""
+    rows = []
+    for m in ordered(R["methods"]):
+        rows.append((name_of(m), [(p["l0"], p["fvu"]) for p in m["frontier"]]))
+        if all("refit_fvu" in p for p in m["frontier"]):
+            rows.append((name_of(m) + (", MAP support + least-squares refit" if m["method"] == "ovica"
+                                       else ", encoder support + least-squares refit"),
+                         [(p["refit_l0"], p["refit_fvu"]) for p in m["frontier"]]))
+    for m in ordered(R["methods"]):
+        for e in m["frontier"]:
+            if "map_frontier" in e:
+                lv = "%s %g" % ("k" if m["method"] == "topk" else "lambda", e["level"])
+                rows.append((name_of(m) + " " + lv + " decoder, libovica MAP codes",
+                             [(p["l0"], p["fvu"]) for p in e["map_frontier"]]))
+                rows.append((name_of(m) + " " + lv + " decoder, libovica MAP codes + least-squares refit",
+                             [(p["refit_l0"], p["refit_fvu"]) for p in e["map_frontier"]]))
+    L = ["", "Held-out FVU at matched mean L0 (log-log interpolation between a frontier's points; "
+         "- outside its range):", "",
+         "| frontier | " + " | ".join("L0 %d" % v for v in MATCHED_L0) + " |",
+         "|---|" + "---|" * len(MATCHED_L0)]
+    for name, pts in rows:
+        v = [interp_fvu(pts, l0) for l0 in MATCHED_L0]
+        L.append("| %s | %s |" % (name, " | ".join("-" if x is None else "%.3f" % x for x in v)))
+    return L
+
+
 def tables(R):
     L = ["| method | atoms | points (L0 : FVU) | dead at operating point | fit time (s) |",
          "|---|---|---|---|---|"]
@@ -599,7 +779,19 @@ def tables(R):
         pts = ", ".join("%.1f : %.3f" % (p["l0"], p["fvu"]) for p in sorted(m["frontier"], key=lambda p: p["l0"]))
         L.append("| %s | %d | %s | %d of %d | %.0f%s |" % (
             name_of(m), m["atoms"], pts, m["dead"], m["atoms"], m["fit_seconds"],
-            "" if m["method"] == "ovica" else " (%d runs)" % m["runs"]))
+            " (%d steps%s)" % (m["steps"], ", settled" if m.get("converged") else "")
+            if m["method"] == "ovica" else " (%d runs)" % m["runs"]))
+    refits = [m for m in ordered(R["methods"]) if all("refit_fvu" in p for p in m["frontier"])]
+    if refits:
+        L += ["", "The same held-out codes refitted by least squares on their support (the "
+              "MAP or encoder support; coefficients kept >= 0 for non-negative codes):", "",
+              "| method | points (L0 : FVU) |", "|---|---|"]
+        for m in refits:
+            pts = ", ".join("%.1f : %.3f" % (p["refit_l0"], p["refit_fvu"])
+                            for p in sorted(m["frontier"], key=lambda p: p["refit_l0"]))
+            L.append("| %s, %s + least-squares refit | %s |" % (
+                name_of(m), "MAP support" if m["method"] == "ovica" else "encoder support", pts))
+    L += matched_table(R)
     L += ["", "| method | operating point L0 | FVU | features judged | proxy quartiles (25/50/75%) | "
           "share >= 0.9 | bigram median |", "|---|---|---|---|---|---|---|"]
     for m in ordered(R["methods"]):
