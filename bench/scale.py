@@ -148,7 +148,9 @@ def run_ovica(a, A_true, blocks):
         tr.rows += B
         settled = t.converged
         if (k + 1) % 25 == 0 or settled:
-            tr.score(t.basis)
+            mm = tr.score(t.basis)
+            sys.stderr.write("libovica: step %d, %.1f s of training, MMCS %.4f, route %s\n" % (
+                k + 1, tr.train, mm, t.regime))
         if settled:
             break
     return tr, {"steps": k + 1, "settled": bool(t.converged), "rows_per_step": B}

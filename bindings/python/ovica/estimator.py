@@ -172,7 +172,10 @@ class OvercompleteICA:
         route), "exact", "em", "natural", "plain", "reconstruction".
     max_steps : int or None
         Training steps of fit() (also the length of the schedules); None:
-        the library's default (trainer parameter "steps").
+        the library's default (trainer parameter "steps"). On the sparse
+        route fit() stops sooner when the trainer reports that the basis
+        has settled (trainer parameter "stop"; trainer_params={"stop": 0}
+        takes every step); n_steps_ says how many were taken.
     batch_size : int or None
         Rows per step (None: all of X every step; the trainer then draws the
         rows each step uses, trainer parameter "batch"). Batches are
