@@ -2,7 +2,7 @@
  * the rows a run processes per second, and the recovery of the true basis
  * as it goes (public API and clock timing only).
  *
- *   train_throughput [m n activity N noise seed]
+ *   train_throughput [m n activity N noise seed [threads]]
  *
  * Default: 32 64 0.05 20000 0.01 1 (a few seconds). The training-throughput
  * case of docs/PERFORMANCE.md: 128 512 0.03 50000 0.01 1. The data: a random
@@ -24,11 +24,13 @@ int main(int argc, char **argv)
     size_t m = 32, n = 64, N = 20000;
     double activity = 0.05, noise = 0.01;
     unsigned long long seed = 1;
-    if (argc != 1 && argc != 7) {
-        fprintf(stderr, "usage: train_throughput [m n activity N noise seed]\n");
+    if (argc != 1 && argc != 7 && argc != 8) {
+        fprintf(stderr, "usage: train_throughput [m n activity N noise seed [threads]]\n");
         return 2;
     }
-    if (argc == 7) {
+    double threads = 1.0;
+    if (argc == 8) threads = strtod(argv[7], NULL);
+    if (argc >= 7) {
         m = strtoul(argv[1], NULL, 10);
         n = strtoul(argv[2], NULL, 10);
         activity = strtod(argv[3], NULL);
@@ -54,12 +56,13 @@ int main(int argc, char **argv)
     CK(ovica_model_new(&md, m, n, p, 0.05));
     ovica_trainer *t = NULL;
     CK(ovica_trainer_new(&t, md, ovica_rule_auto, seed));
+    CK(ovica_trainer_set_param(t, OVICA_TRAIN_THREADS, threads)); /* the codes' threads */
     double steps = 0.0;
     CK(ovica_trainer_get_param(t, OVICA_TRAIN_STEPS, &steps));
     const double cos99 = acos(0.99) * 180.0 / 3.14159265358979323846;
-    printf("m %zu, n %zu, activity %g, N %zu, noise %g, seed %llu; %.0f steps, "
-           "OPENBLAS_NUM_THREADS=%s\n",
-           m, n, activity, N, noise, seed, steps,
+    printf("m %zu, n %zu, activity %g, N %zu, noise %g, seed %llu; %.0f steps, trainer threads "
+           "%g, OPENBLAS_NUM_THREADS=%s\n",
+           m, n, activity, N, noise, seed, steps, threads,
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     printf("%6s %9s %8s %10s %9s %8s\n", "step", "seconds", "MMCS", "cos>=0.99", "sigma", "route");
     double rows = 0.0;
