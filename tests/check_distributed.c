@@ -252,6 +252,21 @@ START_TEST(test_stats_layout)
 }
 END_TEST
 
+/* The dense reference P^T S (P: N x p, S: N x n, both row-major) against
+ * `got` (p x n): the largest difference and the largest reference entry
+ * are folded into *worst and *scale. */
+static void cross_check(const double *P, size_t p, const double *S, size_t n, size_t N,
+                        const double *got, double *worst, double *scale)
+{
+    for (size_t q = 0; q < p; q++)
+        for (size_t j = 0; j < n; j++) {
+            double ref = 0.0;
+            for (size_t i = 0; i < N; i++) ref += P[i * p + q] * S[i * n + j];
+            *worst = fmax(*worst, fabs(got[q * n + j] - ref));
+            *scale = fmax(*scale, fabs(ref));
+        }
+}
+
 /* The dictionary rule's statistics of sparse codes come from the codes'
  * supports, not from GEMMs: they must equal sum x s^T, sum s s^T and the
  * residual energy computed densely from the same codes (the codes solved
@@ -259,21 +274,14 @@ END_TEST
 START_TEST(test_sparse_stats)
 {
     const size_t m = 16, n = 48, N = 600;
-    ovica_rng *r = NULL;
-    ck_assert_status(ovica_rng_new(&r, 77), OVICA_OK);
-    double *A = malloc(m * n * sizeof *A), *S0 = malloc(N * n * sizeof *S0);
-    double *X = malloc(N * m * sizeof *X), *S = malloc(N * n * sizeof *S);
-    ck_assert(A && S0 && X && S);
-    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
-    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.04, S0, N, n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A, m, n, S0, N, 0.01, X), OVICA_OK);
-    ovica_prior *pr = NULL;
-    ck_assert_status(ovica_prior_exponential_new(&pr, 1.0), OVICA_OK);
-    ovica_model *md = NULL;
-    ck_assert_status(ovica_model_new(&md, m, n, pr, 0.05), OVICA_OK);
-    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    tu_sparse pb;
+    tu_sparse_make(&pb, 77, m, n, N, 0.04, 0.01);
+    const double *X = pb.X;
+    double *S = malloc(N * n * sizeof *S);
+    ck_assert_ptr_nonnull(S);
+    ck_assert_status(ovica_model_set_basis(pb.model, pb.A, m, n), OVICA_OK);
     ovica_trainer *t = NULL;
-    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_dictionary, 3), OVICA_OK);
+    ck_assert_status(ovica_trainer_new(&t, pb.model, ovica_rule_dictionary, 3), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_TOL, 1e-12), OVICA_OK);
     ck_assert_status(ovica_trainer_accumulate(t, X, N, m), OVICA_OK);
     const size_t len = ovica_trainer_stats_size(t);
@@ -301,27 +309,14 @@ START_TEST(test_sparse_stats)
                   buf[OVICA_STATS_SQERR], sq);
     const double *xs = buf + OVICA_STATS_XS(m, n), *ss = buf + OVICA_STATS_SS(m, n);
     double worst = 0.0, scale = 0.0;
-    for (size_t q = 0; q < m; q++)
-        for (size_t j = 0; j < n; j++) {
-            double ref = 0.0;
-            for (size_t i = 0; i < N; i++) ref += X[i * m + q] * S[i * n + j];
-            worst = fmax(worst, fabs(xs[q * n + j] - ref));
-            scale = fmax(scale, fabs(ref));
-        }
-    for (size_t j = 0; j < n; j++)
-        for (size_t k = 0; k < n; k++) {
-            double ref = 0.0;
-            for (size_t i = 0; i < N; i++) ref += S[i * n + j] * S[i * n + k];
-            worst = fmax(worst, fabs(ss[j * n + k] - ref));
-            scale = fmax(scale, fabs(ref));
-        }
+    cross_check(X, m, S, n, N, xs, &worst, &scale);
+    cross_check(S, n, S, n, N, ss, &worst, &scale);
     ck_assert_msg(worst <= 1e-9 * scale, "statistics off by %g (scale %g)", worst, scale);
     ovica_solver_free(sv);
     ovica_trainer_free(t);
-    ovica_model_free(md);
-    ovica_prior_free(pr);
-    ovica_rng_free(r);
-    free(A); free(S0); free(X); free(S); free(buf);
+    tu_sparse_free(&pb);
+    free(S);
+    free(buf);
 }
 END_TEST
 
