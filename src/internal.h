@@ -54,6 +54,8 @@ double *ovica__alloc_doubles(size_t count, const char *what);
  * message naming `what` and the (row, col) of the first bad value, where
  * `cols` is the row length used to compute it (pass 1 for a vector). */
 int ovica__check_finite(const double *x, size_t len, size_t cols, const char *what);
+/* The same for single-precision values. */
+int ovica__check_finite_f32(const float *x, size_t len, size_t cols, const char *what);
 
 /* Checks that p is not NULL; OVICA_EINVAL naming `what` otherwise. */
 #define OVICA__CHECK_NULL(p, what)                                           \
@@ -118,6 +120,9 @@ int ovica__spectral_norm2(const double *A, size_t m, size_t n, double *out);
  * entry points; `fn` names the caller in messages. */
 int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
                        size_t x_dim, const void *S, size_t s_dim);
+/* The same checks without the one of X's values (NULL, sizes). */
+int ovica__check_batch_shape(const char *fn, const ovica_model *model, const void *X, size_t N,
+                             size_t x_dim, const void *S, size_t s_dim);
 
 /* ---- rules: the type objects' layout is in src/rule_internal.h ---- */
 

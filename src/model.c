@@ -174,8 +174,8 @@ int ovica_model_lipschitz(const ovica_model *model, double *out)
     return OVICA_OK;
 }
 
-int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
-                       size_t x_dim, const void *S, size_t s_dim)
+int ovica__check_batch_shape(const char *fn, const ovica_model *model, const void *X, size_t N,
+                             size_t x_dim, const void *S, size_t s_dim)
 {
     if (model == NULL) return ovica__error(OVICA_EINVAL, "%s: model is NULL", fn);
     if (X == NULL) return ovica__error(OVICA_EINVAL, "%s: X is NULL", fn);
@@ -188,7 +188,14 @@ int ovica__check_batch(const char *fn, const ovica_model *model, const double *X
     if (s_dim != model->n)
         return ovica__error(OVICA_ESIZE, "%s: S has %zu columns, the model has %zu atoms", fn,
                             s_dim, model->n);
-    return ovica__check_finite(X, N * x_dim, x_dim, "X");
+    return OVICA_OK;
+}
+
+int ovica__check_batch(const char *fn, const ovica_model *model, const double *X, size_t N,
+                       size_t x_dim, const void *S, size_t s_dim)
+{
+    int st = ovica__check_batch_shape(fn, model, X, N, x_dim, S, s_dim);
+    return st ? st : ovica__check_finite(X, N * x_dim, x_dim, "X");
 }
 
 /* R = X - S A^T (N x m) and optionally G = R A / sigma^2 (N x n). */

@@ -112,6 +112,7 @@ void ovica_solver_free(ovica_solver *solver)
     if (solver->type->free != NULL) solver->type->free(solver, solver->state);
     ovica__free(solver->state);
     ovica__free(solver->work);
+    ovica__free(solver->conv);
     ovica__free(solver);
 }
 
@@ -149,6 +150,32 @@ int ovica_solver_param_find(const char *name, int *out)
     return ovica__param_find(&params, name, out);
 }
 
+/* What both entry points check and derive once the batch is valid: the
+ * type that codes it (auto picks one) and its prior check, and the
+ * Lipschitz constant L = ||A||_2^2 / sigma^2 (finite and > 0). */
+static int prepare(const char *fn, const ovica_solver *solver, const ovica_model *model,
+                   ovica_infer_stats *stats, const ovica_solver_type **run, double *L)
+{
+    if (stats != NULL) {
+        int vst = ovica__check_version(fn, "stats", stats->version, OVICA_INFER_STATS_VERSION);
+        if (vst != OVICA_OK) return vst;
+    }
+    const ovica_prior *prior = model->prior;
+    *run = solver->type;
+    if ((*run)->resolve != NULL) *run = (*run)->resolve(prior);
+    if ((*run)->check != NULL) {
+        int st = (*run)->check(solver, prior);
+        if (st) return st;
+    }
+    *L = model->norm2 / (model->sigma * model->sigma);
+    if (!(*L > 0.0))
+        return ovica__error(OVICA_EINVAL, "%s: the basis is all zero; set it first", fn);
+    if (!isfinite(*L))
+        return ovica__error(OVICA_ENUMERIC, "%s: Lipschitz constant overflows (sigma %g too small)",
+                            fn, model->sigma);
+    return OVICA_OK;
+}
+
 int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const double *X,
                        size_t N, size_t x_dim, double *S, size_t s_dim,
                        ovica_infer_stats *stats)
@@ -157,31 +184,102 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
     OVICA__CHECK_NULL(solver, "solver");
     int st = ovica__check_batch(__func__, model, X, N, x_dim, S, s_dim);
     if (st) return st;
-    if (stats != NULL) {
-        int vst = ovica__check_version(__func__, "stats", stats->version,
-                                       OVICA_INFER_STATS_VERSION);
-        if (vst != OVICA_OK) return vst;
-    }
-    const ovica_prior *prior = model->prior;
-    /* the type that codes this batch (auto picks one), and its prior check */
-    const ovica_solver_type *run = solver->type;
-    if (run->resolve != NULL) run = run->resolve(prior);
-    if (run->check != NULL) {
-        st = run->check(solver, prior);
-        if (st) return st;
-    }
-    const size_t n = model->n, Nn = N * n;
-    const double L = model->norm2 / (model->sigma * model->sigma);
-    if (!(L > 0.0))
-        return ovica__error(OVICA_EINVAL, "%s: the basis is all zero; set it first", __func__);
-    if (!isfinite(L))
-        return ovica__error(OVICA_ENUMERIC, "%s: Lipschitz constant overflows (sigma %g too small)",
-                            __func__, model->sigma);
+    const ovica_solver_type *run;
+    double L;
+    st = prepare(__func__, solver, model, stats, &run, &L);
+    if (st) return st;
     const int warm = solver->param[OVICA_SOLVER_WARM_START] != 0.0;
     if (warm) {
-        st = ovica__check_finite(S, Nn, n, "the warm start S");
+        st = ovica__check_finite(S, N * model->n, model->n, "the warm start S");
         if (st) return st;
     }
     const ovica__solve_args args = {model, X, N, S, warm, L, stats, t0};
     return run->solve(solver, &args);
+}
+
+/* Rows per block of ovica_solver_infer_f32: its double copies (and the
+ * single-precision iteration's arrays) stay bounded whatever N. */
+#define F32_BLOCK 8192
+
+static void to_double(const float *x, size_t len, double *out)
+{
+    for (size_t i = 0; i < len; i++) out[i] = (double)x[i];
+}
+
+int ovica_solver_infer_f32(ovica_solver *solver, const ovica_model *model, const float *X,
+                           size_t N, size_t x_dim, float *S, size_t s_dim,
+                           ovica_infer_stats *stats)
+{
+    double t0 = ovica__now_seconds();
+    OVICA__CHECK_NULL(solver, "solver");
+    int st = ovica__check_batch_shape(__func__, model, X, N, x_dim, S, s_dim);
+    if (st == OVICA_OK) st = ovica__check_finite_f32(X, N * x_dim, x_dim, "X");
+    if (st) return st;
+    const ovica_solver_type *run;
+    double L;
+    st = prepare(__func__, solver, model, stats, &run, &L);
+    if (st) return st;
+    const size_t m = model->m, n = model->n;
+    const int warm = solver->param[OVICA_SOLVER_WARM_START] != 0.0;
+    if (warm) {
+        st = ovica__check_finite_f32(S, N * n, n, "the warm start S");
+        if (st) return st;
+    }
+    /* single precision where the type has it and the prior is built in;
+     * otherwise each block is solved in double and rounded */
+    const int single = run->solve_f32 != NULL && model->prior->kind != OVICA_PRIOR_USER;
+    const size_t Bc = N < F32_BLOCK ? N : F32_BLOCK, Bs = ovica__block_rows(Bc, n);
+    const size_t need = single && stats == NULL ? 0 : Bc * (m + n) + Bs * (m + 2 * n);
+    if (need > solver->conv_len) {
+        double *w = ovica__alloc_doubles(need, "the solver's conversion memory");
+        if (w == NULL) return OVICA_ENOMEM;
+        ovica__free(solver->conv);
+        solver->conv = w;
+        solver->conv_len = need;
+    }
+    double *Xd = solver->conv, *Sd = Xd + Bc * m, *R = Sd + Bc * n, *G = R + Bs * m;
+    double *scratch = G + Bs * n;
+    size_t iters = 0, n_conv = 0;
+    double obj = 0.0, worst = 0.0;
+    int not_conv = 0;
+    for (size_t r0 = 0; r0 < N; r0 += Bc) {
+        const size_t nb = N - r0 < Bc ? N - r0 : Bc;
+        const float *Xb = X + r0 * m;
+        float *Sb = S + r0 * n;
+        size_t it = 0, nc = 0;
+        if (!single || stats != NULL) to_double(Xb, nb * m, Xd);
+        if (single) {
+            const ovica__solve_args_f32 a = {model, Xb, nb, Sb, warm, L, &it, &nc};
+            st = run->solve_f32(solver, &a);
+        } else {
+            ovica_infer_stats bs = OVICA_INFER_STATS_INIT;
+            if (warm) to_double(Sb, nb * n, Sd);
+            const ovica__solve_args a = {model, Xd, nb, Sd, warm, L, stats ? &bs : NULL, t0};
+            st = run->solve(solver, &a);
+            if (st == OVICA_OK || st == OVICA_NOT_CONVERGED)
+                for (size_t i = 0; i < nb * n; i++) Sb[i] = (float)Sd[i];
+            it = bs.iterations;
+            nc = bs.converged;
+        }
+        if (st != OVICA_OK && st != OVICA_NOT_CONVERGED) return st;
+        not_conv |= st == OVICA_NOT_CONVERGED;
+        if (it > iters) iters = it;
+        n_conv += nc;
+        if (stats != NULL) { /* of the codes returned, in double */
+            ovica_infer_stats bs = OVICA_INFER_STATS_INIT;
+            to_double(Sb, nb * n, Sd);
+            st = ovica__fill_stats(model, Xd, nb, Sd, Bs, R, G, scratch, L, &bs);
+            if (st) return st;
+            obj += bs.objective * (double)nb;
+            if (bs.violation > worst) worst = bs.violation;
+        }
+    }
+    if (stats != NULL) {
+        stats->iterations = iters;
+        stats->converged = n_conv;
+        stats->objective = obj / (double)N;
+        stats->violation = worst;
+        stats->seconds = ovica__now_seconds() - t0;
+    }
+    return not_conv ? OVICA_NOT_CONVERGED : OVICA_OK;
 }

@@ -53,6 +53,18 @@ typedef struct {
     double t0;               /* start time of the call (now_seconds()) */
 } ovica__solve_args;
 
+/* The same for a single-precision batch (ovica_solver_infer_f32); the
+ * statistics are the front end's, the counts come back here. */
+typedef struct {
+    const ovica_model *model;
+    const float *X;          /* N x m, finite */
+    size_t N;
+    float *S;                /* N x n */
+    int warm;
+    double L;
+    size_t *iters, *n_conv;  /* out: iterations run, samples converged */
+} ovica__solve_args_f32;
+
 struct ovica_solver_type {
     const char *name;        /* unique among the registered types */
     unsigned int version;    /* OVICA__SOLVER_TYPE_VERSION */
@@ -71,6 +83,10 @@ struct ovica_solver_type {
     /* Codes the batch; returns OVICA_OK, OVICA_NOT_CONVERGED or an error.
      * Work memory comes from ovica__solver_work() before any iteration. */
     int (*solve)(ovica_solver *s, const ovica__solve_args *a);
+    /* Optional: codes a single-precision batch in single precision, for the
+     * built-in priors (the front end calls it for no other prior); NULL:
+     * ovica_solver_infer_f32 converts blocks of rows to double for solve(). */
+    int (*solve_f32)(ovica_solver *s, const ovica__solve_args_f32 *a);
 };
 
 #define OVICA__SOLVER_N_PARAMS (OVICA_SOLVER_THREADS + 1)
@@ -81,6 +97,8 @@ struct ovica_solver {
     void *state;         /* type->state_size bytes, or NULL */
     double *work;        /* one block holding every array of a call */
     size_t work_len;
+    double *conv;        /* ovica_solver_infer_f32's double copies of a block */
+    size_t conv_len;
 };
 
 /* The registry (src/solver/registry.c): the types in enumeration order. */
@@ -104,6 +122,9 @@ int ovica__fill_stats(const ovica_model *model, const double *X, size_t N, const
  * step; else the projected subgradient step) and momentum (FISTA). */
 int ovica__first_order_solve(ovica_solver *s, const ovica__solve_args *a, int proximal,
                              int momentum);
+/* The same in single precision, proximal (ISTA, FISTA with momentum), for
+ * a built-in prior. */
+int ovica__first_order_solve_f32(ovica_solver *s, const ovica__solve_args_f32 *a, int momentum);
 /* check() of the proximal types: the prior must have a prox. */
 int ovica__solver_check_prox(const ovica_solver *s, const ovica_prior *prior);
 

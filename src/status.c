@@ -147,6 +147,16 @@ double *ovica__alloc_doubles(size_t count, const char *what)
     return p;
 }
 
+/* The message for the first entry i of an array that is NaN or Inf. */
+static int not_finite(const char *what, int nan, size_t i, size_t cols)
+{
+    if (cols > 1)
+        return ovica__error(OVICA_ENONFINITE, "%s holds %s at row %zu, column %zu", what,
+                            nan ? "NaN" : "Inf", i / cols, i % cols);
+    return ovica__error(OVICA_ENONFINITE, "%s holds %s at index %zu", what, nan ? "NaN" : "Inf",
+                        i);
+}
+
 int ovica__check_finite(const double *x, size_t len, size_t cols, const char *what)
 {
     /* Fast path: x * 0 is 0 for every finite x and NaN for NaN or Inf, so
@@ -169,15 +179,15 @@ int ovica__check_finite(const double *x, size_t len, size_t cols, const char *wh
         if (!(z0 + z1 + z2 + z3 == 0.0)) break;
     }
     if (start >= len) return OVICA_OK;
-    for (size_t i = start; i < len; i++) {
-        if (!isfinite(x[i])) {
-            if (cols > 1)
-                return ovica__error(OVICA_ENONFINITE, "%s holds %s at row %zu, column %zu",
-                                    what, isnan(x[i]) ? "NaN" : "Inf", i / cols, i % cols);
-            return ovica__error(OVICA_ENONFINITE, "%s holds %s at index %zu", what,
-                                isnan(x[i]) ? "NaN" : "Inf", i);
-        }
-    }
+    for (size_t i = start; i < len; i++)
+        if (!isfinite(x[i])) return not_finite(what, isnan(x[i]), i, cols);
+    return OVICA_OK;
+}
+
+int ovica__check_finite_f32(const float *x, size_t len, size_t cols, const char *what)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isfinite(x[i])) return not_finite(what, isnan(x[i]), i, cols);
     return OVICA_OK;
 }
 

@@ -1,7 +1,8 @@
 /* MAP inference: closed forms, optimality, agreement between solvers,
  * user priors, warm starts, parameters and bad input; the exact active-set
  * solver against FISTA (shapes, both priors, zero samples, duplicate atoms,
- * supports of rank m, warm starts, auto selection, threads). */
+ * supports of rank m, warm starts, auto selection, threads); the
+ * single-precision entry point. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -844,6 +845,175 @@ START_TEST(test_closed_form_active)
 }
 END_TEST
 
+/* ---- single precision (ovica_solver_infer_f32) ---- */
+
+static float *to_float(const double *x, size_t len)
+{
+    float *f = malloc(len * sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < len; i++) f[i] = (float)x[i];
+    return f;
+}
+
+static double max_diff_f(const float *a, const double *b, size_t len)
+{
+    double w = 0.0;
+    for (size_t i = 0; i < len; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > w) w = d;
+    }
+    return w;
+}
+
+/* The single-precision ISTA/FISTA (loop: prior x form x type) against the
+ * same type in double with the same settings, on a sparse problem: the
+ * float codes' objective is as close to the exact one (the active-set
+ * solver's) as the double codes' (within 2x, or 1e-6 relative), and so is
+ * their optimality violation. The active-set and projected-gradient types
+ * go through double: their float codes are the double codes rounded, bit
+ * for bit. _i: bit 0 prior, bit 1 Gram form, bit 2 ISTA. */
+START_TEST(test_f32_matches_double)
+{
+    const int kind = (_i & 1) ? OVICA_PRIOR_LAPLACE : OVICA_PRIOR_EXPONENTIAL;
+    tu_sparse p;
+    tu_sparse_make(&p, 4000 + (uint64_t)_i, 32, 96, 600, 0.05, 0.01);
+    ovica_model *md = make_model(p.m, p.n, p.A, kind, 1.0, 0.05);
+    const size_t N = p.N, m = p.m, n = p.n, Nn = N * n;
+    double *Sd = malloc(Nn * sizeof *Sd), *Sa = malloc(Nn * sizeof *Sa);
+    float *Sf = malloc(Nn * sizeof *Sf), *Xf = to_float(p.X, N * m);
+    double *Xr = malloc(N * m * sizeof *Xr);
+    ck_assert(Sd && Sa && Sf && Xr);
+    for (size_t i = 0; i < N * m; i++) Xr[i] = (double)Xf[i];
+    ovica_infer_stats se = OVICA_INFER_STATS_INIT, sd = OVICA_INFER_STATS_INIT,
+                      sf = OVICA_INFER_STATS_INIT;
+    ovica_solver *ex = make_solver(ovica_solver_active, 1e-8, 300);
+    ck_assert_status(ovica_solver_infer(ex, md, Xr, N, m, Sa, n, &se), OVICA_OK);
+
+    /* the float floor of the tolerance (16 epsilons), for both */
+    ovica_solver *s = make_solver((_i & 4) ? ovica_solver_ista : ovica_solver_fista, 2e-6, 3000);
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_FORM, (_i & 2) ? 2 : 1), OVICA_OK);
+    int rd = ovica_solver_infer(s, md, Xr, N, m, Sd, n, &sd);
+    int rf = ovica_solver_infer_f32(s, md, Xf, N, m, Sf, n, &sf);
+    ck_assert(rd == OVICA_OK || rd == OVICA_NOT_CONVERGED);
+    ck_assert(rf == OVICA_OK || rf == OVICA_NOT_CONVERGED);
+    ck_assert_uint_gt(sf.iterations, 1);
+    ck_assert_uint_ge(sf.converged + N / 20, sd.converged);
+    const double gap_d = (sd.objective - se.objective) / se.objective;
+    const double gap_f = (sf.objective - se.objective) / se.objective;
+    ck_assert_msg(gap_f >= -1e-7 && gap_f <= fmax(2.0 * gap_d, 1e-6),
+                  "float objective gap %g, double %g", gap_f, gap_d);
+    ck_assert_msg(sf.violation <= 2.0 * sd.violation + 1e-3, "violation %g against %g",
+                  sf.violation, sd.violation);
+    if (kind == OVICA_PRIOR_EXPONENTIAL)
+        for (size_t i = 0; i < Nn; i++) ck_assert(Sf[i] >= 0.0f);
+
+    /* the types without a float iteration: the double codes, rounded */
+    const ovica_solver_type *conv[2] = {ovica_solver_active, ovica_solver_pg};
+    for (int t = 0; t < 2; t++) {
+        ovica_solver *c = make_solver(conv[t], 1e-8, 300);
+        int want = ovica_solver_infer(c, md, Xr, N, m, Sd, n, NULL);
+        ck_assert_int_eq(ovica_solver_infer_f32(c, md, Xf, N, m, Sf, n, NULL), want);
+        for (size_t i = 0; i < Nn; i++) ck_assert(Sf[i] == (float)Sd[i]);
+        ovica_solver_free(c);
+    }
+    ovica_solver_free(s);
+    ovica_solver_free(ex);
+    ovica_model_free(md);
+    free(Sd);
+    free(Sa);
+    free(Sf);
+    free(Xf);
+    free(Xr);
+    tu_sparse_free(&p);
+}
+END_TEST
+
+/* A batch of more rows than one block of the float path (8192), with a
+ * warm start: the float codes equal those of each row coded alone where
+ * the type goes through double (active set), every sample converges, and
+ * the statistics cover the whole batch. */
+START_TEST(test_f32_blocks_and_warm_start)
+{
+    tu_sparse p;
+    tu_sparse_make(&p, 4100, 6, 12, 9000, 0.2, 0.01);
+    ck_assert_status(ovica_model_set_basis(p.model, p.A, p.m, p.n), OVICA_OK);
+    const size_t N = p.N, m = p.m, n = p.n;
+    float *Xf = to_float(p.X, N * m), *Sf = calloc(N * n, sizeof *Sf);
+    double *Xr = malloc(N * m * sizeof *Xr), *Sd = malloc(N * n * sizeof *Sd);
+    ck_assert(Sf && Xr && Sd);
+    for (size_t i = 0; i < N * m; i++) Xr[i] = (double)Xf[i];
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-8, 300);
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT, sd = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer_f32(a, p.model, Xf, N, m, Sf, n, &st), OVICA_OK);
+    ck_assert_status(ovica_solver_infer(a, p.model, Xr, N, m, Sd, n, &sd), OVICA_OK);
+    ck_assert_uint_eq(st.converged, N);
+    for (size_t i = 0; i < N * n; i++) ck_assert(Sf[i] == (float)Sd[i]);
+    ck_assert_double_le(fabs(st.objective - sd.objective), 1e-6 * fabs(sd.objective));
+    ck_assert_double_le(st.violation, 1e-3); /* float rounding times 1 / sigma^2 */
+    /* FISTA warm-started at the exact codes stops at once and stays there */
+    ovica_solver *f = make_solver(ovica_solver_fista, 1e-6, 1000);
+    ck_assert_status(ovica_solver_set_param(f, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
+    ovica_infer_stats sw = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer_f32(f, p.model, Xf, N, m, Sf, n, &sw), OVICA_OK);
+    ck_assert_uint_eq(sw.converged, N);
+    ck_assert_uint_le(sw.iterations, 50);
+    ck_assert_double_le(max_diff_f(Sf, Sd, N * n), 1e-4);
+    ovica_solver_free(a);
+    ovica_solver_free(f);
+    free(Xf);
+    free(Sf);
+    free(Xr);
+    free(Sd);
+    tu_sparse_free(&p);
+}
+END_TEST
+
+START_TEST(test_f32_bad_input)
+{
+    const size_t m = 3, n = 5, N = 4;
+    double A[15], Xd[12];
+    float X[12], S[20];
+    tu_rng r;
+    tu_seed(&r, 3);
+    tu_fill_normal(&r, A, 15, 1.0);
+    tu_fill_normal(&r, Xd, 12, 1.0);
+    for (int i = 0; i < 12; i++) X[i] = (float)Xd[i];
+    ovica_model *md = make_model(m, n, NULL, OVICA_PRIOR_LAPLACE, 1.0, 0.5);
+    ovica_solver *s = make_solver(ovica_solver_fista, 1e-6, 1000);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    ck_assert_error(ovica_solver_infer_f32(NULL, md, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer_f32(s, NULL, X, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer_f32(s, md, NULL, N, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, NULL, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, 0, m, S, n, NULL), OVICA_EINVAL);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m + 1, S, n, NULL), OVICA_ESIZE);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n + 1, NULL), OVICA_ESIZE);
+    ovica_infer_stats bad = OVICA_INFER_STATS_INIT;
+    bad.version = 77;
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n, &bad), OVICA_EVERSION);
+    X[7] = NAN;
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "row 2"));
+    X[7] = -INFINITY;
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    X[7] = 0.25f;
+    for (int i = 0; i < 20; i++) S[i] = 0.0f;
+    S[3] = NAN;
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
+    ck_assert_error(ovica_solver_infer_f32(s, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "warm start"));
+    ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_WARM_START, 0), OVICA_OK);
+    /* still usable */
+    ovica_infer_stats st = OVICA_INFER_STATS_INIT;
+    ck_assert_status(ovica_solver_infer_f32(s, md, X, N, m, S, n, &st), OVICA_OK);
+    ck_assert_double_le(st.violation, 1e-4);
+    ovica_solver_free(s);
+    ovica_model_free(md);
+}
+END_TEST
+
+
 int main(void)
 {
     Suite *s = suite_create("solver");
@@ -867,6 +1037,9 @@ int main(void)
     tcase_add_test(tc, test_active_user_prior_and_names);
     tcase_add_loop_test(tc, test_closed_form_active, 0, 4);
     tcase_add_loop_test(tc, test_active_threads, 0, 2);
+    tcase_add_loop_test(tc, test_f32_matches_double, 0, 8);
+    tcase_add_test(tc, test_f32_blocks_and_warm_start);
+    tcase_add_test(tc, test_f32_bad_input);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -3,6 +3,7 @@
  * moves at once, the smooth part's gradient by GEMMs (direct or Gram
  * form), then one pass per sample for the step, the prox or projection,
  * the convergence test and (FISTA) the momentum. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,35 +11,6 @@
 #include <cblas.h>
 
 #include "solver_internal.h"
-
-typedef struct {
-    const ovica_model *md;
-    const double *X;
-    size_t N, m, n;
-    int gram;            /* gradient through the Gram matrix */
-    double inv_s2;       /* lambda = 1/sigma^2 */
-    double *R;           /* N x m residual (direct form) */
-    double *Gram;        /* n x n A^T A (Gram form) */
-    double *XA;          /* N x n X A (Gram form) */
-} grad_ctx;
-
-/* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y, for the
- * rows [r0, r0 + nb) of the batch; G and (direct form) c->R hold nb rows. */
-static void smooth_gradient(const grad_ctx *c, size_t r0, size_t nb, const double *Y, double *G)
-{
-    int N = (int)nb, m = (int)c->m, n = (int)c->n;
-    if (c->gram) {
-        memcpy(G, c->XA + r0 * c->n, nb * c->n * sizeof(double));
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, n, c->inv_s2, Y, n,
-                    c->Gram, n, -c->inv_s2, G, n);
-    } else {
-        memcpy(c->R, c->X + r0 * c->m, nb * c->m * sizeof(double));
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1.0, Y, n, c->md->A, n,
-                    -1.0, c->R, m);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, m, c->inv_s2, c->R, m,
-                    c->md->A, n, 0.0, G, n);
-    }
-}
 
 /* Projected (sub)gradient step for the built-in priors: minimum-norm
  * subgradient, and no coordinate crosses zero within a step. */
@@ -94,64 +66,85 @@ static int step_row(const ovica_prior *prior, int proximal, const double *cur, c
     return OVICA_OK;
 }
 
-/* The FISTA/ISTA update of one sample for a built-in prior, fused into one
- * pass over its n coordinates: the step sn = prox(y - eta g) (soft
- * threshold, resp. its non-negative part, at th = eta / b) together with
- * the sums the convergence test and the restart test need,
- *   out[0] = ||sn - so||^2, out[1] = ||sn||^2, out[2] = (y - sn).(sn - so),
- * each in four interleaved partial sums (a fixed order, so the result does
- * not depend on the machine; four lanes fill an AVX2 register). The
- * momentum, which needs these sums first, is a second pass (fista_momentum). */
-/* The built-in priors' prox at v with threshold th: max(v - th, 0) for the
- * exponential prior, the soft threshold for Laplace. */
-static inline double builtin_prox(int nonneg, double v, double th)
+/* The iteration's parameters (from the handle's). */
+typedef struct {
+    double eta, tol;    /* step, relative step tolerance */
+    size_t max_iter;
+    int restart;        /* FISTA's adaptive restart */
+} fo_params;
+
+/* The iteration, in double (every prior, both step kinds) and in float
+ * (ovica_solver_infer_f32's ISTA and FISTA with a built-in prior). */
+static void swap_rows_f(float *a, size_t w, size_t i, size_t j)
 {
-    if (nonneg) {
-        const double u = v - th;
-        return u > 0.0 ? u : 0.0;
+    float *p = a + i * w, *q = a + j * w;
+    for (size_t k = 0; k < w; k++) {
+        float t = p[k];
+        p[k] = q[k];
+        q[k] = t;
     }
-    const double u = fabs(v) - th;
-    return copysign(u > 0.0 ? u : 0.0, v);
 }
 
-OVICA_SIMD
-static void fista_step_builtin(int nonneg, const double *restrict so, const double *restrict yk,
-                               const double *restrict gk, size_t n, double eta, double th,
-                               double *restrict sn, double out[3])
+#define FO_T double
+#define FO_NAME(x) x##_d
+#define FO_GEMM cblas_dgemm
+#define FO_FABS fabs
+#define FO_COPYSIGN copysign
+#define FO_SWAP_ROWS ovica__swap_rows
+#define FO_LANES 4
+#define FO_GENERAL 1
+#include "first_order_tmpl.h"
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMM
+#undef FO_FABS
+#undef FO_COPYSIGN
+#undef FO_SWAP_ROWS
+#undef FO_LANES
+#undef FO_GENERAL
+
+#define FO_T float
+#define FO_NAME(x) x##_f
+#define FO_GEMM cblas_sgemm
+#define FO_FABS fabsf
+#define FO_COPYSIGN copysignf
+#define FO_SWAP_ROWS swap_rows_f
+#define FO_LANES 8
+#define FO_GENERAL 0
+#include "first_order_tmpl.h"
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMM
+#undef FO_FABS
+#undef FO_COPYSIGN
+#undef FO_SWAP_ROWS
+#undef FO_LANES
+#undef FO_GENERAL
+
+/* The parameters every first-order call reads. */
+static fo_params loop_params(const ovica_solver *solver, double L)
 {
-    double d2[4] = {0.0, 0.0, 0.0, 0.0}, s2[4] = {0.0, 0.0, 0.0, 0.0},
-           up[4] = {0.0, 0.0, 0.0, 0.0};
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (size_t l = 0; l < 4; l++) {
-            const double u = builtin_prox(nonneg, yk[j + l] - eta * gk[j + l], th);
-            sn[j + l] = u;
-            double d = u - so[j + l];
-            d2[l] += d * d;
-            s2[l] += u * u;
-            up[l] += (yk[j + l] - u) * d;
-        }
-    for (; j < n; j++) {
-        const double u = builtin_prox(nonneg, yk[j] - eta * gk[j], th);
-        sn[j] = u;
-        double d = u - so[j];
-        d2[0] += d * d;
-        s2[0] += u * u;
-        up[0] += (yk[j] - u) * d;
-    }
-    out[0] = (d2[0] + d2[1]) + (d2[2] + d2[3]);
-    out[1] = (s2[0] + s2[1]) + (s2[2] + s2[3]);
-    out[2] = (up[0] + up[1]) + (up[2] + up[3]);
+    fo_params p = {solver->param[OVICA_SOLVER_STEP] / L, solver->param[OVICA_SOLVER_TOL],
+                   (size_t)solver->param[OVICA_SOLVER_MAX_ITER],
+                   solver->param[OVICA_SOLVER_RESTART] != 0.0};
+    return p;
 }
 
-/* y = sn + beta (sn - so): FISTA's momentum point. */
-OVICA_SIMD
-static void fista_momentum(const double *restrict sn, const double *restrict so, size_t n,
-                           double beta, double *restrict yk)
+/* Gram form when its per-iteration cost 2Nn^2 beats the direct 4Nmn. */
+static int use_gram(const ovica_solver *solver, size_t m, size_t n)
 {
-    for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+    int form = (int)solver->param[OVICA_SOLVER_FORM];
+    return form == 2 || (form == 0 && n < 2 * m);
 }
 
+/* Elements of work memory of one call (in units of the type): two
+ * iterates and the momentum point (N x n each), the active rows' data
+ * (N x m), a block's gradient (Bk x n) and residual (Bk x m), and for the
+ * Gram form A^T A (n x n) and X A (N x n). */
+static size_t loop_len(size_t N, size_t m, size_t n, size_t Bk, int gram)
+{
+    return 3 * N * n + N * m + Bk * (n + m) + (gram ? n * n + N * n : 0);
+}
 
 int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, int proximal,
                              int momentum)
@@ -161,30 +154,23 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
     const double *X = a->X;
     double *S = a->S;
     const size_t N = a->N, m = model->m, n = model->n, Nn = N * n;
-    const double L = a->L;
-    const int warm = a->warm;
     ovica_infer_stats *stats = a->stats;
-    int st;
 
-    /* Gram form when its per-iteration cost 2Nn^2 beats the direct 4Nmn. */
-    int form = (int)solver->param[OVICA_SOLVER_FORM];
-    int gram = form == 2 || (form == 0 && n < 2 * m);
+    const int gram = use_gram(solver, m, n);
     /* Rows are processed in blocks small enough that a block's gradient is
      * still in cache when the elementwise pass reads it. */
     const size_t Bk = ovica__block_rows(N, n);
-    /* Work: two iterates and the momentum point (N x n each), the active
-     * rows' data (N x m), per-sample t (N), a block's gradient (Bk x n) and
-     * residual (Bk x m), and for the Gram form A^T A (n x n) and X A (N x n);
-     * then N row indices. */
-    size_t len = 3 * Nn + N * m + N + Bk * (n + m) + (gram ? n * n + Nn : 0);
+    /* then per-sample t (N doubles) and N row indices */
+    size_t len = loop_len(N, m, n, Bk, gram) + N;
     size_t idx_len = (N * sizeof(size_t) + sizeof(double) - 1) / sizeof(double);
-    st = ovica__solver_work(solver, len + idx_len);
+    int st = ovica__solver_work(solver, len + idx_len);
     if (st) return st;
     double *S0 = solver->work, *S1 = S0 + Nn, *Y = S1 + Nn, *Xc = Y + Nn, *tk = Xc + N * m;
     double *G = tk + N, *R = G + Bk * n, *Gram = R + Bk * m, *XAc = Gram + (gram ? n * n : 0);
-    size_t *perm = (size_t *)(solver->work + len);
-    grad_ctx c = {model, Xc, N, m, n, gram, 1.0 / (model->sigma * model->sigma), R,
-                  gram ? Gram : NULL, gram ? XAc : NULL};
+    fo_loop_d c = {prior, N, m, n, Bk, gram, proximal, momentum, model->A,
+                   1.0 / (model->sigma * model->sigma), S0, S1, Y, Xc, G, R,
+                   gram ? Gram : NULL, gram ? XAc : NULL, tk, (size_t *)(solver->work + len), S,
+                   loop_params(solver, a->L)};
     memcpy(Xc, X, N * m * sizeof(double));
     if (gram) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0,
@@ -194,102 +180,19 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
     }
 
     /* Starting point, projected onto the domain. */
-    if (!warm) memset(S0, 0, Nn * sizeof(double));
+    if (!a->warm) memset(S0, 0, Nn * sizeof(double));
     else if (prior->domain == OVICA_DOMAIN_NONNEG)
         for (size_t i = 0; i < Nn; i++) S0[i] = S[i] > 0.0 ? S[i] : 0.0;
     else memcpy(S0, S, Nn * sizeof(double));
     for (size_t k = 0; k < N; k++) {
         tk[k] = 1.0;
-        perm[k] = k;
+        c.perm[k] = k;
     }
-
-    const double eta = solver->param[OVICA_SOLVER_STEP] / L;
-    const double tol = solver->param[OVICA_SOLVER_TOL];
-    const size_t max_iter = (size_t)solver->param[OVICA_SOLVER_MAX_ITER];
-    const int restart = solver->param[OVICA_SOLVER_RESTART] != 0.0;
-    double *cur = S0, *nxt = S1;   /* current iterate s_k and the next */
-    double *y = momentum ? Y : cur;
     if (momentum) memcpy(Y, S0, Nn * sizeof(double));
-    size_t it = 0, iters = 0, na = N; /* rows [0, na) are still active */
-    /* The built-in priors' prox is fused with the step and the sums. */
-    const int fused = proximal && prior->kind != OVICA_PRIOR_USER;
-    const int nonneg = prior->kind == OVICA_PRIOR_EXPONENTIAL;
-    const double th = eta / prior->b;
 
-    for (it = 1; it <= max_iter && na > 0; it++) {
-        iters = it;
-        for (size_t b0 = 0; b0 < na && st == OVICA_OK; b0 += Bk) {
-            size_t nb = na - b0 < Bk ? na - b0 : Bk;
-            smooth_gradient(&c, b0, nb, y + b0 * n, G);
-            /* One fused pass per sample while its rows are in cache: the
-             * step, the prox or projection, the convergence test and the
-             * momentum. A converged sample is marked by tk < 0. */
-            for (size_t k = b0; k < b0 + nb; k++) {
-                const size_t off = k * n;
-                double *sn = nxt + off, *so = cur + off, *yk = y + off;
-                const double *gk = G + (k - b0) * n;
-                double d2 = 0.0, s2 = 0.0, up = 0.0;
-                if (fused) { /* built-in prior, ISTA or FISTA: one pass */
-                    double sums[3];
-                    fista_step_builtin(nonneg, so, yk, gk, n, eta, th, sn, sums);
-                    d2 = sums[0];
-                    s2 = sums[1];
-                    up = sums[2];
-                } else {
-                    st = step_row(prior, proximal, so, yk, gk, n, eta, sn);
-                    if (st) break;
-                    for (size_t j = 0; j < n; j++) {
-                        double d = sn[j] - so[j];
-                        d2 += d * d;
-                        s2 += sn[j] * sn[j];
-                    }
-                    if (momentum && restart)
-                        for (size_t j = 0; j < n; j++)
-                            up += (yk[j] - sn[j]) * (sn[j] - so[j]);
-                }
-                int conv = d2 <= tol * tol * (s2 > 1.0 ? s2 : 1.0);
-                if (momentum && !conv) {
-                    if (restart && up > 0.0) {
-                        tk[k] = 1.0;
-                        memcpy(yk, sn, n * sizeof(double));
-                    } else {
-                        double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk[k] * tk[k]));
-                        double beta = (tk[k] - 1.0) / t1;
-                        tk[k] = t1;
-                        fista_momentum(sn, so, n, beta, yk);
-                    }
-                }
-                if (conv) tk[k] = -1.0;
-            }
-        }
-        if (st) break;
-        double *tmp = cur;
-        cur = nxt;
-        nxt = tmp;
-        if (!momentum) y = cur;
-        /* Converged samples leave the active set: their code goes to S, and
-         * the last active row takes their place, so that the GEMMs keep
-         * working on one contiguous block of active rows. */
-        for (size_t k = 0; k < na;) {
-            if (tk[k] >= 0.0) {
-                k++;
-                continue;
-            }
-            memcpy(S + perm[k] * n, cur + k * n, n * sizeof(double));
-            size_t last = --na;
-            if (k != last) {
-                memcpy(cur + k * n, cur + last * n, n * sizeof(double));
-                if (momentum) memcpy(Y + k * n, Y + last * n, n * sizeof(double));
-                ovica__swap_rows(Xc, m, k, last);
-                if (gram) ovica__swap_rows(XAc, n, k, last);
-                tk[k] = tk[last];
-                perm[k] = perm[last];
-            }
-        }
-    }
+    size_t iters = 0, n_conv = 0;
+    st = fo_iterate_d(&c, &iters, &n_conv);
     if (st) return st;
-    const size_t n_conv = N - na;
-    for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, cur + k * n, n * sizeof(double));
 
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(S[i]))
@@ -297,11 +200,70 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
                                 "ovica_solver_infer");
 
     if (stats != NULL) {
-        st = ovica__fill_stats(model, X, N, S, Bk, R, G, S1, L, stats);
+        st = ovica__fill_stats(model, X, N, S, Bk, R, G, c.nxt, a->L, stats);
         if (st) return st;
         stats->iterations = iters;
         stats->converged = n_conv;
         stats->seconds = ovica__now_seconds() - a->t0;
     }
+    return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
+}
+
+int ovica__first_order_solve_f32(ovica_solver *solver, const ovica__solve_args_f32 *a,
+                                 int momentum)
+{
+    const ovica_model *model = a->model;
+    const ovica_prior *prior = model->prior;
+    const float *X = a->X;
+    float *S = a->S;
+    const size_t N = a->N, m = model->m, n = model->n, Nn = N * n;
+
+    const int gram = use_gram(solver, m, n);
+    const size_t Bk = ovica__block_rows(N, n);
+    /* floats: the loop's arrays and the basis (m x n); then N doubles of t
+     * and N row indices */
+    size_t flen = loop_len(N, m, n, Bk, gram) + m * n;
+    size_t len = (flen + 1) / 2 + N;
+    size_t idx_len = (N * sizeof(size_t) + sizeof(double) - 1) / sizeof(double);
+    int st = ovica__solver_work(solver, len + idx_len);
+    if (st) return st;
+    float *S0 = (float *)solver->work, *S1 = S0 + Nn, *Y = S1 + Nn, *Xc = Y + Nn;
+    float *G = Xc + N * m, *R = G + Bk * n, *Af = R + Bk * m, *Gram = Af + m * n;
+    float *XAc = Gram + (gram ? n * n : 0);
+    double *tk = solver->work + (flen + 1) / 2;
+    const double inv_s2 = 1.0 / (model->sigma * model->sigma);
+    fo_loop_f c = {prior, N, m, n, Bk, gram, 1, momentum, Af, (float)inv_s2, S0, S1, Y, Xc, G, R,
+                   gram ? Gram : NULL, gram ? XAc : NULL, tk, (size_t *)(solver->work + len), S,
+                   loop_params(solver, a->L)};
+    /* Single precision cannot resolve a relative step much below its
+     * rounding: the tolerance is floored at 16 float epsilons. */
+    if (c.p.tol > 0.0 && c.p.tol < 16.0 * FLT_EPSILON) c.p.tol = 16.0 * FLT_EPSILON;
+    for (size_t i = 0; i < m * n; i++) Af[i] = (float)model->A[i];
+    memcpy(Xc, X, N * m * sizeof(float));
+    if (gram) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0f, Af,
+                    (int)n, Af, (int)n, 0.0f, Gram, (int)n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0f, X,
+                    (int)m, Af, (int)n, 0.0f, XAc, (int)n);
+    }
+    if (!a->warm) memset(S0, 0, Nn * sizeof(float));
+    else if (prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < Nn; i++) S0[i] = S[i] > 0.0f ? S[i] : 0.0f;
+    else memcpy(S0, S, Nn * sizeof(float));
+    for (size_t k = 0; k < N; k++) {
+        tk[k] = 1.0;
+        c.perm[k] = k;
+    }
+    if (momentum) memcpy(Y, S0, Nn * sizeof(float));
+
+    size_t iters = 0, n_conv = 0;
+    st = fo_iterate_f(&c, &iters, &n_conv);
+    if (st) return st;
+    for (size_t i = 0; i < Nn; i++)
+        if (!isfinite(S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)",
+                                "ovica_solver_infer_f32");
+    *a->iters = iters;
+    *a->n_conv = n_conv;
     return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
 }

@@ -1,0 +1,208 @@
+/* The first-order iteration in one floating-point type: included twice by
+ * src/solver/first_order.c, once with FO_T double (the reference, every
+ * prior and both step kinds) and once with FO_T float (the single-precision
+ * path of ovica_solver_infer_f32: ISTA and FISTA with a built-in prior).
+ * Before each inclusion the includer defines
+ *   FO_T        the type (double or float),
+ *   FO_NAME(x)  x with the type's suffix (x##_d, x##_f),
+ *   FO_GEMM     cblas_dgemm or cblas_sgemm,
+ *   FO_FABS, FO_COPYSIGN  fabs/copysign in the type,
+ *   FO_SWAP_ROWS  swaps two rows of an array of the type,
+ *   FO_LANES    partial sums in the fused pass (one SIMD register: 4, 8),
+ *   FO_GENERAL  1 when the non-fused steps (projected gradient, user
+ *               priors: double only) are compiled in.
+ * Everything here is static; the includer undefines the macros after. */
+
+/* What the iteration reads and writes, set up by the includer. */
+typedef struct {
+    const ovica_prior *prior;
+    size_t N, m, n, Bk;
+    int gram;              /* gradient through the Gram matrix */
+    int proximal, momentum;
+    const FO_T *A;         /* m x n basis */
+    FO_T inv_s2;           /* lambda = 1 / sigma^2 */
+    FO_T *cur, *nxt, *Y;   /* N x n: iterate, next iterate, momentum point */
+    FO_T *Xc;              /* N x m: the active rows' data (moved with them) */
+    FO_T *G, *R;           /* Bk x n gradient, Bk x m residual (direct form) */
+    FO_T *Gram, *XA;       /* n x n A^T A, N x n X A (Gram form) */
+    double *tk;            /* N: FISTA's t per sample; < 0 once converged */
+    size_t *perm;          /* N: the sample each active row holds */
+    FO_T *S;               /* N x n output, in the caller's order */
+    fo_params p;
+} FO_NAME(fo_loop);
+
+/* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y, for the
+ * rows [r0, r0 + nb) of the batch; G and (direct form) R hold nb rows. */
+static void FO_NAME(smooth_gradient)(const FO_NAME(fo_loop) *c, size_t r0, size_t nb,
+                                     const FO_T *Y, FO_T *G)
+{
+    int N = (int)nb, m = (int)c->m, n = (int)c->n;
+    if (c->gram) {
+        memcpy(G, c->XA + r0 * c->n, nb * c->n * sizeof(FO_T));
+        FO_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, n, c->inv_s2, Y, n, c->Gram, n,
+                -c->inv_s2, G, n);
+    } else {
+        memcpy(c->R, c->Xc + r0 * c->m, nb * c->m * sizeof(FO_T));
+        FO_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1, Y, n, c->A, n, -1, c->R, m);
+        FO_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, n, m, c->inv_s2, c->R, m, c->A, n,
+                0, G, n);
+    }
+}
+
+/* The built-in priors' prox at v with threshold th: max(v - th, 0) for the
+ * exponential prior, the soft threshold for Laplace. */
+static inline FO_T FO_NAME(prox)(int nonneg, FO_T v, FO_T th)
+{
+    if (nonneg) {
+        const FO_T u = v - th;
+        return u > 0 ? u : 0;
+    }
+    const FO_T u = FO_FABS(v) - th;
+    return FO_COPYSIGN(u > 0 ? u : 0, v);
+}
+
+/* The FISTA/ISTA update of one sample for a built-in prior, fused into one
+ * pass over its n coordinates: the step sn = prox(y - eta g) (soft
+ * threshold, resp. its non-negative part, at th = eta / b) together with
+ * the sums the convergence test and the restart test need,
+ *   out[0] = ||sn - so||^2, out[1] = ||sn||^2, out[2] = (y - sn).(sn - so),
+ * each in FO_LANES interleaved partial sums (a fixed order, so the result
+ * does not depend on the machine; the lanes fill one AVX2 register). The
+ * momentum, which needs these sums first, is a second pass. */
+OVICA_SIMD
+static void FO_NAME(fused_step)(int nonneg, const FO_T *restrict so, const FO_T *restrict yk,
+                                const FO_T *restrict gk, size_t n, FO_T eta, FO_T th,
+                                FO_T *restrict sn, double out[3])
+{
+    FO_T d2[FO_LANES] = {0}, s2[FO_LANES] = {0}, up[FO_LANES] = {0};
+    size_t j = 0;
+    for (; j + FO_LANES <= n; j += FO_LANES)
+        for (size_t l = 0; l < FO_LANES; l++) {
+            const FO_T u = FO_NAME(prox)(nonneg, yk[j + l] - eta * gk[j + l], th);
+            sn[j + l] = u;
+            const FO_T d = u - so[j + l];
+            d2[l] += d * d;
+            s2[l] += u * u;
+            up[l] += (yk[j + l] - u) * d;
+        }
+    for (; j < n; j++) {
+        const FO_T u = FO_NAME(prox)(nonneg, yk[j] - eta * gk[j], th);
+        sn[j] = u;
+        const FO_T d = u - so[j];
+        d2[0] += d * d;
+        s2[0] += u * u;
+        up[0] += (yk[j] - u) * d;
+    }
+    /* pairwise: ((l0 + l1) + (l2 + l3)) + ... */
+    for (size_t w = 1; w < FO_LANES; w *= 2)
+        for (size_t l = 0; l + w < FO_LANES; l += 2 * w) {
+            d2[l] += d2[l + w];
+            s2[l] += s2[l + w];
+            up[l] += up[l + w];
+        }
+    out[0] = (double)d2[0];
+    out[1] = (double)s2[0];
+    out[2] = (double)up[0];
+}
+
+/* y = sn + beta (sn - so): FISTA's momentum point. */
+OVICA_SIMD
+static void FO_NAME(momentum_point)(const FO_T *restrict sn, const FO_T *restrict so, size_t n,
+                                    FO_T beta, FO_T *restrict yk)
+{
+    for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
+}
+
+/* The iteration: every active sample moves at once, the gradient by GEMMs
+ * on blocks of Bk rows, then one pass per sample while its rows are in
+ * cache (the step, the prox or projection, the convergence test and the
+ * momentum). Converged samples leave the active set: their code goes to S
+ * and the last active row takes their place, so that the GEMMs keep working
+ * on one contiguous block. Returns OVICA_OK or a prior callback's error;
+ * *iters and *n_conv receive the counts; rows still active at the end are
+ * written to S as well. */
+static int FO_NAME(fo_iterate)(FO_NAME(fo_loop) *c, size_t *iters, size_t *n_conv)
+{
+    const size_t N = c->N, m = c->m, n = c->n, Bk = c->Bk;
+    const int momentum = c->momentum, restart = c->p.restart;
+    const int nonneg = c->prior->kind == OVICA_PRIOR_EXPONENTIAL;
+#if FO_GENERAL
+    const int fused = c->proximal && c->prior->kind != OVICA_PRIOR_USER;
+#endif
+    const FO_T eta = (FO_T)c->p.eta, th = (FO_T)(c->p.eta / c->prior->b);
+    const double tol2 = c->p.tol * c->p.tol;
+    FO_T *cur = c->cur, *nxt = c->nxt;
+    FO_T *y = momentum ? c->Y : cur;
+    size_t na = N; /* rows [0, na) are still active */
+    int st = OVICA_OK;
+    *iters = 0;
+
+    for (size_t it = 1; it <= c->p.max_iter && na > 0; it++) {
+        *iters = it;
+        for (size_t b0 = 0; b0 < na && st == OVICA_OK; b0 += Bk) {
+            size_t nb = na - b0 < Bk ? na - b0 : Bk;
+            FO_NAME(smooth_gradient)(c, b0, nb, y + b0 * n, c->G);
+            for (size_t k = b0; k < b0 + nb; k++) {
+                const size_t off = k * n;
+                FO_T *sn = nxt + off, *so = cur + off, *yk = y + off;
+                const FO_T *gk = c->G + (k - b0) * n;
+                double sums[3] = {0.0, 0.0, 0.0};
+#if FO_GENERAL
+                if (!fused) {
+                    st = step_row(c->prior, c->proximal, so, yk, gk, n, eta, sn);
+                    if (st) break;
+                    for (size_t j = 0; j < n; j++) {
+                        double d = sn[j] - so[j];
+                        sums[0] += d * d;
+                        sums[1] += sn[j] * sn[j];
+                    }
+                    if (momentum && restart)
+                        for (size_t j = 0; j < n; j++)
+                            sums[2] += (yk[j] - sn[j]) * (sn[j] - so[j]);
+                } else
+#endif
+                    FO_NAME(fused_step)(nonneg, so, yk, gk, n, eta, th, sn, sums);
+                int conv = sums[0] <= tol2 * (sums[1] > 1.0 ? sums[1] : 1.0);
+                if (momentum && !conv) {
+                    if (restart && sums[2] > 0.0) {
+                        c->tk[k] = 1.0;
+                        memcpy(yk, sn, n * sizeof(FO_T));
+                    } else {
+                        double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * c->tk[k] * c->tk[k]));
+                        double beta = (c->tk[k] - 1.0) / t1;
+                        c->tk[k] = t1;
+                        FO_NAME(momentum_point)(sn, so, n, (FO_T)beta, yk);
+                    }
+                }
+                if (conv) c->tk[k] = -1.0;
+            }
+        }
+        if (st) break;
+        FO_T *tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+        if (!momentum) y = cur;
+        for (size_t k = 0; k < na;) {
+            if (c->tk[k] >= 0.0) {
+                k++;
+                continue;
+            }
+            memcpy(c->S + c->perm[k] * n, cur + k * n, n * sizeof(FO_T));
+            size_t last = --na;
+            if (k != last) {
+                memcpy(cur + k * n, cur + last * n, n * sizeof(FO_T));
+                if (momentum) memcpy(c->Y + k * n, c->Y + last * n, n * sizeof(FO_T));
+                FO_SWAP_ROWS(c->Xc, m, k, last);
+                if (c->gram) FO_SWAP_ROWS(c->XA, n, k, last);
+                c->tk[k] = c->tk[last];
+                c->perm[k] = c->perm[last];
+            }
+        }
+    }
+    c->cur = cur;
+    c->nxt = nxt;
+    if (st) return st;
+    *n_conv = N - na;
+    for (size_t k = 0; k < na; k++) memcpy(c->S + c->perm[k] * n, cur + k * n, n * sizeof(FO_T));
+    return OVICA_OK;
+}
