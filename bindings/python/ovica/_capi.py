@@ -1400,6 +1400,20 @@ FUNCTIONS = {
         ),
         ('solver', 'model', 'X', 'N', 'x_dim', 'S', 's_dim', 'stats'),
         'ovica/solver.h', False),
+    'ovica_solver_infer_f32': Function(
+        'ovica_solver_infer_f32', ctypes.c_int,
+        (
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.c_size_t,
+            ctypes.POINTER(ovica_infer_stats),
+        ),
+        ('solver', 'model', 'X', 'N', 'x_dim', 'S', 's_dim', 'stats'),
+        'ovica/solver.h', False),
     'ovica_strerror': Function(
         'ovica_strerror', ctypes.c_char_p,
         (

@@ -33,6 +33,7 @@ from . import _capi
 ABI_MAJOR = _capi.OVICA_VERSION_MAJOR
 
 c_double_p = ctypes.POINTER(ctypes.c_double)
+c_float_p = ctypes.POINTER(ctypes.c_float)
 c_size_t_p = ctypes.POINTER(ctypes.c_size_t)
 c_void_pp = ctypes.POINTER(ctypes.c_void_p)
 
@@ -328,31 +329,37 @@ def clear_pending():
 # --- arrays ----------------------------------------------------------------------
 
 
-def as_input(x, name, ndim=2, cols=None):
-    """A float64 C-contiguous view of x: x itself when it already has that
+def _ctype_ptr(dtype):
+    return c_float_p if np.dtype(dtype) == np.float32 else c_double_p
+
+
+def as_input(x, name, ndim=2, cols=None, dtype=np.float64):
+    """A C-contiguous view of x in dtype (float64, or float32 for the
+    single-precision entry points): x itself when it already has that
     layout (no copy), otherwise a converted copy. Returns (array, pointer)."""
     a = np.asarray(x)
-    if a.dtype != np.float64 or not a.flags.c_contiguous or not a.flags.aligned:
-        a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.dtype != dtype or not a.flags.c_contiguous or not a.flags.aligned:
+        a = np.ascontiguousarray(a, dtype=dtype)
     if a.ndim != ndim:
         raise ValueError("%s must be a %d-D array, got shape %s" % (name, ndim, a.shape))
     if cols is not None and a.shape[-1] != cols:
         raise ValueError("%s must have %d columns, got shape %s" % (name, cols, a.shape))
-    return a, a.ctypes.data_as(c_double_p)
+    return a, a.ctypes.data_as(_ctype_ptr(dtype))
 
 
-def as_output(out, shape, name):
-    """Checks a caller-supplied output array (float64, C-contiguous, writable,
+def as_output(out, shape, name, dtype=np.float64):
+    """Checks a caller-supplied output array (dtype, C-contiguous, writable,
     of the given shape) or allocates one. Returns (array, pointer)."""
     if out is None:
-        out = np.empty(shape, dtype=np.float64)
+        out = np.empty(shape, dtype=dtype)
     else:
-        if not isinstance(out, np.ndarray) or out.dtype != np.float64 or \
+        if not isinstance(out, np.ndarray) or out.dtype != dtype or \
                 not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError("%s must be a writable C-contiguous float64 array" % name)
+            raise ValueError("%s must be a writable C-contiguous %s array"
+                             % (name, np.dtype(dtype).name))
         if out.shape != tuple(shape):
             raise ValueError("%s must have shape %s, got %s" % (name, tuple(shape), out.shape))
-    return out, out.ctypes.data_as(c_double_p)
+    return out, out.ctypes.data_as(_ctype_ptr(dtype))
 
 
 def ptr(a):

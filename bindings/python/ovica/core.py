@@ -443,23 +443,30 @@ class Solver(_Handle):
         return v.value
 
     def infer(self, model, X, out=None, init=None, return_stats=False):
-        """s_hat for the rows of X, shape (N, n). ``out``: an optional
-        C-contiguous float64 (N, n) array to write into (no allocation);
-        ``init``: starting codes (sets the solver's warm start for this call).
-        Returns S, or (S, stats) with ``return_stats``; a hit iteration limit
-        is reported in stats (``converged`` < N) and by ``last_status``
-        (ovica._lib.NOT_CONVERGED), not as an error."""
-        x, px = as_input(X, "X", cols=model.m)
-        S, ps = as_output(out, (x.shape[0], model.n), "out")
+        """s_hat for the rows of X, shape (N, n). A float32 X is coded by
+        ovica_solver_infer_f32 (ISTA and FISTA then iterate in single
+        precision; the other solvers solve in double and round) and gives
+        float32 codes; anything else is coded in float64. ``out``: an
+        optional C-contiguous (N, n) array of that dtype to write into (no
+        allocation); ``init``: starting codes (sets the solver's warm start
+        for this call). Returns S, or (S, stats) with ``return_stats``; a hit
+        iteration limit is reported in stats (``converged`` < N) and by
+        ``last_status`` (ovica._lib.NOT_CONVERGED), not as an error."""
+        single = getattr(X, "dtype", None) == np.float32
+        dt = np.float32 if single else np.float64
+        x, px = as_input(X, "X", cols=model.m, dtype=dt)
+        S, ps = as_output(out, (x.shape[0], model.n), "out", dtype=dt)
         warm = init is not None
         if warm:
             S[...] = init
             self.set_param("warm_start", 1)
         stats = InferStats()
+        fn = F.ovica_solver_infer_f32 if single else F.ovica_solver_infer
+        name = "ovica_solver_infer_f32" if single else "ovica_solver_infer"
         _lib.clear_pending()
         try:
-            self.last_status = check(F.ovica_solver_infer(self._ptr(), model._ptr(), px, x.shape[0], x.shape[1],
-                                       ps, S.shape[1], ctypes.byref(stats)), "ovica_solver_infer")
+            self.last_status = check(fn(self._ptr(), model._ptr(), px, x.shape[0], x.shape[1],
+                                        ps, S.shape[1], ctypes.byref(stats)), name)
         finally:
             if warm:
                 self.set_param("warm_start", 0)

@@ -107,16 +107,19 @@ def _fallback_check_array(X, estimator_name, input_name):
     return np.ascontiguousarray(a)
 
 
-def _check_array(X, estimator_name="OvercompleteICA", input_name="X"):
-    """X as a 2-D C-contiguous float64 array with at least one sample and one
-    feature, finite; refused (sparse, complex, 1-D...) with scikit-learn's
-    messages."""
+def _check_array(X, estimator_name="OvercompleteICA", input_name="X", keep_float32=False):
+    """X as a 2-D C-contiguous float64 array (float32 kept as it is with
+    keep_float32: the coding entry points then work in single precision)
+    with at least one sample and one feature, finite; refused (sparse,
+    complex, 1-D...) with scikit-learn's messages."""
+    single = keep_float32 and getattr(X, "dtype", None) == np.float32
+    dt = np.float32 if single else np.float64
     sk = _sklearn()
     if sk:
-        a = sk[1](X, dtype=np.float64, order="C", estimator=estimator_name,
+        a = sk[1](X, dtype=dt, order="C", estimator=estimator_name,
                   input_name=input_name)
-        return np.ascontiguousarray(a, dtype=np.float64)
-    return _fallback_check_array(X, estimator_name, input_name)
+        return np.ascontiguousarray(a, dtype=dt)
+    return np.ascontiguousarray(_fallback_check_array(X, estimator_name, input_name), dtype=dt)
 
 
 def _seed(random_state):
@@ -375,8 +378,8 @@ class OvercompleteICA:
         if not (rs is None or _is_int(rs) or hasattr(rs, "integers") or hasattr(rs, "randint")):
             bad("random_state", "None, an int or a numpy random generator")
 
-    def _check_X(self, X, fitted=True, name="X"):
-        x = _check_array(X, type(self).__name__, name)
+    def _check_X(self, X, fitted=True, name="X", keep_float32=False):
+        x = _check_array(X, type(self).__name__, name, keep_float32)
         if fitted and x.shape[1] != self.n_features_in_:
             raise ValueError("X has %d features, but %s is expecting %d features as input."
                              % (x.shape[1], type(self).__name__, self.n_features_in_))
@@ -533,9 +536,11 @@ class OvercompleteICA:
         return Solver(self.solver, max_iter=self.max_iter, tol=self.tol)
 
     def transform(self, X):
-        """MAP codes s_hat under components_, shape (n_samples, n_components)."""
+        """MAP codes s_hat under components_, shape (n_samples, n_components);
+        float32 data gives float32 codes (coded in single precision where
+        the solver has it, see sparse_encode)."""
         self._check_fitted()
-        x = self._check_X(X)
+        x = self._check_X(X, keep_float32=True)
         model = self._current_model()
         with self._solver() as s:
             S, stats = s.infer(model, x, return_stats=True)
@@ -574,7 +579,9 @@ def sparse_encode(X, dictionary, *, prior="exponential", noise_sigma=0.05, prior
     dictionary is shaped like components_: (n_components, n_features), one
     atom per row. Returns codes (n_samples, n_components), or (codes, stats)
     with return_stats (iterations, converged, objective, violation,
-    seconds)."""
+    seconds). A float32 X is coded by ovica_solver_infer_f32 and gives
+    float32 codes: FISTA and ISTA then iterate in single precision (sgemm),
+    the active-set solver (the default) solves in double and rounds."""
     for name, v in (("noise_sigma", noise_sigma), ("prior_scale", prior_scale)):
         if not _is_real(v) or not math.isfinite(v) or v <= 0:
             raise ValueError("%s must be > 0, got %r" % (name, v))
@@ -586,7 +593,7 @@ def sparse_encode(X, dictionary, *, prior="exponential", noise_sigma=0.05, prior
     if not _is_real(tol) or not math.isfinite(tol) or tol < 0:
         raise ValueError("tol must be >= 0, got %r" % (tol,))
     d = _check_array(dictionary, "sparse_encode", "dictionary")
-    x = _check_array(X, "sparse_encode", "X")
+    x = _check_array(X, "sparse_encode", "X", keep_float32=True)
     if x.shape[1] != d.shape[1]:
         raise ValueError("X has %d features, the dictionary %d" % (x.shape[1], d.shape[1]))
     pr = prior if isinstance(prior, Prior) else Prior(prior, prior_scale)
