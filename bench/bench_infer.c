@@ -7,6 +7,8 @@
  *      noise 0.05 with mu = sigma^2/b = 0.01 and 0.05 (dense codes), and
  *      noise 0.01 with mu = 0.05 (sparse codes, the learning benchmark's
  *      data).
+ *      The same iterations in single precision (ovica_solver_infer_f32)
+ *      next to sgemm, and their speed over double.
  * Prints figures and ratios; asserts nothing (targets live in the notes).
  * `bench_infer fista` runs part 1 only. */
 #include <math.h>
@@ -51,6 +53,18 @@ static void make_problem(size_t m, size_t n, size_t N, double activity, double n
     ovica_rng_free(r);
     *A_out = A;
     *X_out = X;
+}
+
+/* The same in single precision. */
+static double sgemm_once(size_t m, size_t n, size_t N, const float *Y, const float *A, float *R,
+                         float *G)
+{
+    double t0 = now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, 1.0f, Y, (int)n,
+                A, (int)n, 0.0f, R, (int)m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0f, R,
+                (int)m, A, (int)n, 0.0f, G, (int)n);
+    return now() - t0;
 }
 
 /* The two GEMMs of a direct-form iteration on the whole batch, once. */
@@ -109,6 +123,32 @@ int main(int argc, char **argv)
            fista_gf);
     printf("dgemm on the same shapes:                  %.1f GFLOP/s\n", gemm);
     printf("fista / dgemm: %.0f%% (target >= 80%%)\n", 100.0 * fista_gf / gemm);
+
+    /* The same 30 iterations in single precision (ovica_solver_infer_f32)
+     * against sgemm, alternated the same way. */
+    float *Xf = malloc(N * m * sizeof *Xf), *Sf = malloc(N * n * sizeof *Sf),
+          *Af = malloc(m * n * sizeof *Af), *Yf = calloc(N * n, sizeof *Yf),
+          *Rf = calloc(N * m, sizeof *Rf), *Gf = calloc(N * n, sizeof *Gf);
+    for (size_t i = 0; i < N * m; i++) Xf[i] = (float)X[i];
+    for (size_t i = 0; i < m * n; i++) Af[i] = (float)A[i];
+    for (size_t i = 0; i < N * n; i++) Yf[i] = 1e-3f * (float)(i % 13);
+    CHECK(ovica_solver_infer_f32(fista, model, Xf, N, m, Sf, n, NULL)); /* warm-up */
+    double best32 = INFINITY, best_sgemm = INFINITY;
+    for (int rep = 0; rep < 7; rep++) {
+        double t0 = now();
+        CHECK(ovica_solver_infer_f32(fista, model, Xf, N, m, Sf, n, NULL));
+        double t = now() - t0;
+        if (t < best32) best32 = t;
+        double tg = 0.0;
+        for (int k = 0; k < 5; k++) tg += sgemm_once(m, n, N, Yf, Af, Rf, Gf);
+        if (tg / 5.0 < best_sgemm) best_sgemm = tg / 5.0;
+    }
+    const double sgemm = 4.0 * (double)N * (double)m * (double)n / best_sgemm * 1e-9;
+    printf("fista float32, 30 iterations: %.3f s, %.1f GFLOP/s; sgemm %.1f GFLOP/s\n", best32,
+           flops / best32 * 1e-9, sgemm);
+    printf("fista float32 / sgemm: %.0f%%; float32 over float64: %.2fx the speed\n",
+           100.0 * flops / best32 * 1e-9 / sgemm, best / best32);
+    free(Xf); free(Sf); free(Af); free(Yf); free(Rf); free(Gf);
     free(S); free(A); free(X);
     ovica_solver_free(fista);
     ovica_model_free(model);
