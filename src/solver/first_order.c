@@ -171,33 +171,9 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
                    1.0 / (model->sigma * model->sigma), S0, S1, Y, Xc, G, R,
                    gram ? Gram : NULL, gram ? XAc : NULL, tk, (size_t *)(solver->work + len), S,
                    loop_params(solver, a->L)};
-    memcpy(Xc, X, N * m * sizeof(double));
-    if (gram) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0,
-                    model->A, (int)n, model->A, (int)n, 0.0, Gram, (int)n);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0, X,
-                    (int)m, model->A, (int)n, 0.0, XAc, (int)n);
-    }
-
-    /* Starting point, projected onto the domain. */
-    if (!a->warm) memset(S0, 0, Nn * sizeof(double));
-    else if (prior->domain == OVICA_DOMAIN_NONNEG)
-        for (size_t i = 0; i < Nn; i++) S0[i] = S[i] > 0.0 ? S[i] : 0.0;
-    else memcpy(S0, S, Nn * sizeof(double));
-    for (size_t k = 0; k < N; k++) {
-        tk[k] = 1.0;
-        c.perm[k] = k;
-    }
-    if (momentum) memcpy(Y, S0, Nn * sizeof(double));
-
     size_t iters = 0, n_conv = 0;
-    st = fo_iterate_d(&c, &iters, &n_conv);
+    st = fo_run_d(&c, X, a->warm, "ovica_solver_infer", &iters, &n_conv);
     if (st) return st;
-
-    for (size_t i = 0; i < Nn; i++)
-        if (!isfinite(S[i]))
-            return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)",
-                                "ovica_solver_infer");
 
     if (stats != NULL) {
         st = ovica__fill_stats(model, X, N, S, Bk, R, G, c.nxt, a->L, stats);
@@ -239,30 +215,9 @@ int ovica__first_order_solve_f32(ovica_solver *solver, const ovica__solve_args_f
      * rounding: the tolerance is floored at 16 float epsilons. */
     if (c.p.tol > 0.0 && c.p.tol < 16.0 * FLT_EPSILON) c.p.tol = 16.0 * FLT_EPSILON;
     for (size_t i = 0; i < m * n; i++) Af[i] = (float)model->A[i];
-    memcpy(Xc, X, N * m * sizeof(float));
-    if (gram) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0f, Af,
-                    (int)n, Af, (int)n, 0.0f, Gram, (int)n);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1.0f, X,
-                    (int)m, Af, (int)n, 0.0f, XAc, (int)n);
-    }
-    if (!a->warm) memset(S0, 0, Nn * sizeof(float));
-    else if (prior->domain == OVICA_DOMAIN_NONNEG)
-        for (size_t i = 0; i < Nn; i++) S0[i] = S[i] > 0.0f ? S[i] : 0.0f;
-    else memcpy(S0, S, Nn * sizeof(float));
-    for (size_t k = 0; k < N; k++) {
-        tk[k] = 1.0;
-        c.perm[k] = k;
-    }
-    if (momentum) memcpy(Y, S0, Nn * sizeof(float));
-
     size_t iters = 0, n_conv = 0;
-    st = fo_iterate_f(&c, &iters, &n_conv);
+    st = fo_run_f(&c, X, a->warm, "ovica_solver_infer_f32", &iters, &n_conv);
     if (st) return st;
-    for (size_t i = 0; i < Nn; i++)
-        if (!isfinite(S[i]))
-            return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)",
-                                "ovica_solver_infer_f32");
     *a->iters = iters;
     *a->n_conv = n_conv;
     return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;

@@ -206,3 +206,36 @@ static int FO_NAME(fo_iterate)(FO_NAME(fo_loop) *c, size_t *iters, size_t *n_con
     for (size_t k = 0; k < na; k++) memcpy(c->S + c->perm[k] * n, cur + k * n, n * sizeof(FO_T));
     return OVICA_OK;
 }
+
+/* A whole call on a prepared loop: the data copied into the loop's rows
+ * (and X A, A^T A for the Gram form), the starting point (zeros, or the
+ * warm start in c->S projected onto the domain), the iteration, and the
+ * check that every code is finite (`fn` names the entry point). */
+static int FO_NAME(fo_run)(FO_NAME(fo_loop) *c, const FO_T *X, int warm, const char *fn,
+                           size_t *iters, size_t *n_conv)
+{
+    const size_t N = c->N, m = c->m, n = c->n, Nn = N * n;
+    memcpy(c->Xc, X, N * m * sizeof(FO_T));
+    if (c->gram) {
+        FO_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1, c->A, (int)n,
+                c->A, (int)n, 0, c->Gram, (int)n);
+        FO_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)n, (int)m, 1, X, (int)m,
+                c->A, (int)n, 0, c->XA, (int)n);
+    }
+    FO_T *S0 = c->cur;
+    if (!warm) memset(S0, 0, Nn * sizeof(FO_T));
+    else if (c->prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < Nn; i++) S0[i] = c->S[i] > 0 ? c->S[i] : 0;
+    else memcpy(S0, c->S, Nn * sizeof(FO_T));
+    for (size_t k = 0; k < N; k++) {
+        c->tk[k] = 1.0;
+        c->perm[k] = k;
+    }
+    if (c->momentum) memcpy(c->Y, S0, Nn * sizeof(FO_T));
+    int st = FO_NAME(fo_iterate)(c, iters, n_conv);
+    if (st) return st;
+    for (size_t i = 0; i < Nn; i++)
+        if (!isfinite(c->S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)", fn);
+    return OVICA_OK;
+}
