@@ -172,11 +172,28 @@ class TestNoCopy(unittest.TestCase):
 
     def test_other_layouts_are_copied(self):
         X = self.X
-        for other in (np.asfortranarray(X), X.astype(np.float32), np.repeat(X, 2, 0)[::2]):
+        for other in (np.asfortranarray(X), X.astype(np.int64), np.repeat(X, 2, 0)[::2]):
             with Recorder("ovica_solver_infer", 2) as rec:
                 S = ovica.Solver().infer(self.model, other)
             self.assertNotEqual(rec.seen[0], other.ctypes.data)
             self.assertEqual(S.shape, (500, 3))
+
+    def test_float32_is_coded_in_place_in_float32(self):
+        """float32 data goes to ovica_solver_infer_f32 as it is (no copy
+        when C-contiguous) and gives float32 codes; a float32 array in
+        another layout is copied, still as float32."""
+        X32 = self.X.astype(np.float32)
+        with Recorder("ovica_solver_infer_f32", 2) as rec:
+            S = ovica.Solver().infer(self.model, X32)
+        self.assertEqual(rec.seen, [X32.ctypes.data])
+        self.assertEqual(S.dtype, np.float32)
+        F32 = np.asfortranarray(X32)
+        with Recorder("ovica_solver_infer_f32", 2) as rec:
+            S2 = ovica.Solver().infer(self.model, F32)
+        self.assertNotEqual(rec.seen[0], F32.ctypes.data)
+        np.testing.assert_array_equal(S2, S)
+        with self.assertRaisesRegex(ValueError, "float32"):
+            ovica.Solver().infer(self.model, X32, out=np.empty((500, 3)))
 
     def test_estimator_passes_training_data_in_place(self):
         X = self.X
