@@ -10,7 +10,8 @@
  *      The same iterations in single precision (ovica_solver_infer_f32)
  *      next to sgemm, and their speed over double.
  * Prints figures and ratios; asserts nothing (targets live in the notes).
- * `bench_infer fista` runs part 1 only. */
+ * `bench_infer fista [T]` runs part 1 only, the elementwise pass on T
+ * threads (OVICA_SOLVER_THREADS, default 1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,10 @@ int main(int argc, char **argv)
     CHECK(ovica_solver_new(&fista, ovica_solver_fista));
     CHECK(ovica_solver_set_param(fista, OVICA_SOLVER_TOL, 0.0)); /* fixed work */
     CHECK(ovica_solver_set_param(fista, OVICA_SOLVER_MAX_ITER, 30));
+    /* `bench_infer fista T`: the fused pass on T threads (default 1) */
+    const double pass_threads = fista_only && argc > 2 ? strtod(argv[2], NULL) : 1.0;
+    CHECK(ovica_solver_set_param(fista, OVICA_SOLVER_THREADS, pass_threads));
+    printf("FISTA's elementwise pass on %g thread(s) (OVICA_SOLVER_THREADS)\n", pass_threads);
     double *S = malloc(N * n * sizeof *S);
     ovica_infer_stats st = OVICA_INFER_STATS_INIT;
     CHECK(ovica_solver_infer(fista, model, X, N, m, S, n, &st)); /* warm-up, allocates */

@@ -8,6 +8,8 @@
 #ifndef OVICA_SOLVER_INTERNAL_H
 #define OVICA_SOLVER_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "internal.h"
@@ -127,6 +129,39 @@ int ovica__first_order_solve(ovica_solver *s, const ovica__solve_args *a, int pr
 int ovica__first_order_solve_f32(ovica_solver *s, const ovica__solve_args_f32 *a, int momentum);
 /* check() of the proximal types: the prior must have a prox. */
 int ovica__solver_check_prox(const ovica_solver *s, const ovica_prior *prior);
+
+/* ---- worker threads (src/solver/pool.c) ----
+ * A pool lives for one solver call (no global state): ovica__pool_start
+ * starts threads - 1 workers (fewer if the system refuses some; none for
+ * threads <= 1, and then ovica__pool_run does all the work in the caller),
+ * ovica__pool_run hands rows [0, count) out in chunks to the caller
+ * (worker 0) and the workers (1 .. nw) and returns when all are done,
+ * ovica__pool_stop joins the workers. fn must touch only its rows and
+ * the scratch of its worker index. */
+#define OVICA__POOL_MAX 256
+typedef void (*ovica__pool_fn)(void *task, size_t worker, size_t r0, size_t r1);
+struct ovica__pool;
+typedef struct {
+    struct ovica__pool *pool;
+    size_t index;        /* the worker's number, 1 .. nw */
+} ovica__pool_arg;
+typedef struct ovica__pool {
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned long gen;   /* task number */
+    size_t busy;         /* workers still on the current task */
+    int quit, have;
+    ovica__pool_fn fn;
+    void *task;
+    size_t count, chunk;
+    atomic_size_t next;  /* first row of the next chunk */
+    size_t nw;           /* workers running */
+    pthread_t tid[OVICA__POOL_MAX - 1];
+    ovica__pool_arg args[OVICA__POOL_MAX - 1];
+} ovica__pool;
+void ovica__pool_start(ovica__pool *p, size_t threads);
+void ovica__pool_run(ovica__pool *p, ovica__pool_fn fn, void *task, size_t count, size_t chunk);
+void ovica__pool_stop(ovica__pool *p);
 
 /* Number of doubles of work memory ovica__active_solve needs for a batch of
  * N samples (rows processed in blocks of Bk) with `threads` threads; 0 if

@@ -1014,6 +1014,57 @@ START_TEST(test_f32_bad_input)
 END_TEST
 
 
+/* ISTA and FISTA spread their fused pass over OVICA_SOLVER_THREADS: the
+ * codes, the counts and the objective are those of one thread, bit for
+ * bit, in double and in single precision (shapes: one block, several
+ * blocks, fewer samples than a chunk). _i = prior. */
+START_TEST(test_first_order_threads)
+{
+    const int kind = _i;
+    static const size_t shapes[][3] = {{16, 48, 300}, {12, 600, 480}, {8, 20, 5}};
+    for (size_t sh = 0; sh < 3; sh++) {
+        const size_t m = shapes[sh][0], n = shapes[sh][1], N = shapes[sh][2];
+        tu_rng r;
+        tu_seed(&r, 7100 + (uint64_t)kind * 10 + sh);
+        double *A = malloc(m * n * sizeof *A), *X = malloc(N * m * sizeof *X);
+        double *S1 = malloc(N * n * sizeof *S1), *S2 = malloc(N * n * sizeof *S2);
+        float *F1 = malloc(N * n * sizeof *F1), *F2 = malloc(N * n * sizeof *F2);
+        tu_fill_normal(&r, A, m * n, 1.0 / sqrt((double)m));
+        tu_fill_normal(&r, X, N * m, 1.0);
+        float *Xf = to_float(X, N * m);
+        ovica_model *md = make_model(m, n, A, kind, 0.5, 0.3);
+        for (int t = 0; t < 2; t++) {
+            const ovica_solver_type *type = t ? ovica_solver_fista : ovica_solver_ista;
+            ovica_solver *s1 = make_solver(type, 1e-9, 400), *s2 = make_solver(type, 1e-9, 400);
+            ck_assert_status(ovica_solver_set_param(s2, OVICA_SOLVER_THREADS, 3.0), OVICA_OK);
+            ovica_infer_stats a = OVICA_INFER_STATS_INIT, b = OVICA_INFER_STATS_INIT;
+            int r1 = ovica_solver_infer(s1, md, X, N, m, S1, n, &a);
+            ck_assert_int_eq(ovica_solver_infer(s2, md, X, N, m, S2, n, &b), r1);
+            ck_assert_msg(memcmp(S1, S2, N * n * sizeof *S1) == 0,
+                          "%s m=%zu n=%zu N=%zu: 3 threads give other codes (max diff %g)",
+                          ovica_solver_type_name(type), m, n, N, tu_max_abs_diff(S1, S2, N * n));
+            ck_assert_uint_eq(a.iterations, b.iterations);
+            ck_assert_uint_eq(a.converged, b.converged);
+            ck_assert(a.objective == b.objective);
+            r1 = ovica_solver_infer_f32(s1, md, Xf, N, m, F1, n, NULL);
+            ck_assert_int_eq(ovica_solver_infer_f32(s2, md, Xf, N, m, F2, n, NULL), r1);
+            ck_assert(memcmp(F1, F2, N * n * sizeof *F1) == 0);
+            ovica_solver_free(s1);
+            ovica_solver_free(s2);
+        }
+        ovica_model_free(md);
+        free(A);
+        free(X);
+        free(Xf);
+        free(S1);
+        free(S2);
+        free(F1);
+        free(F2);
+    }
+}
+END_TEST
+
+
 int main(void)
 {
     Suite *s = suite_create("solver");
@@ -1040,6 +1091,7 @@ int main(void)
     tcase_add_loop_test(tc, test_f32_matches_double, 0, 8);
     tcase_add_test(tc, test_f32_blocks_and_warm_start);
     tcase_add_test(tc, test_f32_bad_input);
+    tcase_add_loop_test(tc, test_first_order_threads, 0, 2);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -46,15 +46,16 @@
  * BLAS threads: the GEMMs run on OpenBLAS's threads; the library never
  * changes their number. OpenBLAS takes it from OPENBLAS_NUM_THREADS (or
  * OMP_NUM_THREADS), else the number of cores, when it is loaded; a host
- * changes it with openblas_set_num_threads(). The per-sample work of the
- * active-set solver runs in the calling thread unless OVICA_SOLVER_THREADS
+ * changes it with openblas_set_num_threads(). The per-sample work (the
+ * active-set solver's, and the elementwise pass of ISTA and FISTA with a
+ * built-in prior) runs in the calling thread unless OVICA_SOLVER_THREADS
  * is above 1: then the call starts that many threads less one (POSIX
  * threads, joined before it returns; the calling thread is one of them)
  * and hands the samples of each row block out among them. The codes do not
  * depend on the number of threads (each sample is coded by one thread, the
  * same way). The default, 1, suits a host that already runs several
  * solvers in parallel; on an otherwise idle machine set it to the number
- * of cores. Other solvers ignore it.
+ * of cores. Projected gradient and user priors (callbacks) ignore it.
  *
  * Threads: a solver handle is used by one thread at a time; the model is
  * only read, so one model may serve several solvers in several threads.
@@ -119,8 +120,11 @@ enum ovica_solver_param {
     OVICA_SOLVER_RESTART = 3,    /**< FISTA adaptive restart, 0 or 1; default 1 */
     OVICA_SOLVER_FORM = 4,       /**< 0 auto (by cost), 1 direct, 2 Gram; default 0 */
     OVICA_SOLVER_STEP = 5,       /**< step as a multiple of 1/L, (0, 1]; default 1 */
-    OVICA_SOLVER_THREADS = 6     /**< threads for the active-set solver's per-sample work,
-                                      [1, 256]; default 1 (the calling thread only; added in 0.2) */
+    OVICA_SOLVER_THREADS = 6     /**< threads for the per-sample work: the active-set solver's
+                                      and ISTA/FISTA's elementwise pass with a built-in prior
+                                      (the GEMMs use OpenBLAS's threads), [1, 256]; default 1
+                                      (the calling thread only; added in 0.2; ISTA/FISTA in 0.3).
+                                      The codes do not depend on it. */
 };
 
 /**

@@ -50,8 +50,6 @@
  * Work memory is allocated by the caller before the rounds; nothing is
  * allocated inside them (the worker threads are started once per call). */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -677,54 +675,22 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
  * of threads. The pool lives for one call: no global state. */
 #define CHUNK 8
 
+/* The task of ovica__pool_run: rows [0, nb) of the block at row b0. */
 typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    unsigned long gen;  /* task number */
-    size_t busy;        /* workers still on the current task */
-    int quit;
-    /* the task: rows [0, nb) of the block that starts at row b0 */
+    act_ctx *ctx; /* one per worker: [0] is the caller's */
     double *Sw, *state;
     const double *Gb, *xs;
-    size_t b0, nb, n;
-    atomic_size_t next; /* first row of the next chunk */
-} act_pool;
+    size_t b0, n;
+} act_task;
 
-typedef struct {
-    act_pool *pool;
-    act_ctx c;
-} act_worker;
-
-static void run_rows(act_pool *p, act_ctx *c)
+static void active_rows(void *task, size_t worker, size_t r0, size_t r1)
 {
-    for (;;) {
-        size_t r0 = atomic_fetch_add(&p->next, (size_t)CHUNK);
-        if (r0 >= p->nb) break;
-        size_t r1 = r0 + CHUNK < p->nb ? r0 + CHUNK : p->nb;
-        for (size_t r = r0; r < r1; r++) {
-            size_t k = p->b0 + r;
-            p->state[k] = (double)active_sample(c, p->Sw + k * p->n, p->Gb + r * p->n, p->xs[k]);
-        }
+    act_task *t = task;
+    act_ctx *c = &t->ctx[worker];
+    for (size_t r = r0; r < r1; r++) {
+        const size_t k = t->b0 + r;
+        t->state[k] = (double)active_sample(c, t->Sw + k * t->n, t->Gb + r * t->n, t->xs[k]);
     }
-}
-
-static void *worker_main(void *arg)
-{
-    act_worker *w = arg;
-    act_pool *p = w->pool;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) break;
-        seen = p->gen;
-        pthread_mutex_unlock(&p->mu);
-        run_rows(p, &w->c);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
 }
 
 #define MAX_THREADS 256
@@ -773,38 +739,17 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
         state[k] = 0.0;
     }
 
-    /* the pool: threads - 1 workers (fewer if the system refuses some) */
-    act_pool pool;
-    act_worker wk[MAX_THREADS - 1];
-    pthread_t tid[MAX_THREADS - 1];
-    size_t nw = 0;
-    int have_pool = 0;
-    if (threads > 1 && N > CHUNK) {
-        if (pthread_mutex_init(&pool.mu, NULL) == 0) {
-            if (pthread_cond_init(&pool.go, NULL) == 0) {
-                if (pthread_cond_init(&pool.done, NULL) == 0) have_pool = 1;
-                else pthread_cond_destroy(&pool.go);
-            }
-            if (!have_pool) pthread_mutex_destroy(&pool.mu);
-        }
+    /* the pool: threads - 1 workers (fewer if the system refuses some),
+     * each with its own scratch */
+    ovica__pool pool;
+    act_ctx ctx[MAX_THREADS];
+    ovica__pool_start(&pool, threads > 1 && N > CHUNK ? threads : 1);
+    ctx[0] = c;
+    for (size_t w = 1; w <= pool.nw; w++) {
+        ctx[w] = c;
+        ctx_layout(&ctx[w], scratch + w * per);
     }
-    pool.gen = 0;
-    pool.busy = 0;
-    pool.quit = 0;
-    pool.Sw = Sw;
-    pool.state = state;
-    pool.Gb = Gb;
-    pool.xs = xs;
-    pool.b0 = pool.nb = 0;
-    pool.n = n;
-    atomic_init(&pool.next, 0);
-    if (have_pool)
-        for (; nw + 1 < threads; nw++) {
-            wk[nw].pool = &pool;
-            wk[nw].c = c;
-            ctx_layout(&wk[nw].c, scratch + (nw + 1) * per);
-            if (pthread_create(&tid[nw], NULL, worker_main, &wk[nw]) != 0) break;
-        }
+    act_task task = {ctx, Sw, state, Gb, xs, 0, n};
 
     size_t na = N, round = 0, conv = 0;
     while (na > 0 && round < max_rounds) {
@@ -817,22 +762,8 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
                 residual(R + r * m, Xc + (b0 + r) * m, Sw + (b0 + r) * n, At, m, n);
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, 1.0,
                         R, (int)m, md->A, (int)n, 0.0, Gb, (int)n);
-            pool.b0 = b0;
-            pool.nb = nb;
-            atomic_store(&pool.next, 0);
-            if (nw > 0) {
-                pthread_mutex_lock(&pool.mu);
-                pool.gen++;
-                pool.busy = nw;
-                pthread_cond_broadcast(&pool.go);
-                pthread_mutex_unlock(&pool.mu);
-            }
-            run_rows(&pool, &c);
-            if (nw > 0) {
-                pthread_mutex_lock(&pool.mu);
-                while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.mu);
-                pthread_mutex_unlock(&pool.mu);
-            }
+            task.b0 = b0;
+            ovica__pool_run(&pool, active_rows, &task, nb, CHUNK);
         }
         /* converged (1) and stalled (2) samples leave the active set */
         for (size_t k = 0; k < na;) {
@@ -852,16 +783,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
             }
         }
     }
-    if (have_pool) {
-        pthread_mutex_lock(&pool.mu);
-        pool.quit = 1;
-        pthread_cond_broadcast(&pool.go);
-        pthread_mutex_unlock(&pool.mu);
-        for (size_t i = 0; i < nw; i++) pthread_join(tid[i], NULL);
-        pthread_cond_destroy(&pool.done);
-        pthread_cond_destroy(&pool.go);
-        pthread_mutex_destroy(&pool.mu);
-    }
+    ovica__pool_stop(&pool);
     for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(double));
     *rounds = round;
     *n_conv = conv;

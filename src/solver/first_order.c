@@ -71,7 +71,11 @@ typedef struct {
     double eta, tol;    /* step, relative step tolerance */
     size_t max_iter;
     int restart;        /* FISTA's adaptive restart */
+    size_t threads;     /* for the fused pass */
 } fo_params;
+
+/* Rows per chunk of the fused pass handed to a thread. */
+#define FO_ROW_CHUNK 16
 
 /* The iteration, in double (every prior, both step kinds) and in float
  * (ovica_solver_infer_f32's ISTA and FISTA with a built-in prior). */
@@ -126,7 +130,8 @@ static fo_params loop_params(const ovica_solver *solver, double L)
 {
     fo_params p = {solver->param[OVICA_SOLVER_STEP] / L, solver->param[OVICA_SOLVER_TOL],
                    (size_t)solver->param[OVICA_SOLVER_MAX_ITER],
-                   solver->param[OVICA_SOLVER_RESTART] != 0.0};
+                   solver->param[OVICA_SOLVER_RESTART] != 0.0,
+                   (size_t)solver->param[OVICA_SOLVER_THREADS]};
     return p;
 }
 
@@ -170,7 +175,7 @@ int ovica__first_order_solve(ovica_solver *solver, const ovica__solve_args *a, i
     fo_loop_d c = {prior, N, m, n, Bk, gram, proximal, momentum, model->A,
                    1.0 / (model->sigma * model->sigma), S0, S1, Y, Xc, G, R,
                    gram ? Gram : NULL, gram ? XAc : NULL, tk, (size_t *)(solver->work + len), S,
-                   loop_params(solver, a->L)};
+                   loop_params(solver, a->L), NULL};
     size_t iters = 0, n_conv = 0;
     st = fo_run_d(&c, X, a->warm, "ovica_solver_infer", &iters, &n_conv);
     if (st) return st;
@@ -210,7 +215,7 @@ int ovica__first_order_solve_f32(ovica_solver *solver, const ovica__solve_args_f
     const double inv_s2 = 1.0 / (model->sigma * model->sigma);
     fo_loop_f c = {prior, N, m, n, Bk, gram, 1, momentum, Af, (float)inv_s2, S0, S1, Y, Xc, G, R,
                    gram ? Gram : NULL, gram ? XAc : NULL, tk, (size_t *)(solver->work + len), S,
-                   loop_params(solver, a->L)};
+                   loop_params(solver, a->L), NULL};
     /* Single precision cannot resolve a relative step much below its
      * rounding: the tolerance is floored at 16 float epsilons. */
     if (c.p.tol > 0.0 && c.p.tol < 16.0 * FLT_EPSILON) c.p.tol = 16.0 * FLT_EPSILON;

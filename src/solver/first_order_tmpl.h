@@ -29,7 +29,18 @@ typedef struct {
     size_t *perm;          /* N: the sample each active row holds */
     FO_T *S;               /* N x n output, in the caller's order */
     fo_params p;
+    ovica__pool *pool;     /* the fused pass's threads (OVICA_SOLVER_THREADS) */
 } FO_NAME(fo_loop);
+
+/* One block's pass: what every row of it reads. */
+typedef struct {
+    FO_NAME(fo_loop) *c;
+    FO_T *cur, *nxt, *y;
+    size_t b0;
+    FO_T eta, th;
+    double tol2;
+    int nonneg;
+} FO_NAME(fo_pass);
 
 /* G = lambda (Y A^T - X) A, the gradient of the smooth part at Y, for the
  * rows [r0, r0 + nb) of the batch; G and (direct form) R hold nb rows. */
@@ -113,6 +124,47 @@ static void FO_NAME(momentum_point)(const FO_T *restrict sn, const FO_T *restric
     for (size_t j = 0; j < n; j++) yk[j] = sn[j] + beta * (sn[j] - so[j]);
 }
 
+/* After a sample's step (sums as fused_step gives them): the convergence
+ * test (a converged sample is marked by t < 0) and FISTA's momentum, with
+ * adaptive restart. Row k of the batch, its gradient row g. */
+static void FO_NAME(row_update)(const FO_NAME(fo_pass) *b, size_t k, const double sums[3])
+{
+    FO_NAME(fo_loop) *c = b->c;
+    const size_t n = c->n, off = k * n;
+    FO_T *sn = b->nxt + off, *so = b->cur + off, *yk = b->y + off;
+    const int conv = sums[0] <= b->tol2 * (sums[1] > 1.0 ? sums[1] : 1.0);
+    if (c->momentum && !conv) {
+        if (c->p.restart && sums[2] > 0.0) {
+            c->tk[k] = 1.0;
+            memcpy(yk, sn, n * sizeof(FO_T));
+        } else {
+            double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * c->tk[k] * c->tk[k]));
+            double beta = (c->tk[k] - 1.0) / t1;
+            c->tk[k] = t1;
+            FO_NAME(momentum_point)(sn, so, n, (FO_T)beta, yk);
+        }
+    }
+    if (conv) c->tk[k] = -1.0;
+}
+
+/* The fused pass over rows [r0, r1) of a block (built-in priors), as
+ * ovica__pool_run calls it: each row reads and writes only its own rows of
+ * the iterates and its t, so the threads do not change the result. */
+static void FO_NAME(fused_rows)(void *task, size_t worker, size_t r0, size_t r1)
+{
+    (void)worker;
+    const FO_NAME(fo_pass) *b = task;
+    const FO_NAME(fo_loop) *c = b->c;
+    const size_t n = c->n;
+    for (size_t r = r0; r < r1; r++) {
+        const size_t k = b->b0 + r, off = k * n;
+        double sums[3];
+        FO_NAME(fused_step)(b->nonneg, b->cur + off, b->y + off, c->G + r * n, n, b->eta, b->th,
+                            b->nxt + off, sums);
+        FO_NAME(row_update)(b, k, sums);
+    }
+}
+
 /* The iteration: every active sample moves at once, the gradient by GEMMs
  * on blocks of Bk rows, then one pass per sample while its rows are in
  * cache (the step, the prox or projection, the convergence test and the
@@ -124,10 +176,11 @@ static void FO_NAME(momentum_point)(const FO_T *restrict sn, const FO_T *restric
 static int FO_NAME(fo_iterate)(FO_NAME(fo_loop) *c, size_t *iters, size_t *n_conv)
 {
     const size_t N = c->N, m = c->m, n = c->n, Bk = c->Bk;
-    const int momentum = c->momentum, restart = c->p.restart;
+    const int momentum = c->momentum;
     const int nonneg = c->prior->kind == OVICA_PRIOR_EXPONENTIAL;
 #if FO_GENERAL
     const int fused = c->proximal && c->prior->kind != OVICA_PRIOR_USER;
+    const int restart = c->p.restart;
 #endif
     const FO_T eta = (FO_T)c->p.eta, th = (FO_T)(c->p.eta / c->prior->b);
     const double tol2 = c->p.tol * c->p.tol;
@@ -142,14 +195,14 @@ static int FO_NAME(fo_iterate)(FO_NAME(fo_loop) *c, size_t *iters, size_t *n_con
         for (size_t b0 = 0; b0 < na && st == OVICA_OK; b0 += Bk) {
             size_t nb = na - b0 < Bk ? na - b0 : Bk;
             FO_NAME(smooth_gradient)(c, b0, nb, y + b0 * n, c->G);
-            for (size_t k = b0; k < b0 + nb; k++) {
-                const size_t off = k * n;
-                FO_T *sn = nxt + off, *so = cur + off, *yk = y + off;
-                const FO_T *gk = c->G + (k - b0) * n;
-                double sums[3] = {0.0, 0.0, 0.0};
+            FO_NAME(fo_pass) b = {c, cur, nxt, y, b0, eta, th, tol2, nonneg};
 #if FO_GENERAL
-                if (!fused) {
-                    st = step_row(c->prior, c->proximal, so, yk, gk, n, eta, sn);
+            if (!fused) { /* in the calling thread: user callbacks */
+                for (size_t k = b0; k < b0 + nb; k++) {
+                    const size_t off = k * n;
+                    FO_T *sn = nxt + off, *so = cur + off, *yk = y + off;
+                    double sums[3] = {0.0, 0.0, 0.0};
+                    st = step_row(c->prior, c->proximal, so, yk, c->G + (k - b0) * n, n, eta, sn);
                     if (st) break;
                     for (size_t j = 0; j < n; j++) {
                         double d = sn[j] - so[j];
@@ -159,23 +212,12 @@ static int FO_NAME(fo_iterate)(FO_NAME(fo_loop) *c, size_t *iters, size_t *n_con
                     if (momentum && restart)
                         for (size_t j = 0; j < n; j++)
                             sums[2] += (yk[j] - sn[j]) * (sn[j] - so[j]);
-                } else
-#endif
-                    FO_NAME(fused_step)(nonneg, so, yk, gk, n, eta, th, sn, sums);
-                int conv = sums[0] <= tol2 * (sums[1] > 1.0 ? sums[1] : 1.0);
-                if (momentum && !conv) {
-                    if (restart && sums[2] > 0.0) {
-                        c->tk[k] = 1.0;
-                        memcpy(yk, sn, n * sizeof(FO_T));
-                    } else {
-                        double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * c->tk[k] * c->tk[k]));
-                        double beta = (c->tk[k] - 1.0) / t1;
-                        c->tk[k] = t1;
-                        FO_NAME(momentum_point)(sn, so, n, (FO_T)beta, yk);
-                    }
+                    FO_NAME(row_update)(&b, k, sums);
                 }
-                if (conv) c->tk[k] = -1.0;
+                continue;
             }
+#endif
+            ovica__pool_run(c->pool, FO_NAME(fused_rows), &b, nb, FO_ROW_CHUNK);
         }
         if (st) break;
         FO_T *tmp = cur;
@@ -232,7 +274,14 @@ static int FO_NAME(fo_run)(FO_NAME(fo_loop) *c, const FO_T *X, int warm, const c
         c->perm[k] = k;
     }
     if (c->momentum) memcpy(c->Y, S0, Nn * sizeof(FO_T));
+    /* the fused pass (built-in priors) on OVICA_SOLVER_THREADS threads */
+    ovica__pool pool;
+    const int fused = c->proximal && c->prior->kind != OVICA_PRIOR_USER;
+    ovica__pool_start(&pool, fused && N > FO_ROW_CHUNK ? c->p.threads : 1);
+    c->pool = &pool;
     int st = FO_NAME(fo_iterate)(c, iters, n_conv);
+    ovica__pool_stop(&pool);
+    c->pool = NULL;
     if (st) return st;
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(c->S[i]))
