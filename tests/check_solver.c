@@ -876,7 +876,7 @@ START_TEST(test_f32_matches_double)
 {
     const int kind = (_i & 1) ? OVICA_PRIOR_LAPLACE : OVICA_PRIOR_EXPONENTIAL;
     tu_sparse p;
-    tu_sparse_make(&p, 4000 + (uint64_t)_i, 32, 96, 600, 0.05, 0.01);
+    tu_sparse_make(&p, 4000 + (uint64_t)_i, 32, 96, 200, 0.05, 0.01);
     ovica_model *md = make_model(p.m, p.n, p.A, kind, 1.0, 0.05);
     const size_t N = p.N, m = p.m, n = p.n, Nn = N * n;
     double *Sd = malloc(Nn * sizeof *Sd), *Sa = malloc(Nn * sizeof *Sa);
@@ -890,7 +890,7 @@ START_TEST(test_f32_matches_double)
     ck_assert_status(ovica_solver_infer(ex, md, Xr, N, m, Sa, n, &se), OVICA_OK);
 
     /* the float floor of the tolerance (16 epsilons), for both */
-    ovica_solver *s = make_solver((_i & 4) ? ovica_solver_ista : ovica_solver_fista, 2e-6, 3000);
+    ovica_solver *s = make_solver((_i & 4) ? ovica_solver_ista : ovica_solver_fista, 2e-6, 1000);
     ck_assert_status(ovica_solver_set_param(s, OVICA_SOLVER_FORM, (_i & 2) ? 2 : 1), OVICA_OK);
     int rd = ovica_solver_infer(s, md, Xr, N, m, Sd, n, &sd);
     int rf = ovica_solver_infer_f32(s, md, Xf, N, m, Sf, n, &sf);
