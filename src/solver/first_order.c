@@ -98,14 +98,6 @@ static void swap_rows_f(float *a, size_t w, size_t i, size_t j)
 #define FO_LANES 4
 #define FO_GENERAL 1
 #include "first_order_tmpl.h"
-#undef FO_T
-#undef FO_NAME
-#undef FO_GEMM
-#undef FO_FABS
-#undef FO_COPYSIGN
-#undef FO_SWAP_ROWS
-#undef FO_LANES
-#undef FO_GENERAL
 
 #define FO_T float
 #define FO_NAME(x) x##_f
@@ -116,14 +108,6 @@ static void swap_rows_f(float *a, size_t w, size_t i, size_t j)
 #define FO_LANES 8
 #define FO_GENERAL 0
 #include "first_order_tmpl.h"
-#undef FO_T
-#undef FO_NAME
-#undef FO_GEMM
-#undef FO_FABS
-#undef FO_COPYSIGN
-#undef FO_SWAP_ROWS
-#undef FO_LANES
-#undef FO_GENERAL
 
 /* The parameters every first-order call reads. */
 static fo_params loop_params(const ovica_solver *solver, double L)

@@ -11,7 +11,8 @@
  *   FO_LANES    partial sums in the fused pass (one SIMD register: 4, 8),
  *   FO_GENERAL  1 when the non-fused steps (projected gradient, user
  *               priors: double only) are compiled in.
- * Everything here is static; the includer undefines the macros after. */
+ * Everything here is static; the macros are undefined at the end, so
+ * that the next inclusion defines them afresh. */
 
 /* What the iteration reads and writes, set up by the includer. */
 typedef struct {
@@ -288,3 +289,12 @@ static int FO_NAME(fo_run)(FO_NAME(fo_loop) *c, const FO_T *X, int warm, const c
             return ovica__error(OVICA_ENUMERIC, "%s: the iteration diverged (non-finite code)", fn);
     return OVICA_OK;
 }
+
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMM
+#undef FO_FABS
+#undef FO_COPYSIGN
+#undef FO_SWAP_ROWS
+#undef FO_LANES
+#undef FO_GENERAL
