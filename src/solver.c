@@ -237,8 +237,11 @@ int ovica_solver_infer_f32(ovica_solver *solver, const ovica_model *model, const
         solver->conv = w;
         solver->conv_len = need;
     }
-    double *Xd = solver->conv, *Sd = Xd + Bc * m, *R = Sd + Bc * n, *G = R + Bs * m;
-    double *scratch = G + Bs * n;
+    /* the double copies (none needed, and maybe none allocated yet, for a
+     * single-precision solve without stats) */
+    double *Xd = need ? solver->conv : NULL, *Sd = need ? Xd + Bc * m : NULL;
+    double *R = need ? Sd + Bc * n : NULL, *G = need ? R + Bs * m : NULL;
+    double *scratch = need ? G + Bs * n : NULL;
     size_t iters = 0, n_conv = 0;
     double obj = 0.0, worst = 0.0;
     int not_conv = 0;
