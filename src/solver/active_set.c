@@ -693,8 +693,6 @@ static void active_rows(void *task, size_t worker, size_t r0, size_t r1)
     }
 }
 
-#define MAX_THREADS 256
-
 int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
                         double *work, size_t *rounds, size_t *n_conv)
@@ -702,7 +700,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
     const size_t m = md->m, n = md->n, kcap = m < n ? m : n;
     const ovica_prior *prior = md->prior;
     if (threads == 0) threads = 1;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > OVICA__POOL_MAX) threads = OVICA__POOL_MAX;
     act_ctx c;
     c.m = m;
     c.n = n;
@@ -742,7 +740,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
     /* the pool: threads - 1 workers (fewer if the system refuses some),
      * each with its own scratch */
     ovica__pool pool;
-    act_ctx ctx[MAX_THREADS];
+    act_ctx ctx[OVICA__POOL_MAX];
     ovica__pool_start(&pool, threads > 1 && N > CHUNK ? threads : 1);
     ctx[0] = c;
     for (size_t w = 1; w <= pool.nw; w++) {
