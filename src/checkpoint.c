@@ -27,7 +27,7 @@
  *    f64 its mean square data entry, f64 the host's sigma, f64 the host's
  *    prior scale]
  */
-enum { TRST_HAS_BEST = 1, TRST_HAS_REGIME = 2 };
+enum { TRST_HAS_BEST = 1, TRST_HAS_REGIME = 2, TRST_HAS_NOISE = 4 };
 
 int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len)
 {
@@ -78,7 +78,7 @@ int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len
         ovica__wb_u32(&w, p);
         ovica__wb_f64(&w, v);
     }
-    ovica__wb_u32(&w, (has_best ? TRST_HAS_BEST : 0) | TRST_HAS_REGIME);
+    ovica__wb_u32(&w, (has_best ? TRST_HAS_BEST : 0) | TRST_HAS_REGIME | TRST_HAS_NOISE);
     ovica__wb_f64(&w, has_best ? best_obj : NAN);
     if (has_best) ovica__wb_f64s(&w, best, m * n);
     ovica__regime_state rs;
@@ -90,6 +90,8 @@ int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len
     ovica__wb_f64(&w, rs.data_ms);
     ovica__wb_f64(&w, rs.sigma0);
     ovica__wb_f64(&w, rs.b0);
+    ovica__wb_u32(&w, (uint32_t)rs.noise_refit);
+    ovica__wb_u64(&w, rs.probe_ext);
     ovica__wb_section_end(&w, at);
     ovica__free(best);
     if (st) {
@@ -185,7 +187,7 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
                               "value %g", origin, (unsigned long)id, v);
     }
     if (st == OVICA_OK) st = ovica__rb_u32(&r, &flags, "the flags");
-    if (st == OVICA_OK && (flags & ~(uint32_t)(TRST_HAS_BEST | TRST_HAS_REGIME)) != 0)
+    if (st == OVICA_OK && (flags & ~(uint32_t)(TRST_HAS_BEST | TRST_HAS_REGIME | TRST_HAS_NOISE)) != 0)
         st = ovica__error(OVICA_EFORMAT, "%s: section 'TRST': unknown flags %#lx", origin,
                           (unsigned long)flags);
     if (st == OVICA_OK) st = ovica__rb_f64(&r, &best_obj, "the best objective");
@@ -215,6 +217,14 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
         if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.data_ms, "the data's mean square");
         if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.sigma0, "the host's sigma");
         if (st == OVICA_OK) st = ovica__rb_f64(&r, &rs.b0, "the host's prior scale");
+        /* (files before the refitted noise estimate: the codes' residual) */
+        uint32_t refit = 0;
+        rs.probe_ext = 0;
+        if (st == OVICA_OK && (flags & TRST_HAS_NOISE))
+            st = ovica__rb_u32(&r, &refit, "the noise estimate's kind");
+        if (st == OVICA_OK && (flags & TRST_HAS_NOISE))
+            st = ovica__rb_u64(&r, &rs.probe_ext, "the probe's extension");
+        rs.noise_refit = refit > 1 ? -1 : (int)refit;
         if (st == OVICA_OK) {
             rs.regime = regime > 3 ? -1 : (int)regime;
             if (ovica__regime_set(t, &rs) != OVICA_OK)

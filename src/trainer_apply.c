@@ -112,8 +112,13 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     /* (auto's probe is on the sparse route too: its steps count) */
     if (t->regime == OVICA_REGIME_SPARSE || t->regime == OVICA_REGIME_UNDECIDED)
         ovica__conv_update(t);
-    if (t->regime == OVICA_REGIME_UNDECIDED && (double)t->step >= t->param[OVICA_TRAIN_PROBE])
+    const double probe = t->param[OVICA_TRAIN_PROBE];
+    if (t->regime == OVICA_REGIME_UNDECIDED && (double)t->step >= probe + (double)t->probe_ext)
         return ovica__auto_decide(t);
+    /* (the sparse rule: its noise estimate is checked at the probe's length) */
+    if (!(t->rule->flags & OVICA__RULE_CHOOSES) && t->regime == OVICA_REGIME_SPARSE &&
+        !t->noise_refit && (double)t->step == probe)
+        ovica__noise_check(t);
     return OVICA_OK;
 }
 

@@ -16,7 +16,7 @@
 #define N_PARAMS (OVICA_TRAIN_THREADS + 1) /* the length of enum ovica_train_param */
 
 /* Offsets into the flat statistics array. */
-enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_HEAD };
+enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_SQ_REFIT, ST_HEAD };
 
 struct ovica_trainer {
     ovica_model *model;
@@ -65,6 +65,8 @@ struct ovica_trainer {
     const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
     size_t *supp;              /* n: one sample's support (the sparse statistics) */
+    double *gram;              /* n x n: A^T A (the refitted residuals of sparse codes) */
+    double *chol;              /* m x m + m: one support's Cholesky factor and solve */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
     int strikes;               /* monitor evaluations in a row above the divergence threshold */
@@ -90,6 +92,8 @@ struct ovica_trainer {
     size_t worst_row;          /* row of the worst-reconstructed sample in t->R, t->S */
     double *probe_A;           /* m x n: the host's basis at the start of auto's probe */
     int probe_started, host_basis;
+    int noise_refit;           /* the sparse route's noise estimate reads the refitted residuals */
+    size_t probe_ext;          /* steps auto's probe was extended by (the second probe) */
 };
 
 
@@ -180,8 +184,12 @@ int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N);
  * flags. Returns a status; OVICA_ENUMERIC for a non-finite update (the
  * caller rolls back). */
 int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard);
-/* auto: decides the regime at the end of the probe. */
+/* auto: decides the regime at the end of the probe (or starts a second
+ * probe with the refitted noise estimate). */
 int ovica__auto_decide(ovica_trainer *t);
+/* The sparse route's noise estimate turns to the refitted residuals if D
+ * is above OVICA_TRAIN_REGIME_AT (a pinned threshold). */
+void ovica__noise_check(ovica_trainer *t);
 /* auto at its first batch: remembers a basis the host set before it. */
 void ovica__auto_start(ovica_trainer *t);
 /* Checkpoints: the regime state (src/checkpoint.c). */
@@ -189,6 +197,8 @@ typedef struct {
     int regime;
     uint64_t phase0;
     double sig2, unexpl, data_ms, sigma0, b0;
+    int noise_refit;
+    uint64_t probe_ext;
 } ovica__regime_state;
 void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs);
 int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs);

@@ -297,9 +297,13 @@ int ovica__dict_apply(ovica_trainer *t, double *A1, int *guard)
     const double w = t->param[OVICA_TRAIN_WINDOW];
     const double a = 1.0 / fmin((double)t->dict_steps, w), rho = 1.0 - a;
 
-    /* running estimates: noise variance, unexplained energy, data energy */
+    /* running estimates: noise variance, unexplained energy, data energy.
+     * The noise from the codes' residuals, or (t->noise_refit: the
+     * threshold was found pinned, ovica__noise_check) from the residuals of
+     * the codes refitted on their supports, per remaining degree of freedom */
     const double sq = t->stats[ST_SQ], xx = t->stats[ST_XX];
-    const double mse = sq / (samples * (double)m);
+    const double dof = fmax(samples * (double)m - t->stats[ST_ACTIVE], samples);
+    const double mse = t->noise_refit ? t->stats[ST_SQ_REFIT] / dof : sq / (samples * (double)m);
     const double as = fmax(a, SIG_MIX);
     t->sig2 = t->sig2 >= 0.0 ? (1.0 - as) * t->sig2 + as * mse : mse;
     const double un = xx > 0.0 ? sq / xx : 0.0;
@@ -351,6 +355,8 @@ void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs)
     rs->data_ms = t->data_ms;
     rs->sigma0 = t->sigma0;
     rs->b0 = t->b0;
+    rs->noise_refit = t->noise_refit;
+    rs->probe_ext = (uint64_t)t->probe_ext;
 }
 
 int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
@@ -363,7 +369,8 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
                             t->rule->name);
     if (!(rs->sigma0 >= 1e-150 && rs->sigma0 <= 1e150) || !(rs->b0 > 0.0 && isfinite(rs->b0)) ||
         !(rs->data_ms >= 0.0 && isfinite(rs->data_ms)) || isinf(rs->sig2) || isinf(rs->unexpl) ||
-        rs->phase0 > (uint64_t)1e12)
+        rs->phase0 > (uint64_t)1e12 || rs->probe_ext > (uint64_t)1e12 ||
+        (rs->noise_refit != 0 && rs->noise_refit != 1))
         return ovica__error(OVICA_EFORMAT, "invalid regime state (sigma %g, scale %g)",
                             rs->sigma0, rs->b0);
     t->regime = rs->regime;
@@ -373,19 +380,52 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
     t->data_ms = rs->data_ms;
     t->sigma0 = rs->sigma0;
     t->b0 = rs->b0;
+    t->noise_refit = rs->noise_refit;
+    t->probe_ext = (size_t)rs->probe_ext;
     t->probe_started = 1; /* a resumed probe does not know the host's first basis */
     return OVICA_OK;
 }
 
-/* The regime: the fraction of the data's dimensions the probe's sparse
- * codes occupy (active codes per sample / m) plus the fraction of the
- * data's energy they leave unexplained. Near 1 when every sample needs all
- * the dimensions and still leaves energy (dense sources: the MAP codes
+/* D, the regime measurement: the fraction of the data's dimensions the
+ * sparse codes occupy (active codes per sample / m) plus the fraction of
+ * the data's energy they leave unexplained. Near 1 when every sample needs
+ * all the dimensions and still leaves energy (dense sources: the MAP codes
  * misrepresent the posterior); small when samples lie near a few atoms.
  * docs/LEARNING.md gives the values measured on both kinds. */
+static int above_line(const ovica_trainer *t)
+{
+    return t->kfrac + t->unexpl > t->param[OVICA_TRAIN_REGIME_AT];
+}
+
+/* D above the line can also mean a pinned threshold. The residual of the
+ * codes holds their shrinkage, about k kappa^2 / m times the noise
+ * variance with k active codes a sample, and the threshold kappa sigma_hat
+ * follows the residual: where the data need k > m / kappa^2 (61 active of
+ * 2048 atoms in 256 dimensions: k kappa^2 / m = 3.6) the estimate has no
+ * fixed point near the noise and stays where the threshold codes only the
+ * largest sources (sigma_hat 0.53 for a noise of 0.01, one active atom in
+ * eight coded; docs/LEARNING.md). The residual of the codes refitted on
+ * their supports has no shrinkage and comes down as the basis is learned,
+ * so the noise estimate turns to it. Where D stays low the codes' own
+ * residual is kept: its shrinkage is a deliberate bias to sparser codes,
+ * which the small sparse sets need (they lose features without it). */
+void ovica__noise_check(ovica_trainer *t)
+{
+    if (above_line(t)) t->noise_refit = 1;
+}
+
+/* The end of auto's probe. D above the line with the codes' own residual:
+ * a second probe as long as the first, with the refitted one (a pinned
+ * threshold, above, is then freed and D falls; dense sources keep D where
+ * it was, 0.68-0.76 on the 2-D sets). Then the decision. */
 int ovica__auto_decide(ovica_trainer *t)
 {
-    const int dense = t->kfrac + t->unexpl > t->param[OVICA_TRAIN_REGIME_AT];
+    const int dense = above_line(t);
+    if (dense && !t->noise_refit) {
+        ovica__noise_check(t);
+        t->probe_ext = (size_t)t->param[OVICA_TRAIN_PROBE];
+        return OVICA_OK;
+    }
     return ovica_trainer_set_regime(t, dense ? OVICA_REGIME_DENSE : OVICA_REGIME_SPARSE, 0);
 }
 

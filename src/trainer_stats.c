@@ -77,6 +77,11 @@ int ovica_trainer_stats_import(ovica_trainer *t, const double *buf, size_t len)
         return ovica__error(OVICA_EFORMAT,
                             "%s: corrupt statistics (samples %g, draws %g, active %g)", __func__,
                             buf[ST_SAMPLES], buf[ST_DRAWS], buf[ST_ACTIVE]);
+    /* (a refit leaves at most the residual it starts from) */
+    if (buf[ST_SQ] < 0.0 || buf[ST_SQ_REFIT] < 0.0 || buf[ST_SQ_REFIT] > buf[ST_SQ] * (1.0 + 1e-9))
+        return ovica__error(OVICA_EFORMAT,
+                            "%s: corrupt statistics (squared residuals %g, refitted %g)", __func__,
+                            buf[ST_SQ], buf[ST_SQ_REFIT]);
     memcpy(t->stats, buf, len * sizeof(double));
     t->have_stats = 1;
     /* The statistics now describe samples this process has not seen: its
@@ -154,6 +159,44 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
             for (size_t r = 0; r < m; r++) R[r] -= v * col[r];
         }
     }
+}
+
+/* The squared residual of the least-squares refit of a MAP code on its
+ * support S (its k indices in t->supp): at a solution of the LASSO,
+ * A_S^T r = mu z with z = sign(s_S), so that
+ *     ||x - A_S s_ls||^2 = ||r||^2 - mu^2 z^T (A_S^T A_S)^{-1} z,
+ * which needs only the support's rows and columns of A^T A (t->gram, upper
+ * triangle) and their Cholesky factor (t->chol). It takes the shrinkage of
+ * the threshold out of the residual r (r2 = ||r||^2). A support larger than
+ * m, or whose Gram matrix is singular to working precision (duplicate
+ * atoms), keeps the unrefitted residual. */
+static double refit_sq(const ovica_trainer *t, const double *s, size_t k, double r2, double mu)
+{
+    const size_t n = t->n;
+    if (k == 0 || k > t->m) return r2;
+    double *L = t->chol, *y = t->chol + k * k;
+    const size_t *sp = t->supp;
+    double q = 0.0;
+    for (size_t a = 0; a < k; a++) {
+        double *La = L + a * k;
+        for (size_t b = 0; b <= a; b++) { /* (sp[b] <= sp[a]: the upper triangle) */
+            const double *Lb = L + b * k;
+            double v = t->gram[sp[b] * n + sp[a]];
+            for (size_t p = 0; p < b; p++) v -= La[p] * Lb[p];
+            if (b < a) {
+                La[b] = v / Lb[b];
+            } else {
+                if (!(v > 1e-10 * t->gram[sp[a] * n + sp[a]])) return r2;
+                La[a] = sqrt(v);
+            }
+        }
+        double v = s[sp[a]] > 0.0 ? 1.0 : -1.0;
+        for (size_t p = 0; p < a; p++) v -= La[p] * y[p];
+        y[a] = v / La[a];
+        q += y[a] * y[a];
+    }
+    const double ls = r2 - mu * mu * q;
+    return ls > 0.0 ? ls : 0.0;
 }
 
 /* xs += X^T S and ss += S^T S from the supports of the codes. */
@@ -270,8 +313,14 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
                     (int)n, t->model->A, (int)n, 1.0, t->R, (int)m);
     }
     const double half_lam = 0.5 / (t->model->sigma * t->model->sigma);
+    /* (MAP codes of a built-in prior: their threshold is mu = sigma^2 / b) */
+    const int refit = sparse && t->model->prior->kind != OVICA_PRIOR_USER;
+    const double mu = t->model->sigma * t->model->sigma / t->model->prior->b;
+    if (refit)
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)m, 1.0, t->model->A,
+                    (int)n, 0.0, t->gram, (int)n);
     size_t worst_k = 0;
-    double worst = -1.0;
+    double worst = -1.0, sum_refit = 0.0;
     for (size_t i = 0; i < N; i++) {
         double r2 = 0.0, nl = 0.0;
         for (size_t r = 0; r < m; r++) r2 += t->R[i * m + r] * t->R[i * m + r];
@@ -280,6 +329,7 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
         if (st) return st;
         sum_obj += half_lam * r2 + nl;
         sum_sq += r2;
+        sum_refit += refit ? refit_sq(t, t->S + i * n, support(t, t->S + i * n), r2, mu) : r2;
         if (r2 > worst) { worst = r2; worst_k = i; }
     }
     double ndraws = (double)N;
@@ -326,6 +376,7 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     t->stats[ST_SQ] += sum_sq;
     t->stats[ST_ACTIVE] += sum_act;
     t->stats[ST_XX] += sum_xx;
+    t->stats[ST_SQ_REFIT] += sum_refit;
     if (worst > 0.0) {
         memcpy(t->worst, t->R + worst_k * m, m * sizeof(double));
         t->worst_row = worst_k;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lapacke.h>
+
 #include "testutil.h"
 
 enum { M = 3, NA = 5, NROWS = 600 };
@@ -196,7 +198,7 @@ START_TEST(test_stats_layout)
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_TOL, 1e-12), OVICA_OK);
     const size_t len = ovica_trainer_stats_size(t);
     ck_assert_uint_eq(len, OVICA_STATS_SIZE(m, n));
-    ck_assert_uint_eq(len, 6 + n + 2 * n * n + m * n);
+    ck_assert_uint_eq(len, 7 + n + 2 * n * n + m * n);
     double *buf = calloc(len, sizeof(double)), A[M * NA];
     ck_assert_ptr_nonnull(buf);
     ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), A, M, NA), OVICA_OK);
@@ -209,6 +211,8 @@ START_TEST(test_stats_layout)
     for (size_t i = 0; i < N * m; i++) xx += p.X[i] * p.X[i];
     ck_assert_msg(fabs(buf[OVICA_STATS_DATA] - xx) <= 1e-12 * xx, "data energy %g, want %g",
                   buf[OVICA_STATS_DATA], xx);
+    /* dense codes (GEMM statistics): no refit, the residual itself */
+    ck_assert(buf[OVICA_STATS_SQERR_REFIT] == buf[OVICA_STATS_SQERR]);
     const double *act = buf + OVICA_STATS_ACTIVITY(m, n), *zs = buf + OVICA_STATS_ZS(m, n);
     const double *xs = buf + OVICA_STATS_XS(m, n), *ss = buf + OVICA_STATS_SS(m, n);
     double act_sum = 0;
@@ -307,6 +311,28 @@ START_TEST(test_sparse_stats)
         }
     ck_assert_msg(fabs(buf[OVICA_STATS_SQERR] - sq) <= 1e-9 * sq, "residual energy %.15g, want %.15g",
                   buf[OVICA_STATS_SQERR], sq);
+    /* the residuals of the codes refitted on their supports, by LAPACK's
+     * least squares on each support's columns */
+    double sq_ls = 0.0, *As = malloc(m * n * sizeof *As), xb[16];
+    ck_assert(As != NULL && m <= 16);
+    for (size_t i = 0; i < N; i++) {
+        size_t k = 0;
+        for (size_t j = 0; j < n; j++)
+            if (S[i * n + j] != 0.0) {
+                for (size_t q = 0; q < m; q++) As[q * n + k] = Am[q * n + j];
+                k++;
+            }
+        memcpy(xb, X + i * m, m * sizeof(double));
+        if (k > 0)
+            ck_assert_int_eq(LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (int)m, (int)k, 1, As, (int)n,
+                                           xb, 1),
+                             0);
+        for (size_t q = k; q < m; q++) sq_ls += xb[q] * xb[q]; /* (dgels's residual) */
+    }
+    free(As);
+    ck_assert_msg(sq_ls < sq && fabs(buf[OVICA_STATS_SQERR_REFIT] - sq_ls) <= 1e-8 * sq_ls,
+                  "refitted residual energy %.15g, want %.15g (unrefitted %.15g)",
+                  buf[OVICA_STATS_SQERR_REFIT], sq_ls, sq);
     const double *xs = buf + OVICA_STATS_XS(m, n), *ss = buf + OVICA_STATS_SS(m, n);
     double worst = 0.0, scale = 0.0;
     cross_check(X, m, S, n, N, xs, &worst, &scale);

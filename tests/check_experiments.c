@@ -38,7 +38,7 @@ typedef struct {
     size_t c99;     /* true atoms matched at cos >= 0.99 */
 } outcome;
 
-#define MAX_N 128
+#define MAX_N 256
 /* True atoms matched (Hungarian) by a learned one at cos >= 0.99. */
 static size_t count_c99(const double *A, size_t m, size_t n, const double *A_true, size_t nt,
                         int use_sign)
@@ -241,6 +241,20 @@ START_TEST(test_sparse_laplace_32x96)
 {
     const experiment e = {"32 x 96, 4% active Laplace sources, noise 0.01", -1,
                           OVICA_PRIOR_LAPLACE, 32, 96, 0.04, 30000, 30000, 0.01};
+    run_sparse(&e, 0.99, 0.9);
+}
+END_TEST
+
+/* Many active atoms a sample: about 10 of 256 in 32 dimensions. The codes'
+ * own noise estimate pins the threshold here (it codes the largest sources
+ * only and leaves the rest as noise, src/trainer_sparse.c), the probe's D
+ * ends above the line, and auto's second probe, with the noise estimated
+ * from the codes refitted on their supports, finds the data sparse.
+ * Before the second probe the defaults turned dense here. */
+START_TEST(test_sparse_many_active)
+{
+    const experiment e = {"32 x 256, 4% active exponential sources (10 a sample), noise 0.01", -1,
+                          OVICA_PRIOR_EXPONENTIAL, 32, 256, 0.04, 20000, 20000, 0.01};
     run_sparse(&e, 0.99, 0.9);
 }
 END_TEST
@@ -509,6 +523,7 @@ int main(void)
     tcase_add_test(tc, test_overcomplete_16x32);
     tcase_add_test(tc, test_sparse_exponential_32x64);
     tcase_add_test(tc, test_sparse_laplace_32x96);
+    tcase_add_test(tc, test_sparse_many_active);
     tcase_add_test(tc, test_superposition);
     tcase_add_test(tc, test_overprovisioned_sparse);
     tcase_add_test(tc, test_drift_from_truth);

@@ -5,10 +5,13 @@
  *     structs are all at version 1 today, so check_types can only show
  *     that version 1 is accepted and 0 and 2 refused);
  *   - ovica__append_name: the "known: a, b, c" lists of the registries'
- *     messages, and their truncation. */
+ *     messages, and their truncation;
+ *   - the regime state a checkpoint carries through auto's second probe. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "trainer_internal.h"
 #include "testutil.h"
 
 START_TEST(test_check_version)
@@ -49,12 +52,74 @@ START_TEST(test_append_name)
 }
 END_TEST
 
+/* auto's second probe (src/trainer_sparse.c, ovica__auto_decide): sparse
+ * sources with about 15 active atoms a sample in 32 dimensions pin the
+ * threshold of the codes' own noise estimate, D is above the line at the
+ * end of the probe, and a second probe runs with the refitted estimate. A
+ * checkpoint taken inside it carries that state (the sparse route's
+ * running statistics start again on resume, so the runs are not the same
+ * step for step; both decide at the same step). */
+START_TEST(test_checkpoint_second_probe)
+{
+    const size_t m = 32, n = 256, N = 2048;
+    double *X = malloc(N * m * sizeof *X), *A = malloc(m * n * sizeof *A);
+    double *S = malloc(N * n * sizeof *S);
+    ck_assert(X && A && S);
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 41), OVICA_OK);
+    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.06, S, N, n), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
+    ovica_rng_free(r);
+    ovica_prior *p = NULL;
+    ck_assert_status(ovica_prior_exponential_new(&p, 1.0), OVICA_OK);
+    ovica_model *md = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, p, 0.05), OVICA_OK);
+    ovica_prior_free(p);
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, 5), OVICA_OK);
+    ovica_model_free(md);
+    ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_PROBE, 25), OVICA_OK);
+    for (int k = 0; k < 35; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+    /* (no decision at the probe's end: the second probe runs) */
+    ck_assert_int_eq(ovica_trainer_regime(t), OVICA_REGIME_UNDECIDED);
+    void *buf = NULL;
+    size_t len = 0;
+    ck_assert_status(ovica_checkpoint_save_buffer(t, &buf, &len), OVICA_OK);
+    ovica_trainer *u = NULL;
+    ck_assert_status(ovica_checkpoint_load_buffer(&u, buf, len), OVICA_OK);
+    ovica__regime_state a, b;
+    ovica__regime_get(t, &a);
+    ovica__regime_get(u, &b);
+    ck_assert_int_eq(a.noise_refit, 1);
+    ck_assert_uint_eq(a.probe_ext, 25);
+    ck_assert_int_eq(b.noise_refit, 1);
+    ck_assert_uint_eq(b.probe_ext, 25);
+    ck_assert(a.sig2 == b.sig2 && a.unexpl == b.unexpl);
+    for (int k = 0; k < 20; k++) {
+        ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+        ck_assert_status(ovica_trainer_step(u, X, N, m, NULL), OVICA_OK);
+    }
+    ck_assert_int_eq(ovica_trainer_regime(t), OVICA_REGIME_SPARSE);
+    ck_assert_int_eq(ovica_trainer_regime(u), OVICA_REGIME_SPARSE);
+    ovica_free(buf);
+    ovica_trainer_free(t);
+    ovica_trainer_free(u);
+    free(X);
+    free(A);
+    free(S);
+}
+END_TEST
+
+
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("internal");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_check_version);
     tcase_add_test(tc, test_append_name);
+    tcase_add_test(tc, test_checkpoint_second_probe);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,8 +14,9 @@
 #include <sys/types.h>
 
 /* The regime block at the end of a checkpoint's TRST section (since 0.3):
- * u32 regime, u64 first dense step, five f64. */
-#define REGIME_BYTES (4 + 8 + 5 * 8)
+ * u32 regime, u64 first dense step, five f64, then (flag 4) u32 noise
+ * estimate kind and u64 probe extension. */
+#define REGIME_BYTES (4 + 8 + 5 * 8 + 4 + 8)
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -901,7 +902,7 @@ START_TEST(test_checkpoint_roundtrip)
     double best[6], objective = 0;
     ck_assert_status(ovica_trainer_best_basis(t, best, m, n, &objective), OVICA_OK);
     const unsigned char *b = buf;
-    ck_assert_uint_eq(get_u32(b + len - 8 - REGIME_BYTES - 48 - 8 - 4), 3); /* best + regime */
+    ck_assert_uint_eq(get_u32(b + len - 8 - REGIME_BYTES - 48 - 8 - 4), 7); /* best, regime, noise */
     unsigned char want[8];
     put_f64(want, objective);
     ck_assert_mem_eq(b + len - 8 - REGIME_BYTES - 48 - 8, want, 8);
@@ -998,7 +999,7 @@ START_TEST(test_checkpoint_damage)
     ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
     /* unknown flags */
     memcpy(c, buf, len);
-    c[len - 8 - REGIME_BYTES - 48 - 8 - 4] |= 4;
+    c[len - 8 - REGIME_BYTES - 48 - 8 - 4] |= 8;
     fix_envelope(c, len);
     ck_assert_error(ovica_checkpoint_load_buffer(&out, c, len), OVICA_EFORMAT);
     ck_assert_ptr_eq(out, (ovica_trainer *)(uintptr_t)0x5e47);

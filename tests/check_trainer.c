@@ -157,7 +157,7 @@ START_TEST(test_accumulate_apply_split)
         ck_assert_status(ovica_trainer_init_basis(a, OVICA_INIT_SPREAD, p.X, p.N, 2), OVICA_OK);
         ck_assert_status(ovica_trainer_init_basis(b, OVICA_INIT_SPREAD, p.X, p.N, 2), OVICA_OK);
         size_t len = ovica_trainer_stats_size(a);
-        ck_assert_uint_eq(len, 6 + 3 + 2 * 9 + 6);
+        ck_assert_uint_eq(len, 7 + 3 + 2 * 9 + 6);
         double *buf = malloc(len * sizeof *buf), *half = malloc(len * sizeof *half);
         for (int k = 0; k < 5; k++) {
             ovica_step_stats sa = OVICA_STEP_STATS_INIT, sb = OVICA_STEP_STATS_INIT;

@@ -42,6 +42,13 @@
  *     them (default 0: EM's rate tends to 1 at low noise, and the annealed
  *     gradient reaches the basin as well; docs/LEARNING.md,
  *     docs/ABLATION.md). ovica_trainer_regime() tells which route it took.
+ *     A measurement above the line can also come from a pinned threshold
+ *     (many active atoms a sample: the noise estimate then holds the
+ *     sources the threshold leaves out); auto then first runs a second
+ *     probe as long as the first, with the noise estimated from the codes
+ *     refitted on their supports, and decides on its measurement.
+ *     ovica_rule_dictionary turns to that estimate on the same measurement
+ *     at step OVICA_TRAIN_PROBE.
  *     Needs a built-in prior.
  * The rules from draws need a built-in prior (ovica_trainer_new refuses
  * them with a user prior: OVICA_ENOTSUP).

@@ -102,8 +102,8 @@ enum ovica_train_param {
     OVICA_TRAIN_MIN_DRAWS = 25,      /**< rules from draws: the sweeps of a step are raised until it accumulates at least this many draws (sweeps x batch size), [0, 1e9]; default 5000 */
     OVICA_TRAIN_COLLAPSE = 26,       /**< an atom whose norm is below this fraction of the mean atom norm counts as inactive for the dead-atom guard, [0, 1] (0: off); default 0 (off: over-provisioned bases need their spare atoms to shrink; docs/LEARNING.md) (added in 0.2) */
     OVICA_TRAIN_BATCH = 27,          /**< rows a step uses when the host passes more: on the sparse route the trainer draws that many rows of the batch at random (with replacement) at every step; the rules from draws take consecutive blocks of the batch in turn, one per step (blocks of this many rows, or of 5000 rows by default when the batch has more than 20000), [0, 1e9]; default 0: automatic, clamp(8 n, 1024, 8192) rows on the sparse route, the whole batch up to 20000 rows for the rules from draws, the host's batch as it is for the other MAP rules (added in 0.3) */
-    OVICA_TRAIN_PROBE = 28,          /**< ovica_rule_auto: steps on the sparse route before the regime is decided, [1, 1e12]; default 50 (added in 0.3) */
-    OVICA_TRAIN_REGIME_AT = 29,      /**< ovica_rule_auto: the sources count as dense when, at the end of the probe, the fraction of the data's dimensions the sparse codes occupy (active codes per sample / m) plus the fraction of the data's energy they leave unexplained is above this, [0, 2]; default 0.6 (docs/LEARNING.md) (added in 0.3) */
+    OVICA_TRAIN_PROBE = 28,          /**< ovica_rule_auto: steps on the sparse route before the regime is decided (twice as many when a second probe runs, see OVICA_TRAIN_REGIME_AT); ovica_rule_dictionary: the step at which its noise estimate is checked, [1, 1e12]; default 50 (added in 0.3) */
+    OVICA_TRAIN_REGIME_AT = 29,      /**< ovica_rule_auto: the sources count as dense when, at the end of the probe, the fraction of the data's dimensions the sparse codes occupy (active codes per sample / m) plus the fraction of the data's energy they leave unexplained is above this, [0, 2]; default 0.6. Above it after a probe with the noise estimated from the codes' own residuals, a second probe of the same length runs with the noise estimated from the codes refitted on their supports (a pinned threshold, docs/LEARNING.md), and its measurement decides; the sparse route keeps that estimate. ovica_rule_dictionary turns to it at step OVICA_TRAIN_PROBE on the same measurement (added in 0.3) */
     OVICA_TRAIN_THRESHOLD = 30,      /**< sparse route: the codes' threshold mu = sigma^2 / b in units of the estimated noise sigma, [0, 100] (0: sqrt(2 ln n), the largest of n Gaussian noise projections); default 0 (added in 0.3) */
     OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
     OVICA_TRAIN_SWAP = 32,           /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
@@ -440,7 +440,11 @@ enum ovica_stats_slot {
     OVICA_STATS_SQERR = 3,     /**< sum of squared residuals ||x - A s||^2 */
     OVICA_STATS_ACTIVE = 4,    /**< sum over samples of the number of non-zero codes */
     OVICA_STATS_DATA = 5,      /**< sum of squared data entries ||x||^2 (added in 0.3) */
-    OVICA_STATS_HEAD = 6       /**< number of scalar sums before the per-atom entries */
+    OVICA_STATS_SQERR_REFIT = 6, /**< sum of squared residuals of the codes refitted by least
+                                      squares on their supports: sparse MAP codes of a built-in
+                                      prior; otherwise the same sum as OVICA_STATS_SQERR (added
+                                      in 0.3) */
+    OVICA_STATS_HEAD = 7       /**< number of scalar sums before the per-atom entries */
 };
 /** Offset of the per-atom activity counts (n entries). */
 #define OVICA_STATS_ACTIVITY(m, n) ((size_t)OVICA_STATS_HEAD)

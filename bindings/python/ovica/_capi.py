@@ -183,7 +183,8 @@ OVICA_STATS_OBJECTIVE = 2
 OVICA_STATS_SQERR = 3
 OVICA_STATS_ACTIVE = 4
 OVICA_STATS_DATA = 5
-OVICA_STATS_HEAD = 6
+OVICA_STATS_SQERR_REFIT = 6
+OVICA_STATS_HEAD = 7
 
 ENUMS = {
     'ovica_npy_dtype': Enum('ovica_npy_dtype', (
@@ -301,7 +302,8 @@ ENUMS = {
         ('OVICA_STATS_SQERR', 3),
         ('OVICA_STATS_ACTIVE', 4),
         ('OVICA_STATS_DATA', 5),
-        ('OVICA_STATS_HEAD', 6),
+        ('OVICA_STATS_SQERR_REFIT', 6),
+        ('OVICA_STATS_HEAD', 7),
     ), 'ovica/trainer.h', True),
 }
 
@@ -1785,6 +1787,7 @@ EXPERIMENTAL_NAMES = frozenset({
     'OVICA_STATS_OBJECTIVE',
     'OVICA_STATS_SAMPLES',
     'OVICA_STATS_SQERR',
+    'OVICA_STATS_SQERR_REFIT',
     'ovica_debug_alloc_count',
     'ovica_debug_alloc_live',
     'ovica_debug_fail_alloc',
