@@ -126,7 +126,6 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->W1);
     ovica__free(t->W2);
     ovica__free(t->supp);
-    ovica__free(t->gram);
     ovica__free(t->chol);
     ovica__free(t->mom);
     ovica__free(t->var);
@@ -206,7 +205,6 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->W1 = ovica__calloc(n * n, sizeof(double));
         t->W2 = ovica__calloc(big * big, sizeof(double));
         t->supp = ovica__calloc(n, sizeof(size_t));
-        t->gram = ovica__calloc(n * n, sizeof(double));
         t->chol = ovica__calloc(m * m + m, sizeof(double));
         t->mom = ovica__calloc(m * n, sizeof(double));
         t->var = ovica__calloc(m * n, sizeof(double));
@@ -216,7 +214,7 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->conv_A = ovica__calloc(m * n, sizeof(double));
         if (!t->stats || !t->bnd || !t->worst || !t->last_active || !t->usage || !t->best_A ||
             !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->supp || !t->mom || !t->var ||
-            !t->dC || !t->dB || !t->probe_A || !t->conv_A || !t->gram || !t->chol)
+            !t->dC || !t->dB || !t->probe_A || !t->conv_A || !t->chol)
             st = ovica__error(OVICA_ENOMEM, "cannot allocate the trainer's work memory");
     }
     if (st) {
@@ -374,7 +372,7 @@ int ovica__trainer_ensure_rows(ovica_trainer *t, size_t N)
     return OVICA_OK;
 }
 
-int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const void *X, size_t N,
                                size_t x_dim)
 {
     if (t == NULL) return ovica__error(OVICA_EINVAL, "%s: trainer is NULL", fn);

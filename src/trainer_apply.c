@@ -122,19 +122,33 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     return OVICA_OK;
 }
 
-int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, size_t x_dim,
-                       ovica_step_stats *stats)
+/* A step on doubles (X) or on floats (Xf). */
+static int step(ovica_trainer *t, const double *X, const float *Xf, size_t N, size_t x_dim,
+                ovica_step_stats *stats, const char *fn)
 {
-    OVICA__CHECK_NULL(t, "trainer");
+    if (t == NULL) return ovica__error(OVICA_EINVAL, "%s: trainer is NULL", fn);
+    if (X == NULL && Xf == NULL) return ovica__error(OVICA_EINVAL, "%s: X is NULL", fn);
     if (stats != NULL) {
-        int vst = ovica__check_version(__func__, "stats", stats->version,
-                                       OVICA_STEP_STATS_VERSION);
+        int vst = ovica__check_version(fn, "stats", stats->version, OVICA_STEP_STATS_VERSION);
         if (vst != OVICA_OK) return vst;
     }
     ovica_trainer_clear_stats(t);
-    int st = ovica_trainer_accumulate(t, X, N, x_dim);
+    int st = Xf != NULL ? ovica_trainer_accumulate_f32(t, Xf, N, x_dim)
+                        : ovica_trainer_accumulate(t, X, N, x_dim);
     if (st == OVICA_OK) st = ovica_trainer_apply(t, stats);
     if (st) ovica_trainer_clear_stats(t);
     return st;
+}
+
+int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, size_t x_dim,
+                       ovica_step_stats *stats)
+{
+    return step(t, X, NULL, N, x_dim, stats, __func__);
+}
+
+int ovica_trainer_step_f32(ovica_trainer *t, const float *X, size_t N, size_t x_dim,
+                           ovica_step_stats *stats)
+{
+    return step(t, NULL, X, N, x_dim, stats, __func__);
 }
 

@@ -45,7 +45,7 @@ struct ovica_trainer {
     size_t cap;                /* rows S, R, Z can hold */
     size_t last_N;             /* rows of the last batch (warm start) */
     uint64_t last_hash;        /* content hash of the last batch */
-    const double *seen_X;      /* the last batch whose every row was checked finite ... */
+    const void *seen_X;        /* the last batch whose every row was checked finite ... */
     size_t seen_N;             /* ... and its rows (a step that draws rows from it checks only those) */
 
     double *worst;             /* m: worst-reconstructed sample of the last batch (for re-seeding) */
@@ -65,8 +65,8 @@ struct ovica_trainer {
     const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
     size_t *supp;              /* n: one sample's support (the sparse statistics) */
-    double *gram;              /* n x n: A^T A (the refitted residuals of sparse codes) */
-    double *chol;              /* m x m + m: one support's Cholesky factor and solve */
+    double *chol;              /* m x m + m: one support's Cholesky factor and solve (the
+                                * refitted residuals of sparse codes) */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
     int strikes;               /* monitor evaluations in a row above the divergence threshold */
@@ -134,7 +134,7 @@ static inline double frob(const double *A, size_t len)
 
 /* Checks a batch passed to the trainer (fn names the caller). */
 /* The batch's shape (NULL, N, x_dim), without the finiteness check. */
-int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const double *X, size_t N,
+int ovica__trainer_check_shape(const char *fn, const ovica_trainer *t, const void *X, size_t N,
                                size_t x_dim);
 int ovica__trainer_check_batch(const char *fn, const ovica_trainer *t, const double *X, size_t N,
                                size_t x_dim);
@@ -174,8 +174,11 @@ int ovica__guard_monitor(ovica_trainer *t, const ovica_rule_type *rule, size_t k
 double ovica__dict_kappa(const ovica_trainer *t);
 /* Rows a step uses when the host passes more (by route). */
 size_t ovica__step_rows(const ovica_trainer *t, int draws);
-/* Draws `rows` rows of X (N x m) with replacement into t->Xsub. */
-int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows);
+/* Draws `rows` rows of X (N x m) with replacement into t->Xsub; of Xf,
+ * widened, when X is NULL. */
+int ovica__draw_rows(ovica_trainer *t, const double *X, const float *Xf, size_t N, size_t rows);
+/* t->Xsub holds at least rows rows. */
+int ovica__sub_rows(ovica_trainer *t, size_t rows);
 /* Before a sparse step's codes: the model's sigma and prior scale from the
  * running noise estimate (the first batch X starts it). */
 int ovica__dict_prepare(ovica_trainer *t, const double *X, size_t N);

@@ -36,19 +36,28 @@ size_t ovica__step_rows(const ovica_trainer *t, int draws)
     return r < 1024 ? 1024 : (r > 8192 ? 8192 : r);
 }
 
-int ovica__draw_rows(ovica_trainer *t, const double *X, size_t N, size_t rows)
+int ovica__sub_rows(ovica_trainer *t, size_t rows)
+{
+    if (rows <= t->cap_sub) return OVICA_OK;
+    double *p = ovica__alloc_doubles(rows * t->m, "the rows a step reads");
+    if (p == NULL) return OVICA_ENOMEM;
+    ovica__free(t->Xsub);
+    t->Xsub = p;
+    t->cap_sub = rows;
+    return OVICA_OK;
+}
+
+int ovica__draw_rows(ovica_trainer *t, const double *X, const float *Xf, size_t N, size_t rows)
 {
     const size_t m = t->m;
-    if (rows > t->cap_sub) {
-        double *p = ovica__alloc_doubles(rows * m, "the rows drawn from the batch");
-        if (p == NULL) return OVICA_ENOMEM;
-        ovica__free(t->Xsub);
-        t->Xsub = p;
-        t->cap_sub = rows;
-    }
+    int st = ovica__sub_rows(t, rows);
+    if (st) return st;
     for (size_t i = 0; i < rows; i++) {
         size_t r = (size_t)(ovica_rng_u64(t->rng) % (uint64_t)N);
-        memcpy(t->Xsub + i * m, X + r * m, m * sizeof(double));
+        double *out = t->Xsub + i * m;
+        if (X != NULL) memcpy(out, X + r * m, m * sizeof(double));
+        else
+            for (size_t c = 0; c < m; c++) out[c] = (double)Xf[r * m + c];
     }
     return OVICA_OK;
 }

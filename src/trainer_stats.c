@@ -30,16 +30,35 @@ static uint64_t batch_hash(const double *X, size_t len)
  * checked: no non-finite value enters a step either way, and a host that
  * passes its whole data set at every step does not pay a pass over it per
  * step. */
-static int check_rows(ovica_trainer *t, const double *X, size_t N, const double *rows,
+/* A batch as the host passed it: doubles (X) or floats (Xf, the _f32
+ * entry points; the rows a step reads are widened into t->Xsub). */
+typedef struct {
+    const double *X;
+    const float *Xf;
+} batch_src;
+
+static int check_rows(ovica_trainer *t, batch_src b, size_t N, const double *rows,
                       size_t n_rows)
 {
     const size_t m = t->m;
-    if (n_rows < N && X == t->seen_X && N == t->seen_N)
-        return ovica__check_finite(rows, n_rows * m, m, "X");
-    int st = ovica__check_finite(X, N * m, m, "X");
-    t->seen_X = st == OVICA_OK ? X : NULL;
+    const void *p = b.X != NULL ? (const void *)b.X : (const void *)b.Xf;
+    if (n_rows < N && p == t->seen_X && N == t->seen_N)
+        return ovica__check_finite(rows, n_rows * m, m, "X"); /* (widening keeps NaN, Inf) */
+    int st = b.X != NULL ? ovica__check_finite(b.X, N * m, m, "X")
+                         : ovica__check_finite_f32(b.Xf, N * m, m, "X");
+    t->seen_X = st == OVICA_OK ? p : NULL;
     t->seen_N = st == OVICA_OK ? N : 0;
     return st;
+}
+
+/* Rows [first, first + count) of Xf widened into t->Xsub. */
+static int widen_rows(ovica_trainer *t, const float *Xf, size_t first, size_t count)
+{
+    int st = ovica__sub_rows(t, count);
+    if (st) return st;
+    const size_t m = t->m;
+    for (size_t i = 0; i < count * m; i++) t->Xsub[i] = (double)Xf[first * m + i];
+    return OVICA_OK;
 }
 
 int ovica_trainer_clear_stats(ovica_trainer *t)
@@ -110,20 +129,36 @@ static int map_scores(ovica_trainer *t, size_t N, int choice)
     return OVICA_OK;
 }
 
-static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim);
+static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim);
 
-int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+static int accumulate_src(ovica_trainer *t, batch_src src, size_t N, size_t x_dim,
+                          const char *fn)
 {
-    if (t == NULL) return ovica__trainer_check_batch(__func__, t, X, N, x_dim);
+    int st = ovica__trainer_check_shape(fn, t, src.X != NULL ? (const void *)src.X
+                                                             : (const void *)src.Xf,
+                                        N, x_dim);
+    if (st) return st;
     /* the sparse route sets the model's sigma and prior scale before its
      * codes: a step that fails leaves them as they were */
     const double sigma = t->model->sigma, b = t->model->prior->b;
-    int st = accumulate(t, X, N, x_dim);
+    st = accumulate(t, src, N, x_dim);
     if (st) {
         t->model->sigma = sigma;
         t->model->prior->b = b;
     }
     return st;
+}
+
+int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+{
+    batch_src src = {X, NULL};
+    return accumulate_src(t, src, N, x_dim, __func__);
+}
+
+int ovica_trainer_accumulate_f32(ovica_trainer *t, const float *X, size_t N, size_t x_dim)
+{
+    batch_src src = {NULL, X};
+    return accumulate_src(t, src, N, x_dim, __func__);
 }
 
 /* Codes with at most this fraction of non-zero entries take the sparse
@@ -165,28 +200,37 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
  * support S (its k indices in t->supp): at a solution of the LASSO,
  * A_S^T r = mu z with z = sign(s_S), so that
  *     ||x - A_S s_ls||^2 = ||r||^2 - mu^2 z^T (A_S^T A_S)^{-1} z,
- * which needs only the support's rows and columns of A^T A (t->gram, upper
- * triangle) and their Cholesky factor (t->chol). It takes the shrinkage of
- * the threshold out of the residual r (r2 = ||r||^2). A support larger than
- * m, or whose Gram matrix is singular to working precision (duplicate
- * atoms), keeps the unrefitted residual. */
+ * which needs only the Gram matrix of the support's atoms (dot products of
+ * the rows of A^T, which sparse_residuals left in t->W2: k^2 m / 2 per
+ * sample, so the cost divides with the rows across processes) and its
+ * Cholesky factor (t->chol). It takes the shrinkage of the threshold out of
+ * the residual r (r2 = ||r||^2). A support larger than m, or whose Gram
+ * matrix is singular to working precision (duplicate atoms), keeps the
+ * unrefitted residual. */
+static double gram_entry(const ovica_trainer *t, size_t i, size_t j)
+{
+    const double *a = t->W2 + i * t->m, *b = t->W2 + j * t->m;
+    double v = 0.0;
+    for (size_t r = 0; r < t->m; r++) v += a[r] * b[r];
+    return v;
+}
+
 static double refit_sq(const ovica_trainer *t, const double *s, size_t k, double r2, double mu)
 {
-    const size_t n = t->n;
     if (k == 0 || k > t->m) return r2;
     double *L = t->chol, *y = t->chol + k * k;
     const size_t *sp = t->supp;
     double q = 0.0;
     for (size_t a = 0; a < k; a++) {
         double *La = L + a * k;
-        for (size_t b = 0; b <= a; b++) { /* (sp[b] <= sp[a]: the upper triangle) */
-            const double *Lb = L + b * k;
-            double v = t->gram[sp[b] * n + sp[a]];
+        for (size_t b = 0; b <= a; b++) {
+            const double *Lb = L + b * k, g = gram_entry(t, sp[a], sp[b]);
+            double v = g;
             for (size_t p = 0; p < b; p++) v -= La[p] * Lb[p];
             if (b < a) {
                 La[b] = v / Lb[b];
             } else {
-                if (!(v > 1e-10 * t->gram[sp[a] * n + sp[a]])) return r2;
+                if (!(v > 1e-10 * g)) return r2;
                 La[a] = sqrt(v);
             }
         }
@@ -220,36 +264,52 @@ static void sparse_stats(ovica_trainer *t, const double *X, size_t N)
         for (size_t j = 0; j < n; j++) t->xs[r * n + j] += xsT[j * m + r];
 }
 
-static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
+static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
 {
-    int st = ovica__trainer_check_shape("ovica_trainer_accumulate", t, X, N, x_dim);
-    if (st) return st;
+    int st = OVICA_OK;
     const size_t m = t->m, n = t->n, k = t->step;
-    const double *X_host = X;
     const size_t N_host = N;
     const ovica_rule_type *rule = ovica__rule_at(t, k);
     const int draws = rule->draws;
     /* A batch larger than the route's step size: rows drawn at random. */
     const size_t rows = ovica__step_rows(t, draws);
+    const double *X = src.X;
+    size_t first = 0;
     int drawn = 0;
     if (N > rows && draws) {
         /* the rules from draws: consecutive blocks of the batch in turn (as
          * a host that batches would pass them), one per step */
         const size_t B = t->param[OVICA_TRAIN_BATCH] > 0.0 ? rows : 5000, nb = N / B;
-        X += (k % nb) * B * m;
+        first = (k % nb) * B;
         N = B;
     } else if (N > rows) {
-        st = ovica__draw_rows(t, X, N, rows);
+        st = ovica__draw_rows(t, src.X, src.Xf, N, rows);
         if (st) return st;
         X = t->Xsub;
         N = rows;
         drawn = 1;
     }
-    st = check_rows(t, X_host, N_host, X, N);
+    if (!drawn) {
+        if (src.X != NULL) X = src.X + first * m;
+        else if ((st = widen_rows(t, src.Xf, first, N)) != OVICA_OK) return st;
+        else X = t->Xsub;
+    }
+    st = check_rows(t, src, N_host, X, N);
     if (st) return st;
     if (t->mon_N == 0) {
-        size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
-        st = ovica_trainer_set_monitor(t, X_host, N_host < keep ? N_host : keep, x_dim);
+        /* the monitor: the batch's first rows (widened once, at the first
+         * batch, for single-precision data) */
+        const size_t keep = (size_t)t->param[OVICA_TRAIN_MONITOR_SIZE];
+        const size_t nm = N_host < keep ? N_host : keep;
+        if (src.X != NULL) {
+            st = ovica_trainer_set_monitor(t, src.X, nm, x_dim);
+        } else {
+            double *w = ovica__alloc_doubles(nm * m, "the monitor rows");
+            if (w == NULL) return OVICA_ENOMEM;
+            for (size_t i = 0; i < nm * m; i++) w[i] = (double)src.Xf[i];
+            st = ovica_trainer_set_monitor(t, w, nm, x_dim);
+            ovica__free(w);
+        }
         if (st) return st;
     }
     st = ovica__trainer_ensure_rows(t, N);
@@ -316,9 +376,6 @@ static int accumulate(ovica_trainer *t, const double *X, size_t N, size_t x_dim)
     /* (MAP codes of a built-in prior: their threshold is mu = sigma^2 / b) */
     const int refit = sparse && t->model->prior->kind != OVICA_PRIOR_USER;
     const double mu = t->model->sigma * t->model->sigma / t->model->prior->b;
-    if (refit)
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)m, 1.0, t->model->A,
-                    (int)n, 0.0, t->gram, (int)n);
     size_t worst_k = 0;
     double worst = -1.0, sum_refit = 0.0;
     for (size_t i = 0; i < N; i++) {

@@ -220,6 +220,99 @@ START_TEST(test_nan_batch_refused)
 }
 END_TEST
 
+/* ovica_trainer_step_f32: the step on float32 data is the step on the same
+ * values widened to double, bit for bit, whichever way the step reads its
+ * batch: rows drawn at random (auto's sparse route, 3000 rows for a step
+ * of 1024), the whole batch (the natural rule), consecutive blocks of 5000
+ * (the exact rule on 20001 rows). */
+static void same_as_double(const ovica_rule_type *rule, const double *X, size_t N, size_t m,
+                           ovica_model *md, int steps)
+{
+    const size_t n = ovica_model_atoms(md);
+    float *Xf = malloc(N * m * sizeof *Xf);
+    double *Xd = malloc(N * m * sizeof *Xd), *A = malloc(m * n * sizeof *A);
+    double *B = malloc(m * n * sizeof *B);
+    ck_assert(Xf && Xd && A && B);
+    for (size_t i = 0; i < N * m; i++) {
+        Xf[i] = (float)X[i];
+        Xd[i] = (double)Xf[i];
+    }
+    ovica_trainer *a = NULL, *b = NULL;
+    ck_assert_status(ovica_trainer_new(&a, md, rule, 3), OVICA_OK);
+    ck_assert_status(ovica_trainer_new(&b, md, rule, 3), OVICA_OK);
+    for (int k = 0; k < steps; k++) {
+        ovica_step_stats sa = OVICA_STEP_STATS_INIT, sb = OVICA_STEP_STATS_INIT;
+        ck_assert_status(ovica_trainer_step(a, Xd, N, m, &sa), OVICA_OK);
+        ck_assert_status(ovica_trainer_step_f32(b, Xf, N, m, &sb), OVICA_OK);
+        ck_assert(sa.objective == sb.objective && sa.samples == sb.samples);
+    }
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(a), A, m, n), OVICA_OK);
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(b), B, m, n), OVICA_OK);
+    ck_assert_msg(memcmp(A, B, m * n * sizeof *A) == 0, "rule %s: the bases differ by %g",
+                  ovica_rule_type_name(rule), tu_max_abs_diff(A, B, m * n));
+    ck_assert_int_eq(ovica_trainer_regime(a), ovica_trainer_regime(b));
+    ovica_trainer_free(a);
+    ovica_trainer_free(b);
+    free(Xf);
+    free(Xd);
+    free(A);
+    free(B);
+}
+
+START_TEST(test_step_f32_same_as_double)
+{
+    tu_sparse sp;
+    tu_sparse_make(&sp, 12, 16, 32, 3000, 0.05, 0.01);
+    same_as_double(ovica_rule_auto, sp.X, sp.N, sp.m, sp.model, 12);
+    tu_sparse_free(&sp);
+    problem p = make_problem(OVICA_PRIOR_EXPONENTIAL, 400, 8);
+    same_as_double(ovica_rule_natural, p.X, p.N, 2, p.model, 4);
+    free_problem(&p);
+    p = make_problem(OVICA_PRIOR_EXPONENTIAL, 20001, 9);
+    same_as_double(ovica_rule_exact, p.X, p.N, 2, p.model, 3);
+    free_problem(&p);
+}
+END_TEST
+
+/* Bad input to the single-precision entry points: a clear status, the
+ * model unchanged, the handle usable. */
+START_TEST(test_step_f32_bad_input)
+{
+    problem p = make_problem(OVICA_PRIOR_EXPONENTIAL, 300, 6);
+    float *Xf = malloc(p.N * 2 * sizeof *Xf);
+    ck_assert(Xf != NULL);
+    for (size_t i = 0; i < p.N * 2; i++) Xf[i] = (float)p.X[i];
+    ovica_trainer *t = NULL;
+    ck_assert_status(ovica_trainer_new(&t, p.model, ovica_rule_auto, 1), OVICA_OK);
+    ovica_step_stats st = OVICA_STEP_STATS_INIT;
+    ck_assert_status(ovica_trainer_step_f32(t, Xf, p.N, 2, &st), OVICA_OK);
+    double before[6], after[6];
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), before, 2, 3), OVICA_OK);
+    Xf[101] = NAN;
+    ck_assert_error(ovica_trainer_step_f32(t, Xf, p.N, 2, &st), OVICA_ENONFINITE);
+    Xf[101] = INFINITY;
+    ck_assert_error(ovica_trainer_accumulate_f32(t, Xf, p.N, 2), OVICA_ENONFINITE);
+    ck_assert_status(ovica_model_get_basis(ovica_trainer_model(t), after, 2, 3), OVICA_OK);
+    ck_assert_double_eq(tu_max_abs_diff(before, after, 6), 0.0);
+    Xf[101] = 0.5f;
+    ck_assert_error(ovica_trainer_step_f32(t, Xf, p.N, 3, &st), OVICA_ESIZE);
+    ck_assert_error(ovica_trainer_step_f32(t, Xf, 0, 2, &st), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_step_f32(t, NULL, p.N, 2, &st), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_step_f32(NULL, Xf, p.N, 2, &st), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_accumulate_f32(NULL, Xf, p.N, 2), OVICA_EINVAL);
+    ck_assert_error(ovica_trainer_accumulate_f32(t, NULL, p.N, 2), OVICA_EINVAL);
+    st.version = 42;
+    ck_assert_error(ovica_trainer_step_f32(t, Xf, p.N, 2, &st), OVICA_EVERSION);
+    st.version = OVICA_STEP_STATS_VERSION;
+    ck_assert_uint_eq(ovica_trainer_step_index(t), 1);
+    ck_assert_status(ovica_trainer_step_f32(t, Xf, p.N, 2, &st), OVICA_OK); /* still usable */
+    ck_assert_uint_eq(ovica_trainer_step_index(t), 2);
+    ovica_trainer_free(t);
+    free(Xf);
+    free_problem(&p);
+}
+END_TEST
+
 /* A learning rate large enough to diverge: the guards fire, the step says
  * so, and the basis stays finite and is the best one seen. */
 /* A batch larger than a step (the sparse route draws 1024 of its 3000 rows):
@@ -558,6 +651,8 @@ int main(void)
     tcase_add_test(tc, test_accumulate_apply_split);
     tcase_add_test(tc, test_nan_batch_refused);
     tcase_add_test(tc, test_nan_in_large_batch);
+    tcase_add_test(tc, test_step_f32_same_as_double);
+    tcase_add_test(tc, test_step_f32_bad_input);
     tcase_add_test(tc, test_sparse_update_settles);
     tcase_add_test(tc, test_divergence_guard);
     tcase_add_test(tc, test_schedules);

@@ -276,6 +276,29 @@ OVICA_API int ovica_trainer_step(ovica_trainer *t, const double *X, size_t N, si
 OVICA_API int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t N,
                                        size_t x_dim);
 
+/**
+ * @brief ovica_trainer_step for single-precision data (float32, row-major
+ * N x x_dim), e.g. a memory-mapped float32 file.
+ *
+ * The rows the step reads (drawn at random on the sparse route, a block for
+ * the rules from draws, otherwise the whole batch) are widened to double,
+ * exactly, into the trainer's work memory, and the step is the one
+ * ovica_trainer_step makes on the widened values: the same model and
+ * statistics, bit for bit. The host keeps its data at half the memory;
+ * the arithmetic stays in double (the exact active-set coder's cost is in
+ * its per-sample factorisations, not in GEMMs, so single precision would
+ * not make it faster: docs/PERFORMANCE.md). The monitor is widened once,
+ * from the first batch's first rows. Statuses as ovica_trainer_step;
+ * OVICA_ENONFINITE names the first NaN or Inf. (added in 0.3)
+ */
+OVICA_API int ovica_trainer_step_f32(ovica_trainer *t, const float *X, size_t N, size_t x_dim,
+                                     ovica_step_stats *stats);
+
+/** @brief ovica_trainer_accumulate for single-precision data (see
+ *  ovica_trainer_step_f32). (added in 0.3) */
+OVICA_API int ovica_trainer_accumulate_f32(ovica_trainer *t, const float *X, size_t N,
+                                           size_t x_dim);
+
 /** @brief Applies the accumulated statistics (the second half of a step),
  *  clears them and advances the step counter. OVICA_ESTATE if nothing was
  *  accumulated. */

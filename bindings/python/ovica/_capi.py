@@ -1624,6 +1624,27 @@ FUNCTIONS = {
         ),
         ('t', 'X', 'N', 'x_dim'),
         'ovica/trainer.h', False),
+    'ovica_trainer_step_f32': Function(
+        'ovica_trainer_step_f32', ctypes.c_int,
+        (
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.POINTER(ovica_step_stats),
+        ),
+        ('t', 'X', 'N', 'x_dim', 'stats'),
+        'ovica/trainer.h', False),
+    'ovica_trainer_accumulate_f32': Function(
+        'ovica_trainer_accumulate_f32', ctypes.c_int,
+        (
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+        ),
+        ('t', 'X', 'N', 'x_dim'),
+        'ovica/trainer.h', False),
     'ovica_trainer_apply': Function(
         'ovica_trainer_apply', ctypes.c_int,
         (

@@ -693,20 +693,26 @@ class Trainer(_Handle):
               "ovica_trainer_set_monitor")
 
     def step(self, X):
-        """One step (accumulate + apply) on the batch X; returns StepStats."""
-        x, px = as_input(X, "X")
+        """One step (accumulate + apply) on the batch X; returns StepStats.
+        A float32 X goes to ovica_trainer_step_f32 without a copy (the rows
+        the step reads are widened in the library: the same step as on
+        X.astype(float64), bit for bit); anything else is taken as float64."""
+        single = getattr(X, "dtype", None) == np.float32
+        x, px = as_input(X, "X", dtype=np.float32 if single else np.float64)
         st = StepStats()
         _lib.clear_pending()
-        check(F.ovica_trainer_step(self._ptr(), px, x.shape[0], x.shape[1], ctypes.byref(st)),
-              "ovica_trainer_step")
+        fn = "ovica_trainer_step_f32" if single else "ovica_trainer_step"
+        check(getattr(F, fn)(self._ptr(), px, x.shape[0], x.shape[1], ctypes.byref(st)), fn)
         return st
 
     def accumulate(self, X):
-        """Adds the batch's sufficient statistics (first half of a step)."""
-        x, px = as_input(X, "X")
+        """Adds the batch's sufficient statistics (first half of a step);
+        float32 as in step()."""
+        single = getattr(X, "dtype", None) == np.float32
+        x, px = as_input(X, "X", dtype=np.float32 if single else np.float64)
         _lib.clear_pending()
-        check(F.ovica_trainer_accumulate(self._ptr(), px, x.shape[0], x.shape[1]),
-              "ovica_trainer_accumulate")
+        fn = "ovica_trainer_accumulate_f32" if single else "ovica_trainer_accumulate"
+        check(getattr(F, fn)(self._ptr(), px, x.shape[0], x.shape[1]), fn)
 
     def apply(self):
         """Applies the accumulated statistics (second half); returns StepStats."""

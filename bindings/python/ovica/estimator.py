@@ -489,9 +489,11 @@ class OvercompleteICA:
         of the trainer from the chosen initialisation, fewer when the trainer
         reports that the run has settled (ovica_trainer_converged: the
         sparse route's convergence test; trainer_params={"stop": 0} takes
-        every step)."""
+        every step). float32 data are trained on as they are (no float64
+        copy: the trainer widens the rows a step reads, the same steps as
+        on the float64 values)."""
         self._validate_params()
-        x = self._check_X(X, fitted=False)
+        x = self._check_X(X, fitted=False, keep_float32=True)
         self._setup(x)
         N = x.shape[0]
         B = N if not self.batch_size or self.batch_size >= N else int(self.batch_size)
@@ -520,10 +522,10 @@ class OvercompleteICA:
         starts from."""
         if "trainer_" not in self.__dict__:
             self._validate_params()
-            x = self._check_X(X, fitted=False)
+            x = self._check_X(X, fitted=False, keep_float32=True)
             self._setup(x)
         else:
-            x = self._check_X(X)
+            x = self._check_X(X, keep_float32=True)
             c = self._components()
             if not np.array_equal(c, self._basis_src):
                 self.trainer_.basis = c.T

@@ -195,6 +195,29 @@ class TestNoCopy(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "float32"):
             ovica.Solver().infer(self.model, X32, out=np.empty((500, 3)))
 
+    def test_float32_training_data_in_place(self):
+        """float32 training data go to ovica_trainer_step_f32 as they are
+        (no float64 copy) and train exactly as their float64 values do."""
+        X32 = self.X.astype(np.float32)
+        kw = dict(prior="exponential", max_steps=5, random_state=0)
+        est = ovica.OvercompleteICA(3, **kw)
+        with Recorder("ovica_trainer_step_f32", 1) as rec:
+            est.fit(X32)
+        self.assertEqual(rec.seen, [X32.ctypes.data] * 5)
+        ref = ovica.OvercompleteICA(3, **kw).fit(X32.astype(np.float64))
+        np.testing.assert_array_equal(est.components_, ref.components_)
+        t = ovica.Trainer(ovica.Model(2, 3, "exponential", 0.05), "auto", 4)
+        u = ovica.Trainer(ovica.Model(2, 3, "exponential", 0.05), "auto", 4)
+        for _ in range(3):
+            t.accumulate(X32)
+            t.apply()
+            u.step(X32.astype(np.float64))
+        np.testing.assert_array_equal(t.basis, u.basis)
+        bad = X32.copy()
+        bad[7, 1] = np.nan
+        with self.assertRaises(ovica.NonFiniteError):
+            t.step(bad)
+
     def test_estimator_passes_training_data_in_place(self):
         X = self.X
         est = ovica.OvercompleteICA(3, prior="exponential", max_steps=5, random_state=0)
