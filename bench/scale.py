@@ -18,7 +18,8 @@ not grow with the file:
 
 - libovica: ovica.Trainer with the library's defaults (rule auto, the
   exponential prior for the non-negative features, nothing else set but
-  --threads), one block of clamp(8 n, 1024, 8192) rows per step (the rows
+  --threads), one float32 block of clamp(8 n, 1024, 8192) rows per step
+  (ovica_trainer_step_f32) (the rows
   the trainer's sparse route uses per step), until the trainer says that the
   basis has settled (ovica_trainer_converged) or its planned steps are done;
 - MiniBatchDictionaryLearning (scikit-learn), given its best: positive
@@ -34,6 +35,11 @@ not grow with the file:
   (a LASSO threshold of lambda / 2 on amplitudes of mean 1), and TopK (k = the
   true mean number of active features, and half and twice that), learning rates 1e-3 and 3e-3, the twelve settings
   sharing --minutes of training; the decoder columns are the atoms.
+
+--alpha-factors and --sae-settings pick the peers' settings (the best of a
+first run, say, given all of --minutes:
+    python3 bench/scale.py --parts mbdl sae --alpha-factors 2 --sae-settings topk:1:0.003 --minutes 15
+).
 
 Every 25 steps (libovica) or every --eval-every seconds of training (the
 peers) the atoms are scored against the truth (the scoring is not timed):
@@ -70,12 +76,12 @@ class Blocks:
         self.path = path
         self.rng = np.random.default_rng(seed)
 
-    def block(self, B):
+    def block(self, B, dtype=np.float64):
         start = int(self.rng.integers(0, self.rows - B + 1))
         mm = np.memmap(self.path, dtype=self.dtype, mode="r",
                        offset=self.offset + start * self.m * self.dtype.itemsize,
                        shape=(B, self.m))
-        out = np.array(mm, dtype=np.float64)
+        out = np.array(mm, dtype=dtype)
         del mm
         return out
 
@@ -141,7 +147,7 @@ def run_ovica(a, A_true, blocks):
     B = min(max(8 * a.n, 1024), 8192)
     k = 0
     for k in range(steps):
-        X = blocks.block(B)
+        X = blocks.block(B, np.float32)  # (ovica_trainer_step_f32: widened in the library)
         t0 = time.perf_counter()
         t.step(X)
         tr.train += time.perf_counter() - t0
@@ -174,13 +180,13 @@ def run_mbdl(a, A_true, blocks):
     from sklearn.decomposition import MiniBatchDictionaryLearning
     a0, _ = oracle_alpha(a)
     best = None
-    for alpha in (0.5 * a0, a0, 2 * a0):
+    for alpha in [f * a0 for f in a.alpha_factors]:
         tr = Track(A_true)
         est = MiniBatchDictionaryLearning(n_components=a.n, alpha=alpha, batch_size=1024,
                                           fit_algorithm="cd", positive_code=True,
                                           random_state=0)
         last = 0.0
-        while tr.train < 60.0 * a.minutes / 3:
+        while tr.train < 60.0 * a.minutes / len(a.alpha_factors):
             X = blocks.block(1024)
             t0 = time.perf_counter()
             est.partial_fit(X)
@@ -204,6 +210,12 @@ def run_sae(a, A_true, blocks):
     configs = [("topk", k, lr) for k in (max(1, round(want / 2)), max(1, round(want)),
                                          round(2 * want)) for lr in (1e-3, 3e-3)]
     configs += [("l1", lam, lr) for lam in (0.1, 0.3, 1.0) for lr in (1e-3, 3e-3)]
+    if a.sae_settings:  # "topk:F:LR" (k = F times the true L0) or "l1:LAMBDA:LR"
+        configs = []
+        for s in a.sae_settings:
+            kind, level, lr = s.split(":")
+            level = max(1, round(float(level) * want)) if kind == "topk" else float(level)
+            configs.append((kind, level, float(lr)))
     best = None
     for kind, level, lr in configs:
         tr = Track(A_true)
@@ -296,6 +308,12 @@ def main():
     ap.add_argument("--eval-every", type=float, default=10.0)
     ap.add_argument("--parts", nargs="+", default=["ovica", "mbdl", "sae"],
                     choices=["ovica", "mbdl", "sae"])
+    ap.add_argument("--alpha-factors", nargs="+", type=float, default=[0.5, 1.0, 2.0],
+                    help="MiniBatchDictionaryLearning's sparsity weights, as multiples of the "
+                    "one set from the truth")
+    ap.add_argument("--sae-settings", nargs="+", default=None,
+                    help="the autoencoder's settings instead of the twelve: topk:F:LR (k = F "
+                    "times the true mean L0) or l1:LAMBDA:LR")
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -321,6 +339,9 @@ def main():
             x for k in ("m", "n", "rows", "activity", "noise", "seed", "dir", "threads",
                         "minutes", "eval_every")
             for x in ("--" + k.replace("_", "-"), str(getattr(a, k)))]
+        cmd += ["--alpha-factors"] + [str(f) for f in a.alpha_factors]
+        if a.sae_settings:
+            cmd += ["--sae-settings"] + list(a.sae_settings)
         r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, check=True, text=True)
         res = json.loads(r.stdout.strip().splitlines()[-1])
         results.append(res)

@@ -32,12 +32,13 @@
  * Training patches come from the top three quarters of every image,
  * held-out patches from the bottom quarter. --keep-dc runs the previous
  * pipeline (the DC whitened with the rest, 64 and 128 atoms) to compare.
- * --fit-scale fits one common scale of each learned basis on training
- * patches (golden-section search of the Laplace score of 1000 of them)
- * before scoring it with the example's prior and sigma: the sparse route
- * (--rule dictionary, or auto when its probe chooses it) ends with
- * unit-norm atoms and a noise level and prior scale of its own, set for its
- * codes' threshold, not as a density of the patches.
+ * A basis that the trainer left on the sparse route (auto chooses it for
+ * the whitened patches; --rule dictionary) has unit-norm atoms and a noise
+ * level and prior scale of its own, set for its codes' threshold, not as a
+ * density of the patches: one common scale of its atoms is fitted on
+ * training patches (golden-section search of the Laplace score of 1000 of
+ * them) before it is scored with the example's prior and sigma. --fit-scale
+ * fits it for a basis of the dense route too, --no-fit-scale for neither.
  *
  * The atoms are drawn in OUT/image_features.svg, ordered by how much they
  * are used on the held-out patches (ovica_atoms_usage): on top in pixel
@@ -56,7 +57,7 @@
  *   image_features [--quick] [--images DIR] [--out DIR] [--steps K]
  *                  [--train N] [--test N] [--batch B] [--sigma S] [--seed S]
  *                  [--rule NAME] [--anneal F] [--init-pca] [--keep-dc]
- *                  [--fit-scale]
+ *                  [--fit-scale | --no-fit-scale]
  *
  * --quick (what `make check-examples` runs) trains for a few steps on few
  * patches: it checks that the pipeline works, not what it finds. The figures
@@ -262,7 +263,9 @@ int main(int argc, char **argv)
     const char *rule = "auto";
     int init_pca = 0; /* start from the PCA axes (identity) instead of data samples */
     int keep_dc = 0;  /* --keep-dc: the previous pipeline, the DC whitened with the rest */
-    int fit_scale = 0; /* --fit-scale: one common scale of the atoms fitted before scoring */
+    int fit_scale = -1; /* one common scale of the atoms fitted before scoring: 1 always
+                         * (--fit-scale), 0 never (--no-fit-scale), -1 for a basis of the
+                         * sparse route */
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -279,6 +282,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--init-pca") == 0) init_pca = 1;
         else if (strcmp(a, "--keep-dc") == 0) keep_dc = 1;
         else if (strcmp(a, "--fit-scale") == 0) fit_scale = 1;
+        else if (strcmp(a, "--no-fit-scale") == 0) fit_scale = 0;
         else if (strcmp(a, "--anneal") == 0 && v) anneal = strtod(argv[++i], NULL);
         else {
             fprintf(stderr,
@@ -287,7 +291,7 @@ int main(int argc, char **argv)
                     "[--seed S]\n"
                     "                      [--rule NAME] [--anneal F] [--init-pca] "
                     "[--keep-dc]\n"
-                    "                      [--fit-scale]\n");
+                    "                      [--fit-scale | --no-fit-scale]\n");
             return 2;
         }
     }
@@ -531,8 +535,9 @@ int main(int argc, char **argv)
         }
         const ovica_model *learned = ovica_trainer_model(t);
         CHECK(ovica_model_get_basis(learned, A, md, n));
-        if (fit_scale) {
-            /* --fit-scale: the sparse route ends with unit-norm atoms and a
+        const int sparse_route = ovica_trainer_regime(t) == OVICA_REGIME_SPARSE;
+        if (fit_scale == 1 || (fit_scale == -1 && sparse_route)) {
+            /* the sparse route ends with unit-norm atoms and a
              * noise level and prior scale of its own (a threshold for its
              * codes, not a density); to score the basis as a density with
              * the example's prior and sigma, one common scale c of the atoms
@@ -574,7 +579,10 @@ int main(int argc, char **argv)
         nats[b] += to_pixels;
         CHECK(ovica_loglik_bits(nats[b], M, 1.0, &bits[b]));
         active[b] = s.active;
-        if (n == md) {
+        if (n == md && sparse_route) {
+            nats[3] = NAN; /* (no density was learned: no check) */
+            bits[3] = NAN;
+        } else if (n == md) {
             /* a check of the approximation: the complete basis as noiseless
              * ICA, whose likelihood is exact: log p(y) = sum_i log p(s_i) -
              * log |det A| with s = A^{-1} y (Laplace density of scale b) */
@@ -704,10 +712,15 @@ int main(int argc, char **argv)
         printf("  %-28s %12.2f %12.4f %10.1f %7.0fs\n", label, nats[b], bits[b], active[b],
                secs[b]);
     }
-    printf("  %-28s %12.2f %12.4f %10s %8s\n", "complete, as noiseless ICA", nats[3], bits[3],
-           "-", "-");
-    printf("(the last row: the complete basis scored exactly, as noiseless ICA, log p(s) - "
-           "log|det A|, s = A^-1 x: a check of the approximation)\n");
+    if (!isnan(nats[3])) {
+        printf("  %-28s %12.2f %12.4f %10s %8s\n", "complete, as noiseless ICA", nats[3],
+               bits[3], "-", "-");
+        printf("(the last row: the complete basis scored exactly, as noiseless ICA, log p(s) - "
+               "log|det A|, s = A^-1 x: a check of the approximation)\n");
+    } else {
+        printf("(no exact check of the approximation: the complete basis comes from the sparse "
+               "route, a basis for codes at a threshold, not a noiseless density)\n");
+    }
     printf("atoms (held out): used (usage >= 10%% of the mean) %zu/%zu and %zu/%zu, least "
            "used at %.2f and %.2f of the mean; DC-dominated in pixel space %zu and %zu; "
            "oriented (index > 0.5) in pixel space %zu and %zu, whitened %zu and %zu; median "
