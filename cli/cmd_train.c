@@ -511,7 +511,7 @@ static const char train_help_options[] =
     "                     from 30 sigma down to sigma (--sigma) over the first 60%%\n"
     "                     of the remaining steps. On the sparse route --sigma and\n"
     "                     --scale are hints: the trainer estimates the noise\n"
-    "                     (a second probe of 50 steps runs, with the noise\n"
+    "                     (a second probe of up to 50 steps runs, with the noise\n"
     "                     estimated from refitted codes, when the first ends\n"
     "                     above the line: many active atoms a sample)\n"
     "  --solver NAME      MAP solver: pg, ista, fista, active (exact active-set) or\n"

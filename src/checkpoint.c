@@ -92,6 +92,7 @@ int ovica_checkpoint_save_buffer(const ovica_trainer *t, void **buf, size_t *len
     ovica__wb_f64(&w, rs.b0);
     ovica__wb_u32(&w, (uint32_t)rs.noise_refit);
     ovica__wb_u64(&w, rs.probe_ext);
+    ovica__wb_f64(&w, rs.probe_d0);
     ovica__wb_section_end(&w, at);
     ovica__free(best);
     if (st) {
@@ -222,8 +223,11 @@ static int decode_checkpoint(const ovica__image *img, const unsigned char *bytes
         rs.probe_ext = 0;
         if (st == OVICA_OK && (flags & TRST_HAS_NOISE))
             st = ovica__rb_u32(&r, &refit, "the noise estimate's kind");
+        rs.probe_d0 = NAN;
         if (st == OVICA_OK && (flags & TRST_HAS_NOISE))
             st = ovica__rb_u64(&r, &rs.probe_ext, "the probe's extension");
+        if (st == OVICA_OK && (flags & TRST_HAS_NOISE))
+            st = ovica__rb_f64(&r, &rs.probe_d0, "the first probe's measurement");
         rs.noise_refit = refit > 1 ? -1 : (int)refit;
         if (st == OVICA_OK) {
             rs.regime = regime > 3 ? -1 : (int)regime;

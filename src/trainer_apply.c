@@ -115,6 +115,7 @@ int ovica_trainer_apply(ovica_trainer *t, ovica_step_stats *stats)
     const double probe = t->param[OVICA_TRAIN_PROBE];
     if (t->regime == OVICA_REGIME_UNDECIDED && (double)t->step >= probe + (double)t->probe_ext)
         return ovica__auto_decide(t);
+    if (t->regime == OVICA_REGIME_UNDECIDED) return ovica__probe_check(t);
     /* (the sparse rule: its noise estimate is checked at the probe's length) */
     if (!(t->rule->flags & OVICA__RULE_CHOOSES) && t->regime == OVICA_REGIME_SPARSE &&
         !t->noise_refit && (double)t->step == probe)

@@ -94,6 +94,7 @@ struct ovica_trainer {
     int probe_started, host_basis;
     int noise_refit;           /* the sparse route's noise estimate reads the refitted residuals */
     size_t probe_ext;          /* steps auto's probe was extended by (the second probe) */
+    double probe_d0;           /* D at the end of the first probe */
 };
 
 
@@ -193,6 +194,8 @@ int ovica__auto_decide(ovica_trainer *t);
 /* The sparse route's noise estimate turns to the refitted residuals if D
  * is above OVICA_TRAIN_REGIME_AT (a pinned threshold). */
 void ovica__noise_check(ovica_trainer *t);
+/* auto's second probe: decides early where D says so (trainer_sparse.c). */
+int ovica__probe_check(ovica_trainer *t);
 /* auto at its first batch: remembers a basis the host set before it. */
 void ovica__auto_start(ovica_trainer *t);
 /* Checkpoints: the regime state (src/checkpoint.c). */
@@ -202,6 +205,7 @@ typedef struct {
     double sig2, unexpl, data_ms, sigma0, b0;
     int noise_refit;
     uint64_t probe_ext;
+    double probe_d0;
 } ovica__regime_state;
 void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs);
 int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs);

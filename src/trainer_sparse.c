@@ -366,6 +366,7 @@ void ovica__regime_get(const ovica_trainer *t, ovica__regime_state *rs)
     rs->b0 = t->b0;
     rs->noise_refit = t->noise_refit;
     rs->probe_ext = (uint64_t)t->probe_ext;
+    rs->probe_d0 = t->probe_d0;
 }
 
 int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
@@ -378,7 +379,7 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
                             t->rule->name);
     if (!(rs->sigma0 >= 1e-150 && rs->sigma0 <= 1e150) || !(rs->b0 > 0.0 && isfinite(rs->b0)) ||
         !(rs->data_ms >= 0.0 && isfinite(rs->data_ms)) || isinf(rs->sig2) || isinf(rs->unexpl) ||
-        rs->phase0 > (uint64_t)1e12 || rs->probe_ext > (uint64_t)1e12 ||
+        rs->phase0 > (uint64_t)1e12 || rs->probe_ext > (uint64_t)1e12 || isinf(rs->probe_d0) ||
         (rs->noise_refit != 0 && rs->noise_refit != 1))
         return ovica__error(OVICA_EFORMAT, "invalid regime state (sigma %g, scale %g)",
                             rs->sigma0, rs->b0);
@@ -391,6 +392,7 @@ int ovica__regime_set(ovica_trainer *t, const ovica__regime_state *rs)
     t->b0 = rs->b0;
     t->noise_refit = rs->noise_refit;
     t->probe_ext = (size_t)rs->probe_ext;
+    t->probe_d0 = rs->probe_d0;
     t->probe_started = 1; /* a resumed probe does not know the host's first basis */
     return OVICA_OK;
 }
@@ -424,18 +426,39 @@ void ovica__noise_check(ovica_trainer *t)
 }
 
 /* The end of auto's probe. D above the line with the codes' own residual:
- * a second probe as long as the first, with the refitted one (a pinned
- * threshold, above, is then freed and D falls; dense sources keep D where
- * it was, 0.68-0.76 on the 2-D sets). Then the decision. */
+ * a second probe, at most as long as the first, with the refitted one (a
+ * pinned threshold, above, is then freed and D falls; dense sources keep
+ * D where it was, 0.68-0.76 on the 2-D sets). Then the decision. */
 int ovica__auto_decide(ovica_trainer *t)
 {
     const int dense = above_line(t);
     if (dense && !t->noise_refit) {
         ovica__noise_check(t);
         t->probe_ext = (size_t)t->param[OVICA_TRAIN_PROBE];
+        t->probe_d0 = t->kfrac + t->unexpl;
         return OVICA_OK;
     }
     return ovica_trainer_set_regime(t, dense ? OVICA_REGIME_DENSE : OVICA_REGIME_SPARSE, 0);
+}
+
+/* Every PROBE_CHECK steps of the second probe: below the line, sparse at
+ * once; D fallen by less than PROBE_FALL since the first probe, dense at
+ * once (a pinned threshold, once freed, drops D by 0.08-0.2 in 10 steps:
+ * 0.738 to 0.658 at 256 x 2048; on the dense 2-D sets D moved by -0.001
+ * to +0.016 over those steps), so dense data do not lose the whole second
+ * probe from their route's steps. */
+#define PROBE_CHECK 10
+#define PROBE_FALL 0.03
+
+int ovica__probe_check(ovica_trainer *t)
+{
+    const size_t first = (size_t)t->param[OVICA_TRAIN_PROBE];
+    if (!t->noise_refit || t->step <= first || (t->step - first) % PROBE_CHECK != 0)
+        return OVICA_OK;
+    const double D = t->kfrac + t->unexpl;
+    if (!above_line(t)) return ovica_trainer_set_regime(t, OVICA_REGIME_SPARSE, 0);
+    if (D > t->probe_d0 - PROBE_FALL) return ovica_trainer_set_regime(t, OVICA_REGIME_DENSE, 0);
+    return OVICA_OK;
 }
 
 int ovica_trainer_regime(const ovica_trainer *t) { return t ? t->regime : -1; }

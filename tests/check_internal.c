@@ -80,7 +80,7 @@ START_TEST(test_checkpoint_second_probe)
     ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, 5), OVICA_OK);
     ovica_model_free(md);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_PROBE, 25), OVICA_OK);
-    for (int k = 0; k < 35; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
+    for (int k = 0; k < 30; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
     /* (no decision at the probe's end: the second probe runs) */
     ck_assert_int_eq(ovica_trainer_regime(t), OVICA_REGIME_UNDECIDED);
     void *buf = NULL;
@@ -95,7 +95,8 @@ START_TEST(test_checkpoint_second_probe)
     ck_assert_uint_eq(a.probe_ext, 25);
     ck_assert_int_eq(b.noise_refit, 1);
     ck_assert_uint_eq(b.probe_ext, 25);
-    ck_assert(a.sig2 == b.sig2 && a.unexpl == b.unexpl);
+    ck_assert(a.sig2 == b.sig2 && a.unexpl == b.unexpl && a.probe_d0 == b.probe_d0);
+    ck_assert(a.probe_d0 > 0.6);
     for (int k = 0; k < 20; k++) {
         ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
         ck_assert_status(ovica_trainer_step(u, X, N, m, NULL), OVICA_OK);

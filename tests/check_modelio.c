@@ -15,8 +15,8 @@
 
 /* The regime block at the end of a checkpoint's TRST section (since 0.3):
  * u32 regime, u64 first dense step, five f64, then (flag 4) u32 noise
- * estimate kind and u64 probe extension. */
-#define REGIME_BYTES (4 + 8 + 5 * 8 + 4 + 8)
+ * estimate kind, u64 probe extension and f64 first probe's measurement. */
+#define REGIME_BYTES (4 + 8 + 5 * 8 + 4 + 8 + 8)
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */

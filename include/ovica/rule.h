@@ -45,8 +45,9 @@
  *     A measurement above the line can also come from a pinned threshold
  *     (many active atoms a sample: the noise estimate then holds the
  *     sources the threshold leaves out); auto then first runs a second
- *     probe as long as the first, with the noise estimated from the codes
- *     refitted on their supports, and decides on its measurement.
+ *     probe of at most the first's length, with the noise estimated from
+ *     the codes refitted on their supports, and decides on its measurement
+ *     (early, every 10 steps, where it is clear).
  *     ovica_rule_dictionary turns to that estimate on the same measurement
  *     at step OVICA_TRAIN_PROBE.
  *     Needs a built-in prior.
