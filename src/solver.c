@@ -194,6 +194,7 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
         if (st) return st;
     }
     const ovica__solve_args args = {model, X, N, S, warm, L, stats, t0};
+    solver->gram = NULL; /* (the active-set type sets it again) */
     return run->solve(solver, &args);
 }
 
@@ -225,6 +226,7 @@ int ovica_solver_infer_f32(ovica_solver *solver, const ovica_model *model, const
         st = ovica__check_finite_f32(S, N * n, n, "the warm start S");
         if (st) return st;
     }
+    solver->gram = NULL; /* (a double block through the active-set type sets it again) */
     /* single precision where the type has it and the prior is built in;
      * otherwise each block is solved in double and rounded */
     const int single = run->solve_f32 != NULL && model->prior->kind != OVICA_PRIOR_USER;

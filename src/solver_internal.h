@@ -101,6 +101,11 @@ struct ovica_solver {
     size_t work_len;
     double *conv;        /* ovica_solver_infer_f32's double copies of a block */
     size_t conv_len;
+    /* The Gram matrix A^T A (n x n, in work) that the last call computed,
+     * and the model it is for; NULL when that call made none
+     * (ovica__solver_gram). */
+    const double *gram;
+    const ovica_model *gram_model;
 };
 
 /* The registry (src/solver/registry.c): the types in enumeration order. */
@@ -113,6 +118,11 @@ int ovica__solver_work(ovica_solver *s, size_t len);
 /* Swaps rows i and j of a row-major array with w columns (the solvers
  * move converged rows to the end of their block). */
 void ovica__swap_rows(double *a, size_t w, size_t i, size_t j);
+/* The Gram matrix A^T A of model's basis, n x n row-major, when the last
+ * ovica_solver_infer call on s coded with that model by the active-set
+ * method (which forms it); NULL otherwise. Valid until the next call on s
+ * or a change of the basis. */
+const double *ovica__solver_gram(const ovica_solver *s, const ovica_model *model);
 /* Cache-sized row blocks for a batch of N samples of n codes. */
 size_t ovica__block_rows(size_t N, size_t n);
 /* Objective and optimality at the final S, block by block (Bk rows); R
@@ -183,5 +193,8 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
 int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
                         double *work, size_t *rounds, size_t *n_conv);
+/* Where in that work memory ovica__active_solve leaves the Gram matrix
+ * A^T A (n x n) of the basis it coded with. */
+double *ovica__active_gram(double *work, size_t N, size_t m, size_t n);
 
 #endif /* OVICA_SOLVER_INTERNAL_H */

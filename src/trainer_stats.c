@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "rule_internal.h"
+#include "solver_internal.h"
 
 /* FNV-1a over the 64-bit words of a batch: recognises a batch seen before
  * (a word at a time: the hash runs at every step over the whole batch). */
@@ -200,22 +201,26 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
  * support S (its k indices in t->supp): at a solution of the LASSO,
  * A_S^T r = mu z with z = sign(s_S), so that
  *     ||x - A_S s_ls||^2 = ||r||^2 - mu^2 z^T (A_S^T A_S)^{-1} z,
- * which needs only the Gram matrix of the support's atoms (dot products of
- * the rows of A^T, which sparse_residuals left in t->W2: k^2 m / 2 per
- * sample, so the cost divides with the rows across processes) and its
- * Cholesky factor (t->chol). It takes the shrinkage of the threshold out of
+ * which needs only the Gram matrix of the support's atoms and its Cholesky
+ * factor (t->chol). The entries come from the active-set coder's Gram
+ * matrix A^T A when it formed one for this batch (G; free), else from dot
+ * products of the rows of A^T that sparse_residuals left in t->W2 (k^2 m / 2
+ * per sample, at the bottom of a step's profile at 256 x 2048 with 45 active
+ * codes a sample: a third of the step). It takes the shrinkage of the threshold out of
  * the residual r (r2 = ||r||^2). A support larger than m, or whose Gram
  * matrix is singular to working precision (duplicate atoms), keeps the
  * unrefitted residual. */
-static double gram_entry(const ovica_trainer *t, size_t i, size_t j)
+static double gram_entry(const ovica_trainer *t, const double *G, size_t i, size_t j)
 {
+    if (G != NULL) return G[i * t->n + j];
     const double *a = t->W2 + i * t->m, *b = t->W2 + j * t->m;
     double v = 0.0;
     for (size_t r = 0; r < t->m; r++) v += a[r] * b[r];
     return v;
 }
 
-static double refit_sq(const ovica_trainer *t, const double *s, size_t k, double r2, double mu)
+static double refit_sq(const ovica_trainer *t, const double *G, const double *s, size_t k,
+                       double r2, double mu)
 {
     if (k == 0 || k > t->m) return r2;
     double *L = t->chol, *y = t->chol + k * k;
@@ -224,7 +229,7 @@ static double refit_sq(const ovica_trainer *t, const double *s, size_t k, double
     for (size_t a = 0; a < k; a++) {
         double *La = L + a * k;
         for (size_t b = 0; b <= a; b++) {
-            const double *Lb = L + b * k, g = gram_entry(t, sp[a], sp[b]);
+            const double *Lb = L + b * k, g = gram_entry(t, G, sp[a], sp[b]);
             double v = g;
             for (size_t p = 0; p < b; p++) v -= La[p] * Lb[p];
             if (b < a) {
@@ -341,7 +346,8 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     /* (rows drawn at random are never the same batch again) */
     const uint64_t hash = drawn ? 0 : batch_hash(X, N * m);
     const int same = !drawn && N == t->last_N && hash == t->last_hash;
-    if (!(draws && same)) {
+    const int coded = !(draws && same);
+    if (coded) {
         st = ovica_solver_set_param(t->solver, OVICA_SOLVER_WARM_START, same ? 1 : 0);
         if (st == OVICA_OK)
             st = ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER,
@@ -376,6 +382,9 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     /* (MAP codes of a built-in prior: their threshold is mu = sigma^2 / b) */
     const int refit = sparse && t->model->prior->kind != OVICA_PRIOR_USER;
     const double mu = t->model->sigma * t->model->sigma / t->model->prior->b;
+    /* the Gram matrix of the basis, when the coder formed one for this
+     * batch (the active-set solver does); else dot products of A^T's rows */
+    const double *G = refit && coded ? ovica__solver_gram(t->solver, t->model) : NULL;
     size_t worst_k = 0;
     double worst = -1.0, sum_refit = 0.0;
     for (size_t i = 0; i < N; i++) {
@@ -386,7 +395,7 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
         if (st) return st;
         sum_obj += half_lam * r2 + nl;
         sum_sq += r2;
-        sum_refit += refit ? refit_sq(t, t->S + i * n, support(t, t->S + i * n), r2, mu) : r2;
+        sum_refit += refit ? refit_sq(t, G, t->S + i * n, support(t, t->S + i * n), r2, mu) : r2;
         if (r2 > worst) { worst = r2; worst_k = i; }
     }
     double ndraws = (double)N;

@@ -7,10 +7,12 @@
  *   - ovica__append_name: the "known: a, b, c" lists of the registries'
  *     messages, and their truncation;
  *   - the regime state a checkpoint carries through auto's second probe. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "solver_internal.h"
 #include "trainer_internal.h"
 #include "testutil.h"
 
@@ -112,6 +114,55 @@ START_TEST(test_checkpoint_second_probe)
 }
 END_TEST
 
+/* The active-set coder's Gram matrix, which the trainer's refitted noise
+ * estimate reads (ovica__solver_gram): A^T A of the model it coded with,
+ * and NULL for another model, a coder that forms none, or before any call. */
+START_TEST(test_solver_gram)
+{
+    const size_t m = 8, n = 16, N = 40;
+    double A[8 * 16], X[40 * 8], S[40 * 16];
+    ovica_rng *r = NULL;
+    ck_assert_status(ovica_rng_new(&r, 3), OVICA_OK);
+    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_LAPLACE, 1.0, 0.2, S, N, n), OVICA_OK);
+    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
+    ovica_rng_free(r);
+    ovica_prior *p = NULL;
+    ck_assert_status(ovica_prior_laplace_new(&p, 1.0), OVICA_OK);
+    ovica_model *md = NULL, *other = NULL;
+    ck_assert_status(ovica_model_new(&md, m, n, p, 0.1), OVICA_OK);
+    ck_assert_status(ovica_model_new(&other, m, n, p, 0.1), OVICA_OK);
+    ovica_prior_free(p);
+    ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
+    ck_assert_status(ovica_model_set_basis(other, A, m, n), OVICA_OK);
+    ovica_solver *act = NULL, *fista = NULL;
+    ck_assert_status(ovica_solver_new(&act, ovica_solver_active), OVICA_OK);
+    ck_assert_status(ovica_solver_new(&fista, ovica_solver_fista), OVICA_OK);
+    ck_assert_ptr_null(ovica__solver_gram(act, md));
+    ck_assert_ptr_null(ovica__solver_gram(NULL, md));
+    ck_assert_status(ovica_solver_infer(act, md, X, N, m, S, n, NULL), OVICA_OK);
+    const double *G = ovica__solver_gram(act, md);
+    ck_assert_ptr_nonnull(G);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double g = 0.0;
+            for (size_t k = 0; k < m; k++) g += A[k * n + i] * A[k * n + j];
+            ck_assert_double_eq_tol(G[i * n + j], g, 1e-12);
+        }
+    ck_assert_ptr_null(ovica__solver_gram(act, other));
+    /* a rejected call leaves it; a first-order coder forms none */
+    X[0] = NAN;
+    ck_assert_status(ovica_solver_infer(act, md, X, N, m, S, n, NULL), OVICA_ENONFINITE);
+    ck_assert_ptr_eq(ovica__solver_gram(act, md), G);
+    X[0] = 0.5;
+    ovica_solver_infer(fista, md, X, N, m, S, n, NULL);
+    ck_assert_ptr_null(ovica__solver_gram(fista, md));
+    ovica_solver_free(act);
+    ovica_solver_free(fista);
+    ovica_model_free(md);
+    ovica_model_free(other);
+}
+END_TEST
 
 
 static Suite *suite(void)
@@ -121,6 +172,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_check_version);
     tcase_add_test(tc, test_append_name);
     tcase_add_test(tc, test_checkpoint_second_probe);
+    tcase_add_test(tc, test_solver_gram);
     suite_add_tcase(s, tc);
     return s;
 }

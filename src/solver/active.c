@@ -43,6 +43,8 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
                              (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, threads,
                              solver->work, &rounds, &n_conv);
     if (st) return st;
+    solver->gram = ovica__active_gram(solver->work, N, m, n);
+    solver->gram_model = model;
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(S[i]))
             return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",

@@ -693,6 +693,12 @@ static void active_rows(void *task, size_t worker, size_t r0, size_t r1)
     }
 }
 
+double *ovica__active_gram(double *work, size_t N, size_t m, size_t n)
+{
+    /* Sw (N x n), Xc (N x m), xs (N), state (N), perm (N size_t), then it */
+    return (double *)((size_t *)(work + N * n + N * m + 2 * N) + N);
+}
+
 int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
                         double *work, size_t *rounds, size_t *n_conv)
@@ -710,7 +716,8 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
 
     double *Sw = work, *Xc = Sw + N * n, *xs = Xc + N * m, *state = xs + N;
     size_t *perm = (size_t *)(state + N);
-    double *Gram = (double *)(perm + N), *At = Gram + n * n, *R = At + n * m, *Gb = R + Bk * m;
+    double *Gram = ovica__active_gram(work, N, m, n), *At = Gram + n * n, *R = At + n * m;
+    double *Gb = R + Bk * m;
     double *scratch = Gb + Bk * n;
     const size_t per = ctx_len(n, kcap);
     c.G = Gram;

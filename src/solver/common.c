@@ -23,7 +23,13 @@ int ovica__solver_work(ovica_solver *s, size_t len)
     ovica__free(s->work);
     s->work = w;
     s->work_len = len;
+    s->gram = NULL;
     return OVICA_OK;
+}
+
+const double *ovica__solver_gram(const ovica_solver *s, const ovica_model *model)
+{
+    return s != NULL && s->gram_model == model ? s->gram : NULL;
 }
 
 /* Objective and optimality at the final S, block by block (Bk rows):
