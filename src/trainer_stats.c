@@ -205,9 +205,9 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
  * factor (t->chol). The entries come from the active-set coder's Gram
  * matrix A^T A when it formed one for this batch (G; free), else from dot
  * products of the rows of A^T that sparse_residuals left in t->W2 (k^2 m / 2
- * per sample, at the bottom of a step's profile at 256 x 2048 with 45 active
- * codes a sample: a third of the step). It takes the shrinkage of the threshold out of
- * the residual r (r2 = ||r||^2). A support larger than m, or whose Gram
+ * per sample: a third of a step at 256 x 2048 with 45 active codes a
+ * sample). It takes the shrinkage of the threshold out of the residual r
+ * (r2 = ||r||^2). A support larger than m, or whose Gram
  * matrix is singular to working precision (duplicate atoms), keeps the
  * unrefitted residual. */
 static double gram_entry(const ovica_trainer *t, const double *G, size_t i, size_t j)
@@ -346,8 +346,7 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     /* (rows drawn at random are never the same batch again) */
     const uint64_t hash = drawn ? 0 : batch_hash(X, N * m);
     const int same = !drawn && N == t->last_N && hash == t->last_hash;
-    const int coded = !(draws && same);
-    if (coded) {
+    if (!(draws && same)) {
         st = ovica_solver_set_param(t->solver, OVICA_SOLVER_WARM_START, same ? 1 : 0);
         if (st == OVICA_OK)
             st = ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER,
@@ -383,8 +382,9 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     const int refit = sparse && t->model->prior->kind != OVICA_PRIOR_USER;
     const double mu = t->model->sigma * t->model->sigma / t->model->prior->b;
     /* the Gram matrix of the basis, when the coder formed one for this
-     * batch (the active-set solver does); else dot products of A^T's rows */
-    const double *G = refit && coded ? ovica__solver_gram(t->solver, t->model) : NULL;
+     * batch (the active-set solver does; refit implies MAP codes, which
+     * were just computed); else dot products of A^T's rows */
+    const double *G = refit ? ovica__solver_gram(t->solver, t->model) : NULL;
     size_t worst_k = 0;
     double worst = -1.0, sum_refit = 0.0;
     for (size_t i = 0; i < N; i++) {

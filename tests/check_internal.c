@@ -64,23 +64,11 @@ END_TEST
 START_TEST(test_checkpoint_second_probe)
 {
     const size_t m = 32, n = 256, N = 2048;
-    double *X = malloc(N * m * sizeof *X), *A = malloc(m * n * sizeof *A);
-    double *S = malloc(N * n * sizeof *S);
-    ck_assert(X && A && S);
-    ovica_rng *r = NULL;
-    ck_assert_status(ovica_rng_new(&r, 41), OVICA_OK);
-    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
-    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.06, S, N, n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
-    ovica_rng_free(r);
-    ovica_prior *p = NULL;
-    ck_assert_status(ovica_prior_exponential_new(&p, 1.0), OVICA_OK);
-    ovica_model *md = NULL;
-    ck_assert_status(ovica_model_new(&md, m, n, p, 0.05), OVICA_OK);
-    ovica_prior_free(p);
+    tu_sparse d;
+    tu_sparse_make(&d, 41, m, n, N, 0.06, 0.01);
+    const double *X = d.X;
     ovica_trainer *t = NULL;
-    ck_assert_status(ovica_trainer_new(&t, md, ovica_rule_auto, 5), OVICA_OK);
-    ovica_model_free(md);
+    ck_assert_status(ovica_trainer_new(&t, d.model, ovica_rule_auto, 5), OVICA_OK);
     ck_assert_status(ovica_trainer_set_param(t, OVICA_TRAIN_PROBE, 25), OVICA_OK);
     for (int k = 0; k < 30; k++) ck_assert_status(ovica_trainer_step(t, X, N, m, NULL), OVICA_OK);
     /* (no decision at the probe's end: the second probe runs) */
@@ -108,9 +96,7 @@ START_TEST(test_checkpoint_second_probe)
     ovica_free(buf);
     ovica_trainer_free(t);
     ovica_trainer_free(u);
-    free(X);
-    free(A);
-    free(S);
+    tu_sparse_free(&d);
 }
 END_TEST
 
@@ -120,19 +106,12 @@ END_TEST
 START_TEST(test_solver_gram)
 {
     const size_t m = 8, n = 16, N = 40;
-    double A[8 * 16], X[40 * 8], S[40 * 16];
-    ovica_rng *r = NULL;
-    ck_assert_status(ovica_rng_new(&r, 3), OVICA_OK);
-    ck_assert_status(ovica_synth_random_basis(r, A, m, n), OVICA_OK);
-    ck_assert_status(ovica_synth_sources(r, OVICA_PRIOR_LAPLACE, 1.0, 0.2, S, N, n), OVICA_OK);
-    ck_assert_status(ovica_synth_mix(r, A, m, n, S, N, 0.01, X), OVICA_OK);
-    ovica_rng_free(r);
-    ovica_prior *p = NULL;
-    ck_assert_status(ovica_prior_laplace_new(&p, 1.0), OVICA_OK);
-    ovica_model *md = NULL, *other = NULL;
-    ck_assert_status(ovica_model_new(&md, m, n, p, 0.1), OVICA_OK);
-    ck_assert_status(ovica_model_new(&other, m, n, p, 0.1), OVICA_OK);
-    ovica_prior_free(p);
+    tu_sparse d;
+    tu_sparse_make(&d, 3, m, n, N, 0.2, 0.01);
+    const double *A = d.A;
+    double *X = d.X, S[40 * 16];
+    ovica_model *md = d.model, *other = NULL;
+    ck_assert_status(ovica_model_new(&other, m, n, d.prior, 0.05), OVICA_OK);
     ck_assert_status(ovica_model_set_basis(md, A, m, n), OVICA_OK);
     ck_assert_status(ovica_model_set_basis(other, A, m, n), OVICA_OK);
     ovica_solver *act = NULL, *fista = NULL;
@@ -159,8 +138,8 @@ START_TEST(test_solver_gram)
     ck_assert_ptr_null(ovica__solver_gram(fista, md));
     ovica_solver_free(act);
     ovica_solver_free(fista);
-    ovica_model_free(md);
     ovica_model_free(other);
+    tu_sparse_free(&d);
 }
 END_TEST
 
