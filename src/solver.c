@@ -195,6 +195,7 @@ int ovica_solver_infer(ovica_solver *solver, const ovica_model *model, const dou
     }
     const ovica__solve_args args = {model, X, N, S, warm, L, stats, t0};
     solver->gram = NULL; /* (the active-set type sets it again) */
+    solver->gram_f32 = NULL;
     return run->solve(solver, &args);
 }
 
@@ -226,7 +227,9 @@ int ovica_solver_infer_f32(ovica_solver *solver, const ovica_model *model, const
         st = ovica__check_finite_f32(S, N * n, n, "the warm start S");
         if (st) return st;
     }
-    solver->gram = NULL; /* (a double block through the active-set type sets it again) */
+    /* (a block through the active-set type sets one of them again) */
+    solver->gram = NULL;
+    solver->gram_f32 = NULL;
     /* single precision where the type has it and the prior is built in;
      * otherwise each block is solved in double and rounded */
     const int single = run->solve_f32 != NULL && model->prior->kind != OVICA_PRIOR_USER;

@@ -105,6 +105,7 @@ struct ovica_solver {
      * and the model it is for; NULL when that call made none
      * (ovica__solver_gram). */
     const double *gram;
+    const float *gram_f32;   /* the same from a single-precision call */
     const ovica_model *gram_model;
 };
 
@@ -123,6 +124,10 @@ void ovica__swap_rows(double *a, size_t w, size_t i, size_t j);
  * method (which forms it); NULL otherwise. Valid until the next call on s
  * or a change of the basis. */
 const double *ovica__solver_gram(const ovica_solver *s, const ovica_model *model);
+/* The same after an ovica_solver_infer_f32 call that coded in single
+ * precision by the active-set method (one block: N <= 8192): the Gram
+ * matrix of the basis rounded to float, in float. */
+const float *ovica__solver_gram_f32(const ovica_solver *s, const ovica_model *model);
 /* Cache-sized row blocks for a batch of N samples of n codes. */
 size_t ovica__block_rows(size_t N, size_t n);
 /* Objective and optimality at the final S, block by block (Bk rows); R
@@ -196,5 +201,14 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
 /* Where in that work memory ovica__active_solve leaves the Gram matrix
  * A^T A (n x n) of the basis it coded with. */
 double *ovica__active_gram(double *work, size_t N, size_t m, size_t n);
+/* The same three in single precision (active_set_f32.c): X, S, the Gram
+ * matrix, residuals and gradients in float, SGEMM, the support's factor
+ * and line search in double; a sample stops at tol / b or at the rounding
+ * level of its float gradient (1e-6 relative), whichever is larger. */
+size_t ovica__active_work_len_f32(size_t N, size_t m, size_t n, size_t Bk, size_t threads);
+int ovica__active_solve_f32(const ovica_model *md, const float *X, size_t N, float *S,
+                            double tol, size_t max_rounds, size_t Bk, size_t threads,
+                            double *work, size_t *rounds, size_t *n_conv);
+float *ovica__active_gram_f32(double *work, size_t N, size_t m, size_t n);
 
 #endif /* OVICA_SOLVER_INTERNAL_H */

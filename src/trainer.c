@@ -53,6 +53,7 @@ static const ovica__param param_info[] = {
     [OVICA_TRAIN_SWAP] = {"swap", 0.0, 1e6, 1.0, OVICA__PARAM_DOUBLE, 0},
     [OVICA_TRAIN_STOP] = {"stop", 0.0, 1.0, 2e-3, OVICA__PARAM_DOUBLE, 0},
     [OVICA_TRAIN_THREADS] = {"threads", 1.0, 256.0, 1.0, OVICA__PARAM_INT, 0},
+    [OVICA_TRAIN_PRECISION] = {"precision", 0.0, 2.0, OVICA_PRECISION_INPUT, OVICA__PARAM_INT, 0},
 };
 _Static_assert(sizeof param_info / sizeof param_info[0] == N_PARAMS,
                "one entry of param_info per trainer parameter");
@@ -132,6 +133,8 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->dC);
     ovica__free(t->dB);
     ovica__free(t->Xsub);
+    ovica__free(t->Xf);
+    ovica__free(t->Sf);
     ovica__free(t->probe_A);
     ovica__free(t->conv_A);
     ovica__free(t);

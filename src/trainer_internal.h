@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "ovica/trainer.h"
 
-#define N_PARAMS (OVICA_TRAIN_THREADS + 1) /* the length of enum ovica_train_param */
+#define N_PARAMS (OVICA_TRAIN_PRECISION + 1) /* the length of enum ovica_train_param */
 
 /* Offsets into the flat statistics array. */
 enum { ST_SAMPLES, ST_DRAWS, ST_OBJ, ST_SQ, ST_ACTIVE, ST_XX, ST_SQ_REFIT, ST_HEAD };
@@ -88,6 +88,11 @@ struct ovica_trainer {
     int conv_have, converged;  /* evaluations since the reset (capped at 2); the verdict */
     double *Xsub;              /* rows drawn from a large batch, cap_sub x m */
     size_t cap_sub;
+    /* single-precision codes (OVICA_TRAIN_PRECISION): the step's rows and
+     * codes in float, cap_f rows */
+    float *Xf, *Sf;
+    size_t cap_f;
+    int last_single;           /* the last batch was coded in single precision */
     size_t sub_N;              /* rows of the last batch as used (drawn or all) */
     size_t worst_row;          /* row of the worst-reconstructed sample in t->R, t->S */
     double *probe_A;           /* m x n: the host's basis at the start of auto's probe */

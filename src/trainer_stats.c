@@ -52,6 +52,37 @@ static int check_rows(ovica_trainer *t, batch_src b, size_t N, const double *row
     return st;
 }
 
+/* The step's rows (N x m, double) rounded to float into t->Xf, and their
+ * codes computed in single precision into t->Sf (warm: t->Sf holds the
+ * last batch's codes), then widened into t->S. */
+static int code_single(ovica_trainer *t, const double *X, size_t N, int warm)
+{
+    const size_t m = t->m, n = t->n;
+    if (N > t->cap_f) {
+        /* (floats in blocks of doubles: half as many, rounded up) */
+        float *xf = (float *)ovica__alloc_doubles((N * m + 1) / 2, "the step's float rows");
+        float *sf = (float *)ovica__alloc_doubles((N * n + 1) / 2, "the step's float codes");
+        if (!xf || !sf) {
+            ovica__free(xf);
+            ovica__free(sf);
+            return OVICA_ENOMEM;
+        }
+        ovica__free(t->Xf);
+        ovica__free(t->Sf);
+        t->Xf = xf;
+        t->Sf = sf;
+        t->cap_f = N;
+        warm = 0;
+    }
+    for (size_t i = 0; i < N * m; i++) t->Xf[i] = (float)X[i];
+    int st = ovica_solver_set_param(t->solver, OVICA_SOLVER_WARM_START, warm);
+    if (st) return st;
+    st = ovica_solver_infer_f32(t->solver, t->model, t->Xf, N, m, t->Sf, n, NULL);
+    if (st < 0) return st;
+    for (size_t i = 0; i < N * n; i++) t->S[i] = (double)t->Sf[i];
+    return st;
+}
+
 /* Rows [first, first + count) of Xf widened into t->Xsub. */
 static int widen_rows(ovica_trainer *t, const float *Xf, size_t first, size_t count)
 {
@@ -210,16 +241,23 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
  * (r2 = ||r||^2). A support larger than m, or whose Gram
  * matrix is singular to working precision (duplicate atoms), keeps the
  * unrefitted residual. */
-static double gram_entry(const ovica_trainer *t, const double *G, size_t i, size_t j)
+/* (the coder's Gram matrix: G in double, or Gf in single precision) */
+typedef struct {
+    const double *G;
+    const float *Gf;
+} gram_src;
+
+static double gram_entry(const ovica_trainer *t, gram_src g, size_t i, size_t j)
 {
-    if (G != NULL) return G[i * t->n + j];
+    if (g.G != NULL) return g.G[i * t->n + j];
+    if (g.Gf != NULL) return (double)g.Gf[i * t->n + j];
     const double *a = t->W2 + i * t->m, *b = t->W2 + j * t->m;
     double v = 0.0;
     for (size_t r = 0; r < t->m; r++) v += a[r] * b[r];
     return v;
 }
 
-static double refit_sq(const ovica_trainer *t, const double *G, const double *s, size_t k,
+static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, size_t k,
                        double r2, double mu)
 {
     if (k == 0 || k > t->m) return r2;
@@ -344,6 +382,9 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
      * posterior chains simply continue (persistent chains), so the MAP codes
      * are not needed at all. */
     /* (rows drawn at random are never the same batch again) */
+    const int prec = (int)t->param[OVICA_TRAIN_PRECISION];
+    const int single = prec == OVICA_PRECISION_SINGLE ||
+                       (prec == OVICA_PRECISION_INPUT && src.Xf != NULL);
     const uint64_t hash = drawn ? 0 : batch_hash(X, N * m);
     const int same = !drawn && N == t->last_N && hash == t->last_hash;
     if (!(draws && same)) {
@@ -352,9 +393,12 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
             st = ovica_solver_set_param(t->solver, OVICA_SOLVER_MAX_ITER,
                                         draws ? 50.0 : t->param[OVICA_TRAIN_SOLVER_ITER]);
         if (st) return st;
-        st = ovica_solver_infer(t->solver, t->model, X, N, m, t->S, n, NULL);
+        /* (t->S is a warm start for either; t->Sf only after a single one) */
+        if (single) st = code_single(t, X, N, same && t->last_single);
+        else st = ovica_solver_infer(t->solver, t->model, X, N, m, t->S, n, NULL);
         if (st < 0) return st;
     }
+    t->last_single = single;
 
     double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0;
     /* The activity of each atom; sparse MAP codes (the dictionary rule: few
@@ -384,7 +428,11 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     /* the Gram matrix of the basis, when the coder formed one for this
      * batch (the active-set solver does; refit implies MAP codes, which
      * were just computed); else dot products of A^T's rows */
-    const double *G = refit ? ovica__solver_gram(t->solver, t->model) : NULL;
+    gram_src G = {NULL, NULL};
+    if (refit) {
+        G.G = ovica__solver_gram(t->solver, t->model);
+        G.Gf = ovica__solver_gram_f32(t->solver, t->model);
+    }
     size_t worst_k = 0;
     double worst = -1.0, sum_refit = 0.0;
     for (size_t i = 0; i < N; i++) {

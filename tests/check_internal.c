@@ -136,6 +136,25 @@ START_TEST(test_solver_gram)
     X[0] = 0.5;
     ovica_solver_infer(fista, md, X, N, m, S, n, NULL);
     ck_assert_ptr_null(ovica__solver_gram(fista, md));
+    /* a single-precision call leaves the Gram matrix of the rounded basis
+     * in float, and no double one; a double call the other way round */
+    float Xf[40 * 8], Sf[40 * 16];
+    for (size_t i = 0; i < N * m; i++) Xf[i] = (float)X[i];
+    ck_assert_ptr_null(ovica__solver_gram_f32(act, md));
+    ck_assert_status(ovica_solver_infer_f32(act, md, Xf, N, m, Sf, n, NULL), OVICA_OK);
+    ck_assert_ptr_null(ovica__solver_gram(act, md));
+    ck_assert_ptr_null(ovica__solver_gram_f32(act, other));
+    const float *Gf = ovica__solver_gram_f32(act, md);
+    ck_assert_ptr_nonnull(Gf);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double g = 0.0;
+            for (size_t k = 0; k < m; k++) g += A[k * n + i] * A[k * n + j];
+            ck_assert_double_eq_tol((double)Gf[i * n + j], g, 1e-5);
+        }
+    ck_assert_status(ovica_solver_infer(act, md, X, N, m, S, n, NULL), OVICA_OK);
+    ck_assert_ptr_null(ovica__solver_gram_f32(act, md));
+    ck_assert_ptr_nonnull(ovica__solver_gram(act, md));
     ovica_solver_free(act);
     ovica_solver_free(fista);
     ovica_model_free(other);

@@ -25,8 +25,8 @@ static const obj_params objects[] = {
      ovica_solver_param_find, "max_iter", "threads"},
     {"sampler", OVICA_SAMPLER_REFRESH + 1, ovica_sampler_param_count, ovica_sampler_param_name,
      ovica_sampler_param_find, "null_moves", "refresh"},
-    {"trainer", OVICA_TRAIN_THREADS + 1, ovica_trainer_param_count, ovica_trainer_param_name,
-     ovica_trainer_param_find, "lr", "threads"},
+    {"trainer", OVICA_TRAIN_PRECISION + 1, ovica_trainer_param_count, ovica_trainer_param_name,
+     ovica_trainer_param_find, "lr", "precision"},
 };
 
 START_TEST(test_enumerate)

@@ -869,9 +869,11 @@ static double max_diff_f(const float *a, const double *b, size_t len)
  * same type in double with the same settings, on a sparse problem: the
  * float codes' objective is as close to the exact one (the active-set
  * solver's) as the double codes' (within 2x, or 1e-6 relative), and so is
- * their optimality violation. The active-set and projected-gradient types
- * go through double: their float codes are the double codes rounded, bit
- * for bit. _i: bit 0 prior, bit 1 Gram form, bit 2 ISTA. */
+ * their optimality violation. The active-set solver in single precision
+ * reaches the exact objective to 1e-7 relative and the exact codes to float
+ * rounding. The projected
+ * gradient goes through double: its float codes are the double codes
+ * rounded, bit for bit. _i: bit 0 prior, bit 1 Gram form, bit 2 ISTA. */
 START_TEST(test_f32_matches_double)
 {
     const int kind = (_i & 1) ? OVICA_PRIOR_LAPLACE : OVICA_PRIOR_EXPONENTIAL;
@@ -907,15 +909,26 @@ START_TEST(test_f32_matches_double)
     if (kind == OVICA_PRIOR_EXPONENTIAL)
         for (size_t i = 0; i < Nn; i++) ck_assert(Sf[i] >= 0.0f);
 
-    /* the types without a float iteration: the double codes, rounded */
-    const ovica_solver_type *conv[2] = {ovica_solver_active, ovica_solver_pg};
-    for (int t = 0; t < 2; t++) {
-        ovica_solver *c = make_solver(conv[t], 1e-8, 300);
-        int want = ovica_solver_infer(c, md, Xr, N, m, Sd, n, NULL);
-        ck_assert_int_eq(ovica_solver_infer_f32(c, md, Xf, N, m, Sf, n, NULL), want);
-        for (size_t i = 0; i < Nn; i++) ck_assert(Sf[i] == (float)Sd[i]);
-        ovica_solver_free(c);
-    }
+    /* the active-set solver in single precision */
+    ovica_solver *a = make_solver(ovica_solver_active, 1e-8, 300);
+    ovica_infer_stats sa = OVICA_INFER_STATS_INIT;
+    int ra = ovica_solver_infer_f32(a, md, Xf, N, m, Sf, n, &sa);
+    ck_assert(ra == OVICA_OK || ra == OVICA_NOT_CONVERGED);
+    ck_assert_uint_ge(sa.converged, N - N / 50);
+    const double gap_a = (sa.objective - se.objective) / se.objective;
+    ck_assert_msg(fabs(gap_a) <= 1e-7, "active float objective gap %g", gap_a);
+    /* (the code differences are float rounding times the conditioning of
+     * the supports' Gram matrices: 2e-5 to 8e-4 here) */
+    ck_assert_msg(max_diff_f(Sf, Sa, Nn) <= 5e-3, "active float codes differ by %g",
+                  max_diff_f(Sf, Sa, Nn));
+    ovica_solver_free(a);
+
+    /* the projected gradient has no float iteration: the double codes, rounded */
+    ovica_solver *c = make_solver(ovica_solver_pg, 1e-8, 300);
+    int want = ovica_solver_infer(c, md, Xr, N, m, Sd, n, NULL);
+    ck_assert_int_eq(ovica_solver_infer_f32(c, md, Xf, N, m, Sf, n, NULL), want);
+    for (size_t i = 0; i < Nn; i++) ck_assert(Sf[i] == (float)Sd[i]);
+    ovica_solver_free(c);
     ovica_solver_free(s);
     ovica_solver_free(ex);
     ovica_model_free(md);
@@ -929,9 +942,9 @@ START_TEST(test_f32_matches_double)
 END_TEST
 
 /* A batch of more rows than one block of the float path (8192), with a
- * warm start: the float codes equal those of each row coded alone where
- * the type goes through double (active set), every sample converges, and
- * the statistics cover the whole batch. */
+ * warm start: the active-set solver's float codes are the exact ones to
+ * float rounding, every sample converges, and the statistics cover the
+ * whole batch. */
 START_TEST(test_f32_blocks_and_warm_start)
 {
     tu_sparse p;
@@ -947,9 +960,10 @@ START_TEST(test_f32_blocks_and_warm_start)
     ck_assert_status(ovica_solver_infer_f32(a, p.model, Xf, N, m, Sf, n, &st), OVICA_OK);
     ck_assert_status(ovica_solver_infer(a, p.model, Xr, N, m, Sd, n, &sd), OVICA_OK);
     ck_assert_uint_eq(st.converged, N);
-    for (size_t i = 0; i < N * n; i++) ck_assert(Sf[i] == (float)Sd[i]);
+    ck_assert_double_le(max_diff_f(Sf, Sd, N * n), 2e-2); /* (m = 6: 3e-3) */
     ck_assert_double_le(fabs(st.objective - sd.objective), 1e-6 * fabs(sd.objective));
-    ck_assert_double_le(st.violation, 1e-3); /* float rounding times 1 / sigma^2 */
+    /* the float floor, 1e-6 (mu + max|a_j| ||x||), times 1 / sigma^2 */
+    ck_assert_double_le(st.violation, 5e-3);
     /* FISTA warm-started at the exact codes stops at once and stays there */
     ovica_solver *f = make_solver(ovica_solver_fista, 1e-6, 1000);
     ck_assert_status(ovica_solver_set_param(f, OVICA_SOLVER_WARM_START, 1), OVICA_OK);
@@ -957,7 +971,7 @@ START_TEST(test_f32_blocks_and_warm_start)
     ck_assert_status(ovica_solver_infer_f32(f, p.model, Xf, N, m, Sf, n, &sw), OVICA_OK);
     ck_assert_uint_eq(sw.converged, N);
     ck_assert_uint_le(sw.iterations, 50);
-    ck_assert_double_le(max_diff_f(Sf, Sd, N * n), 1e-4);
+    ck_assert_double_le(max_diff_f(Sf, Sd, N * n), 2e-2);
     ovica_solver_free(a);
     ovica_solver_free(f);
     free(Xf);

@@ -108,7 +108,15 @@ enum ovica_train_param {
     OVICA_TRAIN_WINDOW = 31,         /**< sparse route: steps over which the running statistics and the noise estimate average (forgetting factor 1 - 1/window), [1, 1e6]; default 10 (added in 0.3) */
     OVICA_TRAIN_SWAP = 32,           /**< sparse route: the least used atom is replaced by the direction the codes leave most unexplained when that direction carries more than this factor times the atom's energy, [0, 1e6] (0: off); default 1 (added in 0.3) */
     OVICA_TRAIN_STOP = 33,           /**< sparse route: the convergence test of ovica_trainer_converged(): the change 1 - |cos| of an atom's direction over OVICA_TRAIN_STOP_LAG steps above which it counts as still moving, [0, 1] (0: off, the run takes all its planned steps); default 2e-3 (about 3.6 degrees) (added in 0.3) */
-    OVICA_TRAIN_THREADS = 34         /**< threads for the per-sample work of the trainer's exact active-set codes (its solver's OVICA_SOLVER_THREADS; the GEMMs use OpenBLAS's threads); the codes and so the whole run do not depend on it, [1, 256]; default 1 (set it to the number of cores on an otherwise idle machine) (added in 0.3) */
+    OVICA_TRAIN_THREADS = 34,        /**< threads for the per-sample work of the trainer's exact active-set codes (its solver's OVICA_SOLVER_THREADS; the GEMMs use OpenBLAS's threads); the codes and so the whole run do not depend on it, [1, 256]; default 1 (set it to the number of cores on an otherwise idle machine) (added in 0.3) */
+    OVICA_TRAIN_PRECISION = 35       /**< enum ovica_precision: the arithmetic of a step's codes (the solver's work, GEMMs included); the statistics and the update stay in double; default OVICA_PRECISION_INPUT (single precision for ovica_trainer_step_f32 and ovica_trainer_accumulate_f32, double for the others) (added in 0.3) */
+};
+
+/** Values of OVICA_TRAIN_PRECISION (added in 0.3). */
+enum ovica_precision {
+    OVICA_PRECISION_INPUT = 0,  /**< as the batch: float batches coded in single precision, double batches in double */
+    OVICA_PRECISION_SINGLE = 1, /**< single precision always (a double batch's rows are rounded to float for the codes only) */
+    OVICA_PRECISION_DOUBLE = 2  /**< double always: a float batch's step is the step on its rows widened, bit for bit (the reference) */
 };
 
 /** Steps between two evaluations of the convergence test
@@ -280,16 +288,23 @@ OVICA_API int ovica_trainer_accumulate(ovica_trainer *t, const double *X, size_t
  * @brief ovica_trainer_step for single-precision data (float32, row-major
  * N x x_dim), e.g. a memory-mapped float32 file.
  *
- * The rows the step reads (drawn at random on the sparse route, a block for
- * the rules from draws, otherwise the whole batch) are widened to double,
- * exactly, into the trainer's work memory, and the step is the one
- * ovica_trainer_step makes on the widened values: the same model and
- * statistics, bit for bit. The host keeps its data at half the memory;
- * the arithmetic stays in double (the exact active-set coder's cost is in
- * its per-sample factorisations, not in GEMMs, so single precision would
- * not make it faster: docs/PERFORMANCE.md). The monitor is widened once,
- * from the first batch's first rows. Statuses as ovica_trainer_step;
- * OVICA_ENONFINITE names the first NaN or Inf. (added in 0.3)
+ * The host keeps its data at half the memory. The rows the step reads
+ * (drawn at random on the sparse route, a block for the rules from draws,
+ * otherwise the whole batch) are widened to double, exactly, into the
+ * trainer's work memory for the statistics and the update. With the
+ * default OVICA_TRAIN_PRECISION (OVICA_PRECISION_INPUT) the codes are
+ * computed from the float rows in single precision, by
+ * ovica_solver_infer_f32() (SGEMM; the active-set coder's Gram matrix,
+ * gradients and codes in float, its small factorisations in double), and
+ * widened; the rest of the step is the double step. The codes then
+ * differ from the double ones by float rounding (optimal to about 1e-6
+ * relative instead of 1e-13), and so does the run: docs/PERFORMANCE.md
+ * gives the speed and the recovery of both. With OVICA_PRECISION_DOUBLE
+ * the step is the one ovica_trainer_step makes on the widened rows: the
+ * same model and statistics, bit for bit. The monitor is widened once,
+ * from the first batch's first rows, and coded in double. Statuses as
+ * ovica_trainer_step; OVICA_ENONFINITE names the first NaN or Inf.
+ * (added in 0.3)
  */
 OVICA_API int ovica_trainer_step_f32(ovica_trainer *t, const float *X, size_t N, size_t x_dim,
                                      ovica_step_stats *stats);

@@ -44,6 +44,7 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
                              solver->work, &rounds, &n_conv);
     if (st) return st;
     solver->gram = ovica__active_gram(solver->work, N, m, n);
+    solver->gram_f32 = NULL;
     solver->gram_model = model;
     for (size_t i = 0; i < Nn; i++)
         if (!isfinite(S[i]))
@@ -60,12 +61,48 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
     return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
 }
 
+/* A single-precision batch (ovica_solver_infer_f32), solved in float; the
+ * front end hands over blocks of at most 8192 rows and computes the
+ * statistics. */
+static int active_solve_f32(ovica_solver *solver, const ovica__solve_args_f32 *a)
+{
+    const ovica_model *model = a->model;
+    float *S = a->S;
+    const size_t N = a->N, m = model->m, n = model->n, Nn = N * n;
+    const size_t Bk = ovica__block_rows(N, n);
+    const size_t threads = (size_t)solver->param[OVICA_SOLVER_THREADS];
+    size_t len = ovica__active_work_len_f32(N, m, n, Bk, threads);
+    if (len == 0)
+        return ovica__error(OVICA_ENOMEM, "%s: the batch is too large", "ovica_solver_infer_f32");
+    int st = ovica__solver_work(solver, len);
+    if (st) return st;
+    if (!a->warm) memset(S, 0, Nn * sizeof(float));
+    else if (model->prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0f ? S[i] : 0.0f;
+    size_t rounds = 0, n_conv = 0;
+    st = ovica__active_solve_f32(model, a->X, N, S, solver->param[OVICA_SOLVER_TOL],
+                                 (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, threads,
+                                 solver->work, &rounds, &n_conv);
+    if (st) return st;
+    solver->gram = NULL;
+    solver->gram_f32 = ovica__active_gram_f32(solver->work, N, m, n);
+    solver->gram_model = model;
+    for (size_t i = 0; i < Nn; i++)
+        if (!isfinite(S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",
+                                "ovica_solver_infer_f32");
+    *a->iters = rounds;
+    *a->n_conv = n_conv;
+    return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;
+}
+
 const ovica_solver_type ovica__solver_active = {
     .name = "active",
     .version = OVICA__SOLVER_TYPE_VERSION,
     .state_size = 0,
     .check = active_check,
     .solve = active_solve,
+    .solve_f32 = active_solve_f32,
 };
 
 const ovica_solver_type *const ovica_solver_active = &ovica__solver_active;

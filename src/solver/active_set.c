@@ -57,13 +57,45 @@
 
 #include "solver_internal.h"
 
+/* This file is compiled twice: as itself, in double precision, and from
+ * active_set_f32.c with OVICA_ACTIVE_F32 defined, in single precision
+ * (ovica__active_solve_f32): the codes, the data, the Gram matrix, the
+ * residuals and the gradients are then floats and the GEMMs are SGEMMs,
+ * while the support's Cholesky factor, its solves and the line search stay
+ * in double (k x k, cheap, and where rounding would hurt). `real` is the
+ * type of the former. */
+#ifdef OVICA_ACTIVE_F32
+typedef float real;
+#define GEMM cblas_sgemm
+#define SFX(name) name##_f32
+/* the gradient's rounding level, relative to mu + max|a_j| ||x|| (about 17
+ * float epsilons: the sums of m products in float) */
+#define ROUND_FLOOR 1e-6
+#else
+typedef double real;
+#define GEMM cblas_dgemm
+#define SFX(name) name
+#define ROUND_FLOOR 1e-13
+#endif
+
+/* Doubles that `count` values of type real take (arrays of the work memory
+ * start at a double boundary). */
+static size_t dbl(size_t count)
+{
+    return (count * sizeof(real) + sizeof(double) - 1) / sizeof(double);
+}
 
 /* Fewest violating coordinates that enter in one round (more enter when the
  * support is larger: as many as it has). */
 #define Q_MIN 4
 /* A column whose squared distance from the span of the support's columns is
- * below DEP_EPS times its squared norm is treated as dependent. */
+ * below DEP_EPS times its squared norm is treated as dependent (well above
+ * the rounding level of the Gram matrix's entries). */
+#ifdef OVICA_ACTIVE_F32
+#define DEP_EPS 1e-5
+#else
 #define DEP_EPS 1e-10
+#endif
 /* Times per round that a sample, once optimal on its support, updates the
  * rest of its gradient through the Gram matrix and lets violators enter
  * without waiting for the next round's GEMM. */
@@ -76,7 +108,7 @@ typedef struct {
 
 typedef struct {
     size_t m, n, kcap;
-    const double *G;  /* n x n Gram matrix A^T A */
+    const real *G;    /* n x n Gram matrix A^T A */
     double mu;
     int nonneg;
     /* per-sample scratch */
@@ -86,13 +118,13 @@ typedef struct {
     size_t *F;        /* the factored support, in factor order (kcap) */
     size_t *dep;      /* dependent coordinates set aside (n) */
     viol_t *vl;       /* violators (n) */
-    double *s0;       /* the sample's code at the round's start (n) */
-    double *gcur;     /* its gradient brought up to date (n) */
+    real *s0;         /* the sample's code at the round's start (n) */
+    real *gcur;       /* its gradient brought up to date (n) */
     size_t *chi;      /* coordinates changed since the round's start (n) */
     size_t *tl;       /* coordinates that have been in F or set aside (n) */
     size_t nt;        /* their number */
     unsigned char *mark; /* mark[j]: j is in tl (n; all zero between samples) */
-    double *chv;      /* and by how much (n) */
+    real *chv;        /* and by how much (n) */
 } act_ctx;
 
 static double sgn(double v) { return v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0); }
@@ -119,7 +151,7 @@ static inline double dot(const double *a, const double *b, size_t k)
 OVICA_SIMD
 static double forward_col(const act_ctx *c, size_t k, size_t j, double *out)
 {
-    const double *Gj = c->G + j * c->n;
+    const real *Gj = c->G + j * c->n;
     double s2 = 0.0;
     for (size_t i = 0; i < k; i++) {
         const double *Li = c->L + i * c->kcap;
@@ -231,9 +263,9 @@ static size_t support_remove(act_ctx *c, size_t k, const double *drop, size_t *n
 
 /* Current gradient of coordinate j: g_j at the round's start minus the
  * change caused by the code's change since (O(n), used for pivots only). */
-static double current_grad(const act_ctx *c, const double *s, double gj0, size_t j)
+static double current_grad(const act_ctx *c, const real *s, double gj0, size_t j)
 {
-    const double *Gj = c->G + j * c->n;
+    const real *Gj = c->G + j * c->n;
     double acc = gj0;
     for (size_t i = 0; i < c->n; i++) {
         double ds = s[i] - c->s0[i];
@@ -246,40 +278,40 @@ static double current_grad(const act_ctx *c, const double *s, double gj0, size_t
  * code change v on the coordinates idx (G is symmetric), four rows at a
  * time so that gc is loaded and stored once per four rows. */
 OVICA_SIMD
-static void gram_update(double *restrict gc, const double *restrict G, size_t n,
-                        const size_t *restrict idx, const double *restrict v, size_t cnt)
+static void gram_update(real *restrict gc, const real *restrict G, size_t n,
+                        const size_t *restrict idx, const real *restrict v, size_t cnt)
 {
     size_t t = 0;
     for (; t + 4 <= cnt; t += 4) {
-        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
-        const double *restrict g2 = G + idx[t + 2] * n, *restrict g3 = G + idx[t + 3] * n;
-        const double a0 = v[t], a1 = v[t + 1], a2 = v[t + 2], a3 = v[t + 3];
+        const real *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const real *restrict g2 = G + idx[t + 2] * n, *restrict g3 = G + idx[t + 3] * n;
+        const real a0 = v[t], a1 = v[t + 1], a2 = v[t + 2], a3 = v[t + 3];
         for (size_t j = 0; j < n; j++)
             gc[j] -= (a0 * g0[j] + a1 * g1[j]) + (a2 * g2[j] + a3 * g3[j]);
     }
     /* the last one to three rows in one pass */
     if (cnt - t == 3) {
-        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
-        const double *restrict g2 = G + idx[t + 2] * n;
-        const double a0 = v[t], a1 = v[t + 1], a2 = v[t + 2];
+        const real *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const real *restrict g2 = G + idx[t + 2] * n;
+        const real a0 = v[t], a1 = v[t + 1], a2 = v[t + 2];
         for (size_t j = 0; j < n; j++) gc[j] -= (a0 * g0[j] + a1 * g1[j]) + a2 * g2[j];
     } else if (cnt - t == 2) {
-        const double *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
-        const double a0 = v[t], a1 = v[t + 1];
+        const real *restrict g0 = G + idx[t] * n, *restrict g1 = G + idx[t + 1] * n;
+        const real a0 = v[t], a1 = v[t + 1];
         for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j] + a1 * g1[j];
     } else if (cnt - t == 1) {
-        const double *restrict g0 = G + idx[t] * n;
-        const double a0 = v[t];
+        const real *restrict g0 = G + idx[t] * n;
+        const real a0 = v[t];
         for (size_t j = 0; j < n; j++) gc[j] -= a0 * g0[j];
     }
 }
 
 /* r = x - sum_i s_i A[:, i] over the non-zeros of s (At = A^T, n x m). */
 OVICA_SIMD
-static void residual(double *restrict r, const double *restrict x, const double *restrict s,
-                     const double *restrict At, size_t m, size_t n)
+static void residual(real *restrict r, const real *restrict x, const real *restrict s,
+                     const real *restrict At, size_t m, size_t n)
 {
-    memcpy(r, x, m * sizeof(double));
+    memcpy(r, x, m * sizeof(real));
     /* codes are sparse: skip four zeros with one branch */
     for (size_t i0 = 0; i0 < n; i0 += 4) {
         size_t i1 = i0 + 4 < n ? i0 + 4 : n;
@@ -287,9 +319,9 @@ static void residual(double *restrict r, const double *restrict x, const double 
                              (s[i0 + 3] == 0.0)))
             continue;
         for (size_t i = i0; i < i1; i++) {
-            const double si = s[i];
+            const real si = s[i];
             if (si == 0.0) continue;
-            const double *restrict ai = At + i * m;
+            const real *restrict ai = At + i * m;
             for (size_t q = 0; q < m; q++) r[q] -= si * ai[q];
         }
     }
@@ -300,7 +332,7 @@ static void residual(double *restrict r, const double *restrict x, const double 
  * pass with a short sorted list (q is at most a quarter of the support or
  * Q_MIN). */
 OVICA_SIMD
-static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr, size_t q)
+static size_t scan_top(act_ctx *c, const real *s, const real *gc, double thr, size_t q)
 {
     viol_t *vl = c->vl;
     const size_t n = c->n;
@@ -326,7 +358,7 @@ static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr
      * branch each, and look closer only at a group with a candidate. */
     size_t j0 = 0;
     for (; j0 + 4 <= n; j0 += 4) {
-        const double *gg = gc + j0;
+        const real *gg = gc + j0;
         double a0 = nonneg ? gg[0] : fabs(gg[0]), a1 = nonneg ? gg[1] : fabs(gg[1]);
         double a2 = nonneg ? gg[2] : fabs(gg[2]), a3 = nonneg ? gg[3] : fabs(gg[3]);
         if (!((a0 > lo) | (a1 > lo) | (a2 > lo) | (a3 > lo))) continue;
@@ -341,8 +373,8 @@ static size_t scan_top(act_ctx *c, const double *s, const double *gc, double thr
  * coordinates), branch-free so that it vectorises: most samples of a
  * verification round only need this. */
 OVICA_SIMD
-static double worst_violation(const act_ctx *c, const double *restrict s,
-                              const double *restrict g)
+static double worst_violation(const act_ctx *c, const real *restrict s,
+                              const real *restrict g)
 {
     const double mu = c->mu;
     double w[4] = {0.0, 0.0, 0.0, 0.0};
@@ -380,12 +412,12 @@ static double worst_violation(const act_ctx *c, const double *restrict s,
 /* One round for one sample: s (n) is its code, g (n) the gradient
  * A^T (x - A s) at s, thr its tolerance. Returns 1 if s is optimal (then
  * unchanged), 0 if it took steps, 2 if it could not move (stalled). */
-static int active_sample(act_ctx *c, double *s, const double *g, double thr)
+static int active_sample(act_ctx *c, real *s, const real *g, double thr)
 {
     const size_t n = c->n;
     const double mu = c->mu;
     if (worst_violation(c, s, g) <= thr) return 1;
-    memcpy(c->s0, s, n * sizeof(double));
+    memcpy(c->s0, s, n * sizeof(real));
     c->nt = 0;
 
     /* The support in index order, then the largest violators (one pass
@@ -487,7 +519,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
                 }
                 /* a full step solves the support's problem: g_F = mu th */
                 c->gF[i] = tstar == 1.0 ? mu * th_old : c->gF[i] - tstar * (c->gF[i] - mu * th_old);
-                s[j] = i == hit ? 0.0 : old + tstar * c->d[i];
+                s[j] = i == hit ? (real)0 : (real)(old + tstar * c->d[i]);
                 if (s[j] != old) moved = 1;
                 if (c->nonneg && s[j] < 0.0) s[j] = 0.0;
             }
@@ -514,8 +546,8 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
         if (nd == 0) {
             if (adds == 0) break;
             adds--;
-            double *gc = c->gcur;
-            memcpy(gc, g, n * sizeof(double));
+            real *gc = c->gcur;
+            memcpy(gc, g, n * sizeof(real));
             /* s changes only where a coordinate has been in F or set aside */
             size_t nch = 0;
             for (size_t t = 0; t < c->nt; t++) {
@@ -523,7 +555,7 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
                 double ds = s[i] - c->s0[i];
                 if (ds == 0.0) continue;
                 c->chi[nch] = i;
-                c->chv[nch] = ds;
+                c->chv[nch] = (real)ds;
                 nch++;
             }
             gram_update(gc, c->G, n, c->chi, c->chv, nch);
@@ -592,8 +624,8 @@ static int active_sample(act_ctx *c, double *s, const double *g, double thr)
             }
         }
         if (blk == (size_t)-1) continue; /* f cannot fall along it: drop */
-        for (size_t i = 0; i < k; i++) s[c->F[i]] += tmax * (-sigma * c->d[i]);
-        s[j] = blk == k ? 0.0 : sj + tmax * sigma;
+        for (size_t i = 0; i < k; i++) s[c->F[i]] = (real)(s[c->F[i]] + tmax * (-sigma * c->d[i]));
+        s[j] = blk == k ? (real)0 : (real)(sj + tmax * sigma);
         touch(c, j);
         moved = 1;
         if (blk < k) {
@@ -638,28 +670,31 @@ static void ctx_layout(act_ctx *c, double *w)
     c->F = (size_t *)tail;
     c->dep = (size_t *)(tail + kcap);
     c->vl = (viol_t *)(tail + kcap + n);
-    c->s0 = tail + kcap + n + 2 * n;
-    c->gcur = c->s0 + n;
-    c->chi = (size_t *)(c->gcur + n);
-    c->chv = c->gcur + 2 * n;
-    c->tl = (size_t *)(c->chv + n);
-    c->mark = (unsigned char *)(c->chv + 2 * n);
+    /* (n doubles each, whatever the size of real) */
+    c->s0 = (real *)(tail + kcap + 3 * n);
+    c->gcur = (real *)(tail + kcap + 4 * n);
+    c->chi = (size_t *)(tail + kcap + 5 * n);
+    c->chv = (real *)(tail + kcap + 6 * n);
+    c->tl = (size_t *)(tail + kcap + 7 * n);
+    c->mark = (unsigned char *)(tail + kcap + 8 * n);
     memset(c->mark, 0, n);
     c->nt = 0;
 }
 
-size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t threads)
+size_t SFX(ovica__active_work_len)(size_t N, size_t m, size_t n, size_t Bk, size_t threads)
 {
     size_t kcap = m < n ? m : n;
     size_t Nn, Nm, len, per = ctx_len(n, kcap), all;
     if (threads == 0) threads = 1;
     if (ovica__mul_size(N, n, &Nn) || ovica__mul_size(N, m, &Nm) ||
-        ovica__mul_size(per, threads, &all))
+        ovica__mul_size(per, threads, &all) || Nn > SIZE_MAX / sizeof(double) - 1)
         return 0;
     /* codes, data, per-sample scale and state, row indices */
-    len = Nn + Nm + 3 * N;
-    /* Gram, A^T, block residual and gradient */
-    len += n * n + n * m + Bk * (m + n);
+    len = dbl(Nn) + dbl(Nm) + 3 * N;
+    /* Gram, A^T, A (its own copy in single precision), block residual and
+     * gradient */
+    len += dbl(n * n) + dbl(n * m) + (sizeof(real) < sizeof(double) ? dbl(m * n) : 0) +
+           dbl(Bk * m) + dbl(Bk * n);
     /* per-thread scratch */
     if (len > SIZE_MAX - all) return 0;
     return len + all;
@@ -678,8 +713,10 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
 /* The task of ovica__pool_run: rows [0, nb) of the block at row b0. */
 typedef struct {
     act_ctx *ctx; /* one per worker: [0] is the caller's */
-    double *Sw, *state;
-    const double *Gb, *xs;
+    real *Sw;
+    double *state;
+    const real *Gb;
+    const double *xs;
     size_t b0, n;
 } act_task;
 
@@ -693,13 +730,24 @@ static void active_rows(void *task, size_t worker, size_t r0, size_t r1)
     }
 }
 
-double *ovica__active_gram(double *work, size_t N, size_t m, size_t n)
+real *SFX(ovica__active_gram)(double *work, size_t N, size_t m, size_t n)
 {
     /* Sw (N x n), Xc (N x m), xs (N), state (N), perm (N size_t), then it */
-    return (double *)((size_t *)(work + N * n + N * m + 2 * N) + N);
+    return (real *)((size_t *)(work + dbl(N * n) + dbl(N * m) + 2 * N) + N);
 }
 
-int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
+/* Swaps rows i and j of a row-major array with w columns. */
+static void swap_rows(real *a, size_t w, size_t i, size_t j)
+{
+    real *p = a + i * w, *q = a + j * w;
+    for (size_t k = 0; k < w; k++) {
+        real t = p[k];
+        p[k] = q[k];
+        q[k] = t;
+    }
+}
+
+int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, real *S,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
                         double *work, size_t *rounds, size_t *n_conv)
 {
@@ -714,31 +762,45 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
     c.mu = md->sigma * md->sigma / prior->b;
     c.nonneg = prior->kind == OVICA_PRIOR_EXPONENTIAL;
 
-    double *Sw = work, *Xc = Sw + N * n, *xs = Xc + N * m, *state = xs + N;
+    real *Sw = (real *)work, *Xc = (real *)(work + dbl(N * n));
+    double *xs = work + dbl(N * n) + dbl(N * m), *state = xs + N;
     size_t *perm = (size_t *)(state + N);
-    double *Gram = ovica__active_gram(work, N, m, n), *At = Gram + n * n, *R = At + n * m;
-    double *Gb = R + Bk * m;
-    double *scratch = Gb + Bk * n;
+    real *Gram = SFX(ovica__active_gram)(work, N, m, n);
+    real *At = (real *)((double *)Gram + dbl(n * n));
+    double *next = (double *)At + dbl(n * m);
+    /* the basis as the GEMMs read it: A itself in double, a rounded copy
+     * in single precision */
+    const real *Ar;
+    if (sizeof(real) < sizeof(double)) {
+        real *copy = (real *)next;
+        for (size_t i = 0; i < m * n; i++) copy[i] = (real)md->A[i];
+        Ar = copy;
+        next += dbl(m * n);
+    } else {
+        Ar = (const real *)(const void *)md->A;
+    }
+    real *R = (real *)next, *Gb = (real *)(next + dbl(Bk * m));
+    double *scratch = next + dbl(Bk * m) + dbl(Bk * n);
     const size_t per = ctx_len(n, kcap);
     c.G = Gram;
     ctx_layout(&c, scratch);
 
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1.0, md->A,
-                (int)n, md->A, (int)n, 0.0, Gram, (int)n);
+    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)m, 1, Ar, (int)n, Ar,
+         (int)n, 0, Gram, (int)n);
     double amax = 0.0;
     for (size_t j = 0; j < n; j++)
         if (Gram[j * n + j] > amax) amax = Gram[j * n + j];
     amax = sqrt(amax);
     for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++) At[j * m + i] = md->A[i * n + j];
+        for (size_t j = 0; j < n; j++) At[j * m + i] = Ar[i * n + j];
 
-    memcpy(Sw, S, N * n * sizeof(double));
-    memcpy(Xc, X, N * m * sizeof(double));
+    memcpy(Sw, S, N * n * sizeof(real));
+    memcpy(Xc, X, N * m * sizeof(real));
     for (size_t k = 0; k < N; k++) {
         double x2 = 0.0;
-        for (size_t i = 0; i < m; i++) x2 += X[k * m + i] * X[k * m + i];
+        for (size_t i = 0; i < m; i++) x2 += (double)X[k * m + i] * (double)X[k * m + i];
         /* tolerance: tol mu, but not below the rounding level of g */
-        double floor_ = 1e-13 * (c.mu + amax * sqrt(x2));
+        double floor_ = ROUND_FLOOR * (c.mu + amax * sqrt(x2));
         xs[k] = tol * c.mu > floor_ ? tol * c.mu : floor_;
         perm[k] = k;
         state[k] = 0.0;
@@ -765,8 +827,8 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
              * gradients R A of the block: one GEMM */
             for (size_t r = 0; r < nb; r++)
                 residual(R + r * m, Xc + (b0 + r) * m, Sw + (b0 + r) * n, At, m, n);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, 1.0,
-                        R, (int)m, md->A, (int)n, 0.0, Gb, (int)n);
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)n, (int)m, 1, R, (int)m,
+                 Ar, (int)n, 0, Gb, (int)n);
             task.b0 = b0;
             ovica__pool_run(&pool, active_rows, &task, nb, CHUNK);
         }
@@ -777,11 +839,11 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
                 continue;
             }
             if (state[k] == 1.0) conv++;
-            memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(double));
+            memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(real));
             size_t last = --na;
             if (k != last) {
-                memcpy(Sw + k * n, Sw + last * n, n * sizeof(double));
-                ovica__swap_rows(Xc, m, k, last);
+                memcpy(Sw + k * n, Sw + last * n, n * sizeof(real));
+                swap_rows(Xc, m, k, last);
                 xs[k] = xs[last];
                 state[k] = state[last];
                 perm[k] = perm[last];
@@ -789,7 +851,7 @@ int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double
         }
     }
     ovica__pool_stop(&pool);
-    for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(double));
+    for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(real));
     *rounds = round;
     *n_conv = conv;
     return OVICA_OK;

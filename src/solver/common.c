@@ -24,12 +24,18 @@ int ovica__solver_work(ovica_solver *s, size_t len)
     s->work = w;
     s->work_len = len;
     s->gram = NULL;
+    s->gram_f32 = NULL;
     return OVICA_OK;
 }
 
 const double *ovica__solver_gram(const ovica_solver *s, const ovica_model *model)
 {
     return s != NULL && s->gram_model == model ? s->gram : NULL;
+}
+
+const float *ovica__solver_gram_f32(const ovica_solver *s, const ovica_model *model)
+{
+    return s != NULL && s->gram_model == model ? s->gram_f32 : NULL;
 }
 
 /* Objective and optimality at the final S, block by block (Bk rows):

@@ -155,6 +155,12 @@ OVICA_TRAIN_WINDOW = 31
 OVICA_TRAIN_SWAP = 32
 OVICA_TRAIN_STOP = 33
 OVICA_TRAIN_THREADS = 34
+OVICA_TRAIN_PRECISION = 35
+
+# enum ovica_precision (ovica/trainer.h)
+OVICA_PRECISION_INPUT = 0
+OVICA_PRECISION_SINGLE = 1
+OVICA_PRECISION_DOUBLE = 2
 
 # enum ovica_init_method (ovica/trainer.h)
 OVICA_INIT_RANDOM = 0
@@ -274,6 +280,12 @@ ENUMS = {
         ('OVICA_TRAIN_SWAP', 32),
         ('OVICA_TRAIN_STOP', 33),
         ('OVICA_TRAIN_THREADS', 34),
+        ('OVICA_TRAIN_PRECISION', 35),
+    ), 'ovica/trainer.h', False),
+    'ovica_precision': Enum('ovica_precision', (
+        ('OVICA_PRECISION_INPUT', 0),
+        ('OVICA_PRECISION_SINGLE', 1),
+        ('OVICA_PRECISION_DOUBLE', 2),
     ), 'ovica/trainer.h', False),
     'ovica_init_method': Enum('ovica_init_method', (
         ('OVICA_INIT_RANDOM', 0),

@@ -694,9 +694,11 @@ class Trainer(_Handle):
 
     def step(self, X):
         """One step (accumulate + apply) on the batch X; returns StepStats.
-        A float32 X goes to ovica_trainer_step_f32 without a copy (the rows
-        the step reads are widened in the library: the same step as on
-        X.astype(float64), bit for bit); anything else is taken as float64."""
+        A float32 X goes to ovica_trainer_step_f32 without a copy: by default
+        (parameter "precision" 0) its codes are computed in single precision
+        and the rest of the step in float64; with "precision" 2 the step is
+        the one on X.astype(float64), bit for bit. Anything else is taken as
+        float64."""
         single = getattr(X, "dtype", None) == np.float32
         x, px = as_input(X, "X", dtype=np.float32 if single else np.float64)
         st = StepStats()

@@ -490,8 +490,9 @@ class OvercompleteICA:
         reports that the run has settled (ovica_trainer_converged: the
         sparse route's convergence test; trainer_params={"stop": 0} takes
         every step). float32 data are trained on as they are (no float64
-        copy: the trainer widens the rows a step reads, the same steps as
-        on the float64 values)."""
+        copy): their codes are computed in single precision, the statistics
+        and the update in float64 (trainer_params={"precision": 2}: all in
+        float64, the same steps as on the float64 values)."""
         self._validate_params()
         x = self._check_X(X, fitted=False, keep_float32=True)
         self._setup(x)

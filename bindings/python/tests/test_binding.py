@@ -197,17 +197,25 @@ class TestNoCopy(unittest.TestCase):
 
     def test_float32_training_data_in_place(self):
         """float32 training data go to ovica_trainer_step_f32 as they are
-        (no float64 copy) and train exactly as their float64 values do."""
+        (no float64 copy). By default their codes are computed in single
+        precision; with precision 2 (double) they train exactly as their
+        float64 values do, and precision 1 (single) on the float64 values
+        trains exactly as the float32 data at the default."""
         X32 = self.X.astype(np.float32)
         kw = dict(prior="exponential", max_steps=5, random_state=0)
         est = ovica.OvercompleteICA(3, **kw)
         with Recorder("ovica_trainer_step_f32", 1) as rec:
             est.fit(X32)
         self.assertEqual(rec.seen, [X32.ctypes.data] * 5)
-        ref = ovica.OvercompleteICA(3, **kw).fit(X32.astype(np.float64))
-        np.testing.assert_array_equal(est.components_, ref.components_)
+        X64 = X32.astype(np.float64)
+        single = ovica.OvercompleteICA(3, trainer_params={"precision": 1}, **kw).fit(X64)
+        np.testing.assert_array_equal(est.components_, single.components_)
+        ref = ovica.OvercompleteICA(3, **kw).fit(X64)
+        dbl = ovica.OvercompleteICA(3, trainer_params={"precision": 2}, **kw).fit(X32)
+        np.testing.assert_array_equal(dbl.components_, ref.components_)
         t = ovica.Trainer(ovica.Model(2, 3, "exponential", 0.05), "auto", 4)
         u = ovica.Trainer(ovica.Model(2, 3, "exponential", 0.05), "auto", 4)
+        t.set_param("precision", 2)
         for _ in range(3):
             t.accumulate(X32)
             t.apply()

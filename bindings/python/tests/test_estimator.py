@@ -180,8 +180,10 @@ class TestProtocol(unittest.TestCase):
 
     def test_sparse_encode_float32(self):
         """float32 data is coded in single precision and gives float32
-        codes: the active-set solver's are the float64 codes rounded, FISTA's
-        reach the same objective to 1e-5; float64 data stays float64."""
+        codes: the active-set solver's reach the float64 objective to 1e-7
+        and the float64 codes to 1e-3 (float rounding times the supports'
+        conditioning), FISTA's the same objective to 1e-5; float64 data
+        stays float64."""
         rng = np.random.default_rng(12)
         D = rng.standard_normal((48, 24))
         D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -192,7 +194,8 @@ class TestProtocol(unittest.TestCase):
         S32, st32 = ovica.sparse_encode(X, D, return_stats=True, **kw)
         self.assertEqual(S64.dtype, np.float64)
         self.assertEqual(S32.dtype, np.float32)
-        np.testing.assert_array_equal(S32, S64.astype(np.float32))
+        self.assertLess(abs(st32["objective"] - st64["objective"]), 1e-7 * abs(st64["objective"]))
+        self.assertLess(np.max(np.abs(S32 - S64)), 1e-3)
         F32, sf = ovica.sparse_encode(X, D, solver="fista", tol=1e-6, max_iter=20000,
                                       return_stats=True, **kw)
         self.assertEqual(F32.dtype, np.float32)
