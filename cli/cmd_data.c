@@ -39,6 +39,8 @@ static const char synth_help[] =
     "  --dim M            data dimension (required for --set random)\n"
     "  --seed S           seed of the random generator; default 1\n"
     "  --out X.npy        the data, N x m (required)\n"
+    "  --float32          write the data as float32 (half the size; 'ovica train'\n"
+    "                     then codes them in single precision)\n"
     "  --basis-out A.npy  also write the true basis, m x n (atom i in column i)\n"
     "  --sources-out S.npy  also write the sources, N x n\n"
     "  --quiet            print nothing on success\n";
@@ -46,7 +48,7 @@ static const char synth_help[] =
 int cmd_synth(int argc, char **argv)
 {
     static const char *const sets[] = {"regular3", "irregular4", "random", NULL};
-    int set = 0, prior = 1, quiet = 0;
+    int set = 0, prior = 1, quiet = 0, f32 = 0;
     double scale = 1.0, activity = 1.0, noise = 0.05;
     uint64_t samples = 20000, atoms = 0, dim = 0, seed = 1;
     const char *out = NULL, *basis_out = NULL, *sources_out = NULL;
@@ -64,6 +66,7 @@ int cmd_synth(int argc, char **argv)
         {"basis-out", CLI_STRING, &basis_out, 0, 0, 0, NULL},
         {"sources-out", CLI_STRING, &sources_out, 0, 0, 0, NULL},
         {"quiet", CLI_FLAG, &quiet, 0, 0, 0, NULL},
+        {"float32", CLI_FLAG, &f32, 0, 0, 0, NULL},
     };
     unsigned char seen[COUNT(opts)];
     int r = cli_options("synth", synth_help, argc, argv, opts, COUNT(opts), NULL, 0, NULL, seen);
@@ -102,7 +105,15 @@ int cmd_synth(int argc, char **argv)
         cli_fail("synth", st, "cannot generate the data");
         goto done;
     }
-    if (cli_write_npy("synth", out, X, N, m)) goto done;
+    if (f32) {
+        st = ovica_npy_write_float32(out, X, N, m);
+        if (st != OVICA_OK) {
+            cli_fail("synth", st, "cannot write '%s'", out);
+            goto done;
+        }
+    } else if (cli_write_npy("synth", out, X, N, m)) {
+        goto done;
+    }
     if (basis_out && cli_write_npy("synth", basis_out, A, m, n)) goto done;
     if (sources_out && cli_write_npy("synth", sources_out, S, N, n)) goto done;
     if (!quiet)

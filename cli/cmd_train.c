@@ -25,6 +25,8 @@ static const char *const schedule_names[] = {"constant", "cosine", NULL};
 static const char *const init_names[] = {"random", "spread", "data", "auto", NULL};
 enum { INIT_AUTO = 3 };
 static const char *const keep_names[] = {"best", "final", NULL};
+/* --precision: auto, then enum ovica_precision's SINGLE and DOUBLE */
+static const char *const precision_names[] = {"auto", "single", "double", NULL};
 
 /* Settings of a training run (train's options; demo fills them itself). */
 typedef struct {
@@ -51,6 +53,8 @@ typedef struct {
     int steps_given;         /* steps given: else the trainer's default (new run) or the
                                 saved plan (resume) */
     const char *data_name;   /* the data file, for messages (NULL: in memory) */
+    int precision;           /* enum ovica_precision of the codes (0: the trainer's
+                                default, double for the rows read as doubles) */
 } train_cfg;
 
 /* Names the first non-finite value of step k's batch (B x m) by its row in
@@ -226,6 +230,8 @@ static int run_set_params(train_state *r)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_STOP, c->stop);
     if (st == OVICA_OK && c->threads > 0)
         st = ovica_trainer_set_param(r->t, OVICA_TRAIN_THREADS, (double)c->threads);
+    if (st == OVICA_OK && c->precision != OVICA_PRECISION_INPUT)
+        st = ovica_trainer_set_param(r->t, OVICA_TRAIN_PRECISION, (double)c->precision);
     if (st == OVICA_OK && c->solver >= 0)
         st = ovica_trainer_set_solver(r->t, ovica_solver_type_find(cli_solver_names[c->solver]));
     if (st != OVICA_OK) return cli_fail(r->cmd, st, "cannot set up the trainer");
@@ -533,6 +539,9 @@ static const char train_help_options[] =
     "                     blocks of contiguous rows in a new random order (by the seed)\n"
     "  --block R          rows per block of that shuffling, >= 1; default B/16\n"
     "  --max-samples N    use only the first N rows of the data (0: all); default 0\n"
+    "  --precision P      the arithmetic of the codes: single, double or auto (single\n"
+    "                     for a float32 file, double otherwise); the statistics and\n"
+    "                     the update are in double either way; default auto\n"
     ;
 static const char train_help_options2[] =
     "  --lr R             base learning rate, > 0; default: the trainer's (0.3)\n"
@@ -563,7 +572,7 @@ static const char train_help_options2[] =
 typedef struct {
     const char *data, *out, *log, *truth, *checkpoint, *resume;
     uint64_t atoms, steps, batch, seed, every, block, max_samples, threads;
-    int prior, rule, solver, schedule, init, keep, quiet, force;
+    int prior, rule, solver, schedule, init, keep, quiet, force, precision;
     double sigma, scale, lr, stop;
     int steps_given;
 } train_opts;
@@ -574,7 +583,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
 {
     *o = (train_opts){.steps = 300, .seed = 1, .prior = 1, .rule = 5, .solver = -1,
                       .schedule = -1, .init = INIT_AUTO, .keep = 1, .sigma = 0.05,
-                      .scale = 1.0, .stop = -1.0};
+                      .scale = 1.0, .stop = -1.0, .precision = 0};
     const cli_opt opts[] = {
         {"data", CLI_STRING, &o->data, 0, 0, 0, NULL},
         {"atoms", CLI_U64, &o->atoms, 1, 1e6, 0, NULL},
@@ -592,6 +601,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
         {"schedule", CLI_CHOICE, &o->schedule, 0, 0, 0, schedule_names},
         {"stop", CLI_DOUBLE, &o->stop, 0, 1, 0, NULL},
         {"threads", CLI_U64, &o->threads, 1, 256, 0, NULL},
+        {"precision", CLI_CHOICE, &o->precision, 0, 0, 0, precision_names},
         {"init", CLI_CHOICE, &o->init, 0, 0, 0, init_names},
         {"seed", CLI_U64, &o->seed, 0, 18446744073709551615.0, 0, NULL},
         {"keep", CLI_CHOICE, &o->keep, 0, 0, 0, keep_names},
@@ -652,6 +662,7 @@ typedef struct {
     double *T;            /* the true basis (m x tn), or NULL */
     size_t tn;
     cli_batches src;
+    int f32;              /* the file holds float32 values */
 } train_data;
 
 static void data_free(train_data *d)
@@ -678,10 +689,23 @@ static int data_open(train_data *d, const char *path, uint64_t max_samples)
         st = OVICA_OK;
     } else if (st == OVICA_OK) {
         st = ovica_npy_file_shape(d->file, &d->N, &d->m);
+        int dtype = OVICA_NPY_FLOAT64;
+        if (st == OVICA_OK) st = ovica_npy_file_format(d->file, &dtype, NULL, NULL);
+        d->f32 = dtype == OVICA_NPY_FLOAT32;
     }
     if (st != OVICA_OK) return cli_fail("train", st, "cannot read the data");
     if (max_samples > 0 && max_samples < d->N) d->N = (size_t)max_samples;
     return 0;
+}
+
+/* --precision (index in precision_names) as an enum ovica_precision: auto
+ * is single for a float32 file (its rows, read as doubles, round back to
+ * float exactly) and double otherwise. */
+static int data_precision(const train_data *d, int choice)
+{
+    if (choice == 1) return OVICA_PRECISION_SINGLE;
+    if (choice == 2) return OVICA_PRECISION_DOUBLE;
+    return d->f32 ? OVICA_PRECISION_SINGLE : OVICA_PRECISION_DOUBLE;
 }
 
 /* A transposed file (dimensions as rows), or too few samples for the atoms,
@@ -758,7 +782,8 @@ int cmd_train(int argc, char **argv)
     }
     train_cfg c = {(size_t)o.atoms, o.prior, o.sigma, o.scale, o.solver, o.rule, (size_t)o.steps,
                    (size_t)o.batch, o.lr, o.schedule, o.stop, (size_t)o.threads, o.init, o.seed, o.keep, o.quiet, o.log,
-                   d.T, d.tn, o.checkpoint, (size_t)o.every, o.resume, o.steps_given, o.data};
+                   d.T, d.tn, o.checkpoint, (size_t)o.every, o.resume, o.steps_given, o.data,
+                   data_precision(&d, o.precision)};
     ovica_model *model = NULL;
     code = train_run("train", &c, &d.src, o.out, d.T ? &model : NULL);
     if (code == CLI_EXIT_OK && model != NULL) {
@@ -906,7 +931,7 @@ int cmd_demo(int argc, char **argv)
     fflush(stdout);
 
     train_cfg c = {n, prior, noise, 1.0, -1, 5, (size_t)steps, 0, 0, -1, -1.0, 0, INIT_AUTO, seed, 1, quiet,
-                   p.log, A, n, NULL, 0, NULL, steps != 0, NULL};
+                   p.log, A, n, NULL, 0, NULL, steps != 0, NULL, 0};
     cli_batches src;
     cli_batches_all(&src, X, N, m);
     code = train_run("demo", &c, &src, p.model, &model);

@@ -127,6 +127,19 @@ if cmp -s sp1.ovm sp2.ovm; then ok; else bad "--threads 2 changed the model"; fi
 expect 0 train --data SP.npy --atoms 16 --steps 160 --stop 0 --out sp0.ovm
 has err.txt "trained at step 160 of 160"
 expect 2 train --data SP.npy --atoms 16 --threads 0 --out sp0.ovm;  has err.txt "--threads"
+# float32 data: coded in single precision by default (--precision auto), the
+# same run as the float64 file at --precision single; --precision double on
+# the float32 file is the double run of its values
+expect 0 synth --set random --atoms 16 --dim 8 --activity 0.1 --samples 4000 --noise 0.01 --seed 5 \
+  --out SP32.npy --float32 --quiet
+size SP32.npy $((128 + 4000 * 8 * 4))
+expect 0 train --data SP32.npy --atoms 16 --steps 400 --truth SPA.npy --out f32a.ovm
+has out.txt "recovered 16/16"
+expect 0 train --data SP32.npy --atoms 16 --steps 400 --precision single --out f32s.ovm --quiet
+if cmp -s f32a.ovm f32s.ovm; then ok; else bad "--precision auto is not single for a float32 file"; fi
+expect 0 train --data SP32.npy --atoms 16 --steps 400 --precision double --out f32d.ovm --quiet
+if cmp -s f32a.ovm f32d.ovm; then bad "--precision double gave the single run"; else ok; fi
+expect 2 train --data SP32.npy --atoms 16 --precision half --out f32h.ovm; has err.txt "--precision"
 expect 2 train --data SP.npy --atoms 16 --stop 2 --out sp0.ovm;     has err.txt "--stop"
 expect 2 train --data SP.npy --atoms 16 --stop nan --out sp0.ovm
 expect 0 train --data X.npy --atoms 3 --steps 25 --out m.ovm --log log.csv --truth A.npy
