@@ -19,7 +19,8 @@ not grow with the file:
 - libovica: ovica.Trainer with the library's defaults (rule auto, the
   exponential prior for the non-negative features, nothing else set but
   --threads), one float32 block of clamp(8 n, 1024, 8192) rows per step
-  (ovica_trainer_step_f32) (the rows
+  (ovica_trainer_step_f32: the codes in single precision by default,
+  --precision double for the float64 reference) (the rows
   the trainer's sparse route uses per step), until the trainer says that the
   basis has settled (ovica_trainer_converged) or its planned steps are done;
 - MiniBatchDictionaryLearning (scikit-learn), given its best: positive
@@ -143,11 +144,15 @@ def run_ovica(a, A_true, blocks):
     tr = Track(A_true)
     model = ovica.Model(a.m, a.n, prior="exponential", sigma=0.05)
     t = ovica.Trainer(model, rule="auto", seed=1, threads=a.threads)
+    if a.precision == "double":
+        t.set_param("precision", 2)  # (the default codes float32 data in single precision)
     steps = int(t.get_param("steps"))
+    if a.max_steps:
+        steps = min(steps, a.max_steps)
     B = min(max(8 * a.n, 1024), 8192)
     k = 0
     for k in range(steps):
-        X = blocks.block(B, np.float32)  # (ovica_trainer_step_f32: widened in the library)
+        X = blocks.block(B, np.float32)  # (ovica_trainer_step_f32)
         t0 = time.perf_counter()
         t.step(X)
         tr.train += time.perf_counter() - t0
@@ -315,6 +320,11 @@ def main():
                     help="the autoencoder's settings instead of the twelve: topk:F:LR (k = F "
                     "times the true mean L0) or l1:LAMBDA:LR")
     ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--precision", choices=["default", "double"], default="default",
+                    help="libovica: the trainer's default (single-precision codes for the "
+                         "float32 blocks) or double")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="libovica: stop after this many steps (0: the trainer's plan)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.dir = os.path.abspath(a.dir)
@@ -337,7 +347,7 @@ def main():
     for part in a.parts:
         cmd = [sys.executable, os.path.abspath(__file__), "--child", part] + [
             x for k in ("m", "n", "rows", "activity", "noise", "seed", "dir", "threads",
-                        "minutes", "eval_every")
+                        "minutes", "eval_every", "precision", "max_steps")
             for x in ("--" + k.replace("_", "-"), str(getattr(a, k)))]
         cmd += ["--alpha-factors"] + [str(f) for f in a.alpha_factors]
         if a.sae_settings:
