@@ -126,8 +126,8 @@ void ovica_trainer_free(ovica_trainer *t)
     ovica__free(t->last_dir);
     ovica__free(t->W1);
     ovica__free(t->W2);
-    ovica__free(t->supp);
-    ovica__free(t->chol);
+    ovica__free(t->wk);
+    ovica__free(t->rowst);
     ovica__free(t->mom);
     ovica__free(t->var);
     ovica__free(t->dC);
@@ -207,8 +207,6 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->last_dir = ovica__calloc(m * n, sizeof(double));
         t->W1 = ovica__calloc(n * n, sizeof(double));
         t->W2 = ovica__calloc(big * big, sizeof(double));
-        t->supp = ovica__calloc(n, sizeof(size_t));
-        t->chol = ovica__calloc(m * m + m, sizeof(double));
         t->mom = ovica__calloc(m * n, sizeof(double));
         t->var = ovica__calloc(m * n, sizeof(double));
         t->dC = ovica__calloc(n * n, sizeof(double));
@@ -216,8 +214,8 @@ int ovica_trainer_new(ovica_trainer **out, const ovica_model *model, const ovica
         t->probe_A = ovica__calloc(m * n, sizeof(double));
         t->conv_A = ovica__calloc(m * n, sizeof(double));
         if (!t->stats || !t->bnd || !t->worst || !t->last_active || !t->usage || !t->best_A ||
-            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->supp || !t->mom || !t->var ||
-            !t->dC || !t->dB || !t->probe_A || !t->conv_A || !t->chol)
+            !t->A1 || !t->prev || !t->last_dir || !t->W1 || !t->W2 || !t->mom || !t->var ||
+            !t->dC || !t->dB || !t->probe_A || !t->conv_A)
             st = ovica__error(OVICA_ENOMEM, "cannot allocate the trainer's work memory");
     }
     if (st) {
@@ -364,12 +362,13 @@ int ovica__trainer_ensure_rows(ovica_trainer *t, size_t N)
     double *S = ovica__alloc_doubles(N * t->n, "codes");
     double *R = ovica__alloc_doubles(N * t->m, "residuals");
     double *Z = ovica__alloc_doubles(N * t->n, "scores");
-    if (!S || !R || !Z) {
-        ovica__free(S); ovica__free(R); ovica__free(Z);
+    double *W = ovica__alloc_doubles(4 * N, "per-sample statistics");
+    if (!S || !R || !Z || !W) {
+        ovica__free(S); ovica__free(R); ovica__free(Z); ovica__free(W);
         return OVICA_ENOMEM;
     }
-    ovica__free(t->S); ovica__free(t->R); ovica__free(t->Z);
-    t->S = S; t->R = R; t->Z = Z;
+    ovica__free(t->S); ovica__free(t->R); ovica__free(t->Z); ovica__free(t->rowst);
+    t->S = S; t->R = R; t->Z = Z; t->rowst = W;
     t->cap = N;
     t->last_N = 0;
     return OVICA_OK;

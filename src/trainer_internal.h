@@ -64,9 +64,11 @@ struct ovica_trainer {
     int have_last_dir;
     const ovica_rule_type *last_rule; /* the type that made last_dir */
     double *W1, *W2;           /* n x n, max(m,n) x max(m,n) work */
-    size_t *supp;              /* n: one sample's support (the sparse statistics) */
-    double *chol;              /* m x m + m: one support's Cholesky factor and solve (the
-                                * refitted residuals of sparse codes) */
+    double *wk;                /* the statistics' per-thread scratch (trainer_stats.c):
+                                * per worker a support (n) and a Cholesky factor with its
+                                * solve (m x m + m) */
+    size_t wk_n;               /* workers it holds */
+    double *rowst;             /* 4 x cap: per-sample statistics of the last batch */
     double *mom, *var;         /* m x n: Adam's moving averages of dA and dA^2 */
     double adam_n;             /* Adam steps since the moments were reset */
     int strikes;               /* monitor evaluations in a row above the divergence threshold */

@@ -3,6 +3,7 @@
  * into the flat array (ovica_trainer_accumulate), and the array's
  * clearing, export and import (distributed training). */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -197,35 +198,31 @@ int ovica_trainer_accumulate_f32(ovica_trainer *t, const float *X, size_t N, siz
  * path below: a sample with k active atoms costs O(k m + k^2) there against
  * O(n m + n^2) in the GEMMs. */
 #define SPARSE_STATS 0.1
+/* Rows per chunk of the per-sample passes handed to a thread. */
+#define STAT_CHUNK 64
 
-/* The support of code row s (n entries): its indices into t->supp; returns
+/* Per-thread scratch of the statistics (t->wk, one block per worker): a
+ * sample's support (n indices) and its Cholesky factor with its solve
+ * (m x m + m doubles). */
+_Static_assert(sizeof(size_t) <= sizeof(double), "an index fits in a double's place");
+
+static size_t wk_len(const ovica_trainer *t) { return t->n + t->m * t->m + t->m; }
+
+static size_t *wk_supp(const ovica_trainer *t, size_t w)
+{
+    return (size_t *)(void *)(t->wk + w * wk_len(t));
+}
+
+static double *wk_chol(const ovica_trainer *t, size_t w) { return t->wk + w * wk_len(t) + t->n; }
+
+/* The support of code row s (n entries): its indices into supp; returns
  * their number. */
-static size_t support(const ovica_trainer *t, const double *s)
+static size_t support(const ovica_trainer *t, const double *s, size_t *supp)
 {
     size_t k = 0;
     for (size_t j = 0; j < t->n; j++)
-        if (s[j] != 0.0) t->supp[k++] = j;
+        if (s[j] != 0.0) supp[k++] = j;
     return k;
-}
-
-/* R = X - S A^T from the supports of the codes (A^T copied to W2 once). */
-static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
-{
-    const size_t m = t->m, n = t->n;
-    const double *A = t->model->A;
-    double *At = t->W2; /* n x m */
-    for (size_t r = 0; r < m; r++)
-        for (size_t j = 0; j < n; j++) At[j * m + r] = A[r * n + j];
-    for (size_t i = 0; i < N; i++) {
-        const double *s = t->S + i * n;
-        double *R = t->R + i * m;
-        memcpy(R, X + i * m, m * sizeof(double));
-        const size_t k = support(t, s);
-        for (size_t a = 0; a < k; a++) {
-            const double v = s[t->supp[a]], *col = At + t->supp[a] * m;
-            for (size_t r = 0; r < m; r++) R[r] -= v * col[r];
-        }
-    }
 }
 
 /* The squared residual of the least-squares refit of a MAP code on its
@@ -233,9 +230,9 @@ static void sparse_residuals(ovica_trainer *t, const double *X, size_t N)
  * A_S^T r = mu z with z = sign(s_S), so that
  *     ||x - A_S s_ls||^2 = ||r||^2 - mu^2 z^T (A_S^T A_S)^{-1} z,
  * which needs only the Gram matrix of the support's atoms and its Cholesky
- * factor (t->chol). The entries come from the active-set coder's Gram
+ * factor (chol). The entries come from the active-set coder's Gram
  * matrix A^T A when it formed one for this batch (G; free), else from dot
- * products of the rows of A^T that sparse_residuals left in t->W2 (k^2 m / 2
+ * products of the rows of A^T that the residuals' pass left in t->W2 (k^2 m / 2
  * per sample: a third of a step at 256 x 2048 with 45 active codes a
  * sample). It takes the shrinkage of the threshold out of the residual r
  * (r2 = ||r||^2). A support larger than m, or whose Gram
@@ -257,12 +254,11 @@ static double gram_entry(const ovica_trainer *t, gram_src g, size_t i, size_t j)
     return v;
 }
 
-static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, size_t k,
-                       double r2, double mu)
+static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, const size_t *sp,
+                       double *chol, size_t k, double r2, double mu)
 {
     if (k == 0 || k > t->m) return r2;
-    double *L = t->chol, *y = t->chol + k * k;
-    const size_t *sp = t->supp;
+    double *L = chol, *y = chol + k * k;
     double q = 0.0;
     for (size_t a = 0; a < k; a++) {
         double *La = L + a * k;
@@ -286,25 +282,117 @@ static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, size
     return ls > 0.0 ? ls : 0.0;
 }
 
-/* xs += X^T S and ss += S^T S from the supports of the codes. */
-static void sparse_stats(ovica_trainer *t, const double *X, size_t N)
+/* The per-sample statistics, spread over OVICA_TRAIN_THREADS threads in
+ * three passes; every value is computed by the same operations in the
+ * same order whatever the number of threads, so the step does not depend
+ * on it (and each thread writes only its rows or atoms). The per-sample
+ * sums are made afterwards, in row order, by the calling thread. */
+typedef struct {
+    ovica_trainer *t;
+    const double *X;           /* the step's rows, N x m */
+    size_t N, parts;           /* rows; atom ranges of the third pass */
+    int sparse, refit;         /* statistics from the supports; refitted residuals */
+    gram_src G;                /* the coder's Gram matrix for the refit, if any */
+    double mu;                 /* the codes' threshold */
+    atomic_int st;             /* the first error (a user prior's callback) */
+} stat_task;
+
+/* Rows of the per-sample arrays t->rowst (4 x cap): squared residual,
+ * -log p(s), refitted squared residual, non-zero codes. */
+enum { ROW_R2 = 0, ROW_NL = 1, ROW_REFIT = 2, ROW_NNZ = 3 };
+
+static double *rowst(const ovica_trainer *t, int which) { return t->rowst + which * t->cap; }
+
+/* First pass: the non-zero codes of each row. */
+static void rows_count(void *task, size_t worker, size_t r0, size_t r1)
 {
+    (void)worker;
+    const ovica_trainer *t = ((stat_task *)task)->t;
+    double *nnz = rowst(t, ROW_NNZ);
+    for (size_t i = r0; i < r1; i++) {
+        const double *s = t->S + i * t->n;
+        size_t c = 0;
+        for (size_t j = 0; j < t->n; j++) c += s[j] != 0.0;
+        nnz[i] = (double)c;
+    }
+}
+
+/* Second pass: per row, the residual R = x - A s from the support of s
+ * (sparse codes; A^T copied to t->W2 before; otherwise R came from a
+ * GEMM), its squared norm, -log p(s) and the refitted squared residual. */
+static void rows_stats(void *task, size_t worker, size_t r0, size_t r1)
+{
+    stat_task *k = task;
+    const ovica_trainer *t = k->t;
     const size_t m = t->m, n = t->n;
-    double *xsT = t->W2; /* n x m, added to xs transposed at the end */
-    memset(xsT, 0, n * m * sizeof(double));
-    for (size_t i = 0; i < N; i++) {
-        const double *s = t->S + i * n, *x = X + i * m;
-        const size_t k = support(t, s);
-        for (size_t a = 0; a < k; a++) {
-            const size_t ja = t->supp[a];
+    const double *At = t->W2; /* n x m */
+    size_t *supp = wk_supp(t, worker);
+    double *chol = wk_chol(t, worker);
+    for (size_t i = r0; i < r1; i++) {
+        const double *s = t->S + i * n;
+        double *R = t->R + i * m;
+        size_t kk = 0;
+        if (k->sparse) {
+            memcpy(R, k->X + i * m, m * sizeof(double));
+            kk = support(t, s, supp);
+            for (size_t a = 0; a < kk; a++) {
+                const double v = s[supp[a]], *col = At + supp[a] * m;
+                for (size_t r = 0; r < m; r++) R[r] -= v * col[r];
+            }
+        }
+        double r2 = 0.0, nl = 0.0;
+        for (size_t r = 0; r < m; r++) r2 += R[r] * R[r];
+        int st = ovica__prior_neglogp(t->model->prior, s, n, &nl);
+        if (st) {
+            int none = 0;
+            atomic_compare_exchange_strong(&k->st, &none, st);
+        }
+        rowst(t, ROW_R2)[i] = r2;
+        rowst(t, ROW_NL)[i] = nl;
+        rowst(t, ROW_REFIT)[i] = k->refit ? refit_sq(t, k->G, s, supp, chol, kk, r2, k->mu) : r2;
+    }
+}
+
+/* Third pass (sparse codes), over ranges of atoms: each range's activity
+ * counts (t->W1), rows of X^T S (t->W2, transposed: n x m) and of S^T S
+ * (added into t->ss), from the supports of all rows in row order. */
+static void atoms_stats(void *task, size_t worker, size_t q0, size_t q1)
+{
+    stat_task *k = task;
+    ovica_trainer *t = k->t;
+    const size_t m = t->m, n = t->n;
+    const size_t j0 = q0 * n / k->parts, j1 = q1 * n / k->parts;
+    size_t *supp = wk_supp(t, worker);
+    double *act = t->W1, *xsT = t->W2;
+    memset(act + j0, 0, (j1 - j0) * sizeof(double));
+    memset(xsT + j0 * m, 0, (j1 - j0) * m * sizeof(double));
+    for (size_t i = 0; i < k->N; i++) {
+        const double *s = t->S + i * n, *x = k->X + i * m;
+        const size_t kk = support(t, s, supp);
+        for (size_t a = 0; a < kk; a++) {
+            const size_t ja = supp[a];
+            if (ja < j0) continue;
+            if (ja >= j1) break;
             const double va = s[ja];
             double *row = xsT + ja * m, *ssr = t->ss + ja * n;
+            act[ja] += 1.0;
             for (size_t r = 0; r < m; r++) row[r] += va * x[r];
-            for (size_t b = 0; b < k; b++) ssr[t->supp[b]] += va * s[t->supp[b]];
+            for (size_t b = 0; b < kk; b++) ssr[supp[b]] += va * s[supp[b]];
         }
     }
-    for (size_t r = 0; r < m; r++)
-        for (size_t j = 0; j < n; j++) t->xs[r * n + j] += xsT[j * m + r];
+}
+
+/* Scratch for `workers` threads of the passes (grown when the thread
+ * count grows; the first step allocates it). */
+static int ensure_workers(ovica_trainer *t, size_t workers)
+{
+    if (workers <= t->wk_n) return OVICA_OK;
+    double *w = ovica__alloc_doubles(workers * wk_len(t), "the statistics' per-thread scratch");
+    if (w == NULL) return OVICA_ENOMEM;
+    ovica__free(t->wk);
+    t->wk = w;
+    t->wk_n = workers;
+    return OVICA_OK;
 }
 
 static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
@@ -401,21 +489,40 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     t->last_single = single;
 
     double sum_obj = 0.0, sum_sq = 0.0, sum_act = 0.0, sum_xx = 0.0;
+    /* The per-sample work on OVICA_TRAIN_THREADS threads (a user prior's
+     * callbacks only in this thread). */
+    const int user_prior = t->model->prior->kind == OVICA_PRIOR_USER;
+    size_t threads = user_prior ? 1 : (size_t)t->param[OVICA_TRAIN_THREADS];
+    if (threads < 1) threads = 1;
+    if (threads > OVICA__POOL_MAX) threads = OVICA__POOL_MAX;
+    st = ensure_workers(t, threads);
+    if (st) return st;
+    stat_task task = {.t = t, .X = X, .N = N, .parts = threads};
+    atomic_init(&task.st, OVICA_OK);
+    ovica__pool pool;
+    ovica__pool_start(&pool, threads);
+    task.parts = pool.nw + 1;
     /* The activity of each atom; sparse MAP codes (the dictionary rule: few
      * active per sample) get their residuals and statistics from their
      * supports, denser ones from GEMMs. */
-    double *act = t->W1; /* n counts for this batch */
-    memset(act, 0, n * sizeof(double));
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < n; j++)
-            if (t->S[i * n + j] != 0.0) act[j] += 1.0;
-    for (size_t j = 0; j < n; j++) sum_act += act[j];
+    ovica__pool_run(&pool, rows_count, &task, N, STAT_CHUNK);
+    for (size_t i = 0; i < N; i++) sum_act += rowst(t, ROW_NNZ)[i];
     const int sparse = !draws && !(rule->flags & OVICA__RULE_SCORES) &&
                        sum_act <= SPARSE_STATS * (double)N * (double)n;
+    double *act = t->W1; /* n counts for this batch */
+    if (!sparse) {
+        memset(act, 0, n * sizeof(double));
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < n; j++)
+                if (t->S[i * n + j] != 0.0) act[j] += 1.0;
+    }
 
     /* Residuals, objective, the worst-reconstructed sample. */
     if (sparse) {
-        sparse_residuals(t, X, N);
+        const double *A = t->model->A;
+        double *At = t->W2; /* n x m */
+        for (size_t r = 0; r < m; r++)
+            for (size_t j = 0; j < n; j++) At[j * m + r] = A[r * n + j];
     } else {
         memcpy(t->R, X, N * m * sizeof(double));
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)m, (int)n, -1.0, t->S,
@@ -433,17 +540,24 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
         G.G = ovica__solver_gram(t->solver, t->model);
         G.Gf = ovica__solver_gram_f32(t->solver, t->model);
     }
+    task.sparse = sparse;
+    task.refit = refit;
+    task.G = G;
+    task.mu = mu;
+    ovica__pool_run(&pool, rows_stats, &task, N, STAT_CHUNK);
+    if (sparse) ovica__pool_run(&pool, atoms_stats, &task, task.parts, 1);
+    ovica__pool_stop(&pool);
+    st = atomic_load(&task.st);
+    if (st) return st;
     size_t worst_k = 0;
     double worst = -1.0, sum_refit = 0.0;
+    const double *r2s = rowst(t, ROW_R2), *nls = rowst(t, ROW_NL), *rfs = rowst(t, ROW_REFIT);
     for (size_t i = 0; i < N; i++) {
-        double r2 = 0.0, nl = 0.0;
-        for (size_t r = 0; r < m; r++) r2 += t->R[i * m + r] * t->R[i * m + r];
+        const double r2 = r2s[i];
         for (size_t r = 0; r < m; r++) sum_xx += X[i * m + r] * X[i * m + r];
-        st = ovica__prior_neglogp(t->model->prior, t->S + i * n, n, &nl);
-        if (st) return st;
-        sum_obj += half_lam * r2 + nl;
+        sum_obj += half_lam * r2 + nls[i];
         sum_sq += r2;
-        sum_refit += refit ? refit_sq(t, G, t->S + i * n, support(t, t->S + i * n), r2, mu) : r2;
+        sum_refit += rfs[i];
         if (r2 > worst) { worst = r2; worst_k = i; }
     }
     double ndraws = (double)N;
@@ -474,8 +588,10 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)n, (int)N, 1.0,
                         t->Z, (int)n, t->S, (int)n, 1.0, t->zs, (int)n);
         }
-        if (sparse) {
-            sparse_stats(t, X, N);
+        if (sparse) { /* (ss, act and X^T S transposed: the third pass) */
+            const double *xsT = t->W2;
+            for (size_t r = 0; r < m; r++)
+                for (size_t j = 0; j < n; j++) t->xs[r * n + j] += xsT[j * m + r];
         } else {
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)N, 1.0, X,
                         (int)m, t->S, (int)n, 1.0, t->xs, (int)n);

@@ -248,7 +248,8 @@ static void *error_thread(void *arg)
     return NULL;
 }
 
-/* OVICA_TRAIN_THREADS: the trainer's codes on two threads make the same
+/* OVICA_TRAIN_THREADS: the trainer's codes and per-sample statistics on
+ * two and three threads (ranges of atoms of unequal size) make the same
  * run, bit for bit, as on one (sparse route, 60 steps on drawn rows). */
 static void sparse_run(int threads, double *A_out, size_t m, size_t n)
 {
@@ -274,6 +275,8 @@ START_TEST(test_trainer_threads_same_run)
     ck_assert(one && two);
     sparse_run(1, one, m, n);
     sparse_run(2, two, m, n);
+    ck_assert_double_eq(tu_max_abs_diff(one, two, m * n), 0.0);
+    sparse_run(3, two, m, n);
     ck_assert_double_eq(tu_max_abs_diff(one, two, m * n), 0.0);
     free(one);
     free(two);
