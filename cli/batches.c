@@ -100,7 +100,10 @@ static size_t shuffle_block_at(const cli_batches *b, size_t off)
     return lo;
 }
 
-static int shuffle_get(cli_batches *b, size_t k)
+/* The rows of step k, block by block: read into b->buf, or (prefetch)
+ * only announced to the system (ovica_npy_prefetch_rows: the kernel reads
+ * them from the disk while the current step trains). */
+static int shuffle_walk(cli_batches *b, size_t k, int prefetch)
 {
     /* position in the sequence of passes (k <= 1e9 steps and B <= 1e9 rows,
      * the options' bounds: k B fits in 64 bits) */
@@ -114,11 +117,13 @@ static int shuffle_get(cli_batches *b, size_t k)
         size_t row0 = b->perm[j] * b->block + (off - b->start[j]);
         size_t avail = b->start[j + 1] - off, want = b->B - filled;
         size_t n = avail < want ? avail : want;
-        if (b->X != NULL)
+        if (prefetch)
+            st = ovica_npy_prefetch_rows(b->file, row0, row0 + n);
+        else if (b->X != NULL)
             memcpy(b->buf + filled * b->m, b->X + row0 * b->m, n * b->m * sizeof *b->buf);
-        else if ((st = ovica_npy_read_rows(b->file, row0, row0 + n, b->buf + filled * b->m,
-                                           b->m)) != OVICA_OK)
-            return st;
+        else
+            st = ovica_npy_read_rows(b->file, row0, row0 + n, b->buf + filled * b->m, b->m);
+        if (st != OVICA_OK) return st;
         filled += n;
         off += n;
         if (off == b->N) {
@@ -127,6 +132,16 @@ static int shuffle_get(cli_batches *b, size_t k)
         }
     }
     return OVICA_OK;
+}
+
+/* Step k's rows into b->buf; from a file, step k + 1's are then asked for
+ * ahead. */
+static int shuffle_get(cli_batches *b, size_t k)
+{
+    int st = shuffle_walk(b, k, 0);
+    if (st == OVICA_OK && b->file != NULL && b->X == NULL)
+        st = shuffle_walk(b, k + 1, 1);
+    return st;
 }
 
 int cli_batches_get(cli_batches *b, size_t k, const double **out, size_t *rows)

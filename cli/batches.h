@@ -10,7 +10,9 @@
  *            the last N mod B rows are never used);
  *   shuffle  batches of B < N rows read from an opened .npy file
  *            (ovica_npy_read_rows: memory-mapped, converted to double, only
- *            the batch in memory) or copied from X: the first N rows are cut
+ *            the batch in memory; once step k's rows are read, step
+ *            k + 1's are announced with ovica_npy_prefetch_rows so that the
+ *            disk reads them while step k trains) or copied from X: the first N rows are cut
  *            into blocks of `block` contiguous rows, every pass over them
  *            visits the blocks in a random order of its own (seeded by the
  *            seed and the pass), and step k takes the rows [k B, (k + 1) B)

@@ -866,15 +866,46 @@ static int npy_map_convert(const ovica_npy_file *f, size_t e0, size_t count, dou
     return OVICA_OK;
 }
 
+/* OVICA_EINVAL unless [r0, r1) is a non-empty range of the file's rows. */
+static int check_rows(const ovica_npy_file *f, size_t r0, size_t r1)
+{
+    if (r0 >= r1 || r1 > f->h.rows)
+        return npy_fail(f->origin, OVICA_EINVAL,
+                        "rows [%zu, %zu) are not a non-empty range of the file's %zu rows", r0, r1,
+                        f->h.rows);
+    return OVICA_OK;
+}
+
+/* Advises the kernel to read data elements [e0, e0 + count) (in the
+ * file's order) ahead; failures are ignored (it is advice). */
+static void npy_advise(const ovica_npy_file *f, size_t e0, size_t count)
+{
+    const size_t start = f->h.data_offset + e0 * f->h.itemsize;
+    (void)posix_fadvise(f->fd, (off_t)start, (off_t)(count * f->h.itemsize),
+                        POSIX_FADV_WILLNEED);
+}
+
+int ovica_npy_prefetch_rows(const ovica_npy_file *f, size_t r0, size_t r1)
+{
+    OVICA__CHECK_NULL(f, "f");
+    const npy_hdr *h = &f->h;
+    int st = check_rows(f, r0, r1);
+    if (st != OVICA_OK) return st;
+    if (!h->fortran) {
+        npy_advise(f, r0 * h->cols, (r1 - r0) * h->cols);
+    } else {
+        for (size_t j = 0; j < h->cols; j++) npy_advise(f, j * h->rows + r0, r1 - r0);
+    }
+    return OVICA_OK;
+}
+
 int ovica_npy_read_rows(const ovica_npy_file *f, size_t r0, size_t r1, double *out, size_t cols)
 {
     OVICA__CHECK_NULL(f, "f");
     OVICA__CHECK_NULL(out, "out");
     const npy_hdr *h = &f->h;
-    if (r0 >= r1 || r1 > h->rows)
-        return npy_fail(f->origin, OVICA_EINVAL,
-                        "rows [%zu, %zu) are not a non-empty range of the file's %zu rows", r0, r1,
-                        h->rows);
+    int st = check_rows(f, r0, r1);
+    if (st != OVICA_OK) return st;
     if (cols != h->cols)
         return npy_fail(f->origin, OVICA_ESIZE, "holds %zu columns, the buffer's rows have %zu",
                         h->cols, cols);
@@ -890,7 +921,7 @@ int ovica_npy_read_rows(const ovica_npy_file *f, size_t r0, size_t r1, double *o
                         (intmax_t)sb.st_size);
     if (!h->fortran) return npy_map_convert(f, r0 * h->cols, (r1 - r0) * h->cols, out, 1);
     for (size_t j = 0; j < h->cols; j++) {
-        int st = npy_map_convert(f, j * h->rows + r0, r1 - r0, out + j, h->cols);
+        st = npy_map_convert(f, j * h->rows + r0, r1 - r0, out + j, h->cols);
         if (st != OVICA_OK) return st;
     }
     return OVICA_OK;

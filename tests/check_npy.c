@@ -1018,6 +1018,8 @@ START_TEST(test_rows_layouts)
             size_t r0 = ranges[q][0], r1 = ranges[q][1];
             if (r1 > R) r1 = R;
             memset(y, 0, (r1 - r0) * C * sizeof *y);
+            /* (advice ahead of the read changes nothing in what is read) */
+            ck_assert_status(ovica_npy_prefetch_rows(f, r0, r1), OVICA_OK);
             ck_assert_status(ovica_npy_read_rows(f, r0, r1, y, C), OVICA_OK);
             check_rows(y, r0, r1, C, cases[t].isz);
         }
@@ -1074,6 +1076,7 @@ START_TEST(test_rows_bad_input)
     ck_assert_status(ovica_npy_file_format(NULL, NULL, NULL, NULL), OVICA_EINVAL);
     double y[12];
     ck_assert_status(ovica_npy_read_rows(NULL, 0, 1, y, 4), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_prefetch_rows(NULL, 0, 1), OVICA_EINVAL);
 
     /* out-of-range rows and a wrong row length; the handle stays usable */
     ck_assert_status(ovica_npy_open(&f, p), OVICA_OK);
@@ -1087,6 +1090,14 @@ START_TEST(test_rows_bad_input)
     ck_assert_status(ovica_npy_read_rows(f, SIZE_MAX, 3, y, 4), OVICA_EINVAL);
     ck_assert_status(ovica_npy_read_rows(f, 0, SIZE_MAX, y, 4), OVICA_EINVAL);
     ck_assert_status(ovica_npy_read_rows(f, 0, 3, y, 3), OVICA_ESIZE);
+    ovica_error_clear();
+    ck_assert_status(ovica_npy_prefetch_rows(f, 2, 4), OVICA_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ovica_error_message(), "rows [2, 4)"));
+    ck_assert_status(ovica_npy_prefetch_rows(f, 1, 1), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_prefetch_rows(f, 3, 2), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_prefetch_rows(f, SIZE_MAX, 3), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_prefetch_rows(f, 0, SIZE_MAX), OVICA_EINVAL);
+    ck_assert_status(ovica_npy_prefetch_rows(f, 0, 3), OVICA_OK);
     ck_assert_status(ovica_npy_read_rows(f, 0, 3, y, 4), OVICA_OK);
     ck_assert_mem_eq(y, x, sizeof x);
 

@@ -190,9 +190,14 @@ OVICA_API int ovica_npy_write_float32(const char *path, const double *data, size
  * system deliver SIGBUS to the process (a property of memory maps). Do not
  * shrink files that are being read.
  *
- * Threads: the handle is only read by ovica_npy_read_rows(), so several
- * threads may read rows of one handle at once; ovica_npy_close() must not
- * race with them.
+ * Streaming: a host that knows which rows its next step reads can ask for
+ * them with ovica_npy_prefetch_rows() before it trains on the current
+ * rows; the kernel then reads them from the disk while the step computes,
+ * and the next ovica_npy_read_rows() finds them in memory.
+ *
+ * Threads: the handle is only read by ovica_npy_read_rows() and
+ * ovica_npy_prefetch_rows(), so several threads may use one handle at
+ * once; ovica_npy_close() must not race with them.
  * @{
  */
 
@@ -264,6 +269,26 @@ OVICA_API int ovica_npy_file_format(const ovica_npy_file *f, int *dtype, int *fo
  */
 OVICA_API int ovica_npy_read_rows(const ovica_npy_file *f, size_t r0, size_t r1, double *out,
                                   size_t cols);
+
+/**
+ * @brief Asks the system to start reading rows [r0, r1) of an opened file
+ * into memory, and returns at once (added in 0.3).
+ *
+ * The bytes of those rows (one range in C order, one per column in Fortran
+ * order) are given to posix_fadvise(POSIX_FADV_WILLNEED): the kernel reads
+ * them into its page cache in the background, so that a later
+ * ovica_npy_read_rows() of the same rows does not wait for the disk. It is
+ * advice: nothing is read into the caller's memory, nothing is kept by the
+ * handle, and where the system cannot take the advice (it has no such call,
+ * or refuses it) the call still succeeds and the rows are read when they
+ * are asked for.
+ *
+ * @param f     the handle; must not be NULL. Only read.
+ * @param r0    first row, < r1.
+ * @param r1    one past the last row, <= the file's rows.
+ * @return OVICA_OK; OVICA_EINVAL (f NULL, r0 >= r1, r1 past the last row).
+ */
+OVICA_API int ovica_npy_prefetch_rows(const ovica_npy_file *f, size_t r0, size_t r1);
 
 /** @} */
 

@@ -756,6 +756,15 @@ FUNCTIONS = {
         ),
         ('f', 'r0', 'r1', 'out', 'cols'),
         'ovica/io.h', False),
+    'ovica_npy_prefetch_rows': Function(
+        'ovica_npy_prefetch_rows', ctypes.c_int,
+        (
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+        ),
+        ('f', 'r0', 'r1'),
+        'ovica/io.h', False),
     'ovica_free': Function(
         'ovica_free', None,
         (

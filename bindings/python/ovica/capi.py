@@ -72,7 +72,7 @@ RAW_ONLY = frozenset({
     # covers the rest (np.load(mmap_mode=...) for row ranges)
     "ovica_npy_read", "ovica_npy_read_buffer", "ovica_npy_write_float32",
     "ovica_npy_open", "ovica_npy_close", "ovica_npy_file_shape", "ovica_npy_file_format",
-    "ovica_npy_read_rows",
+    "ovica_npy_read_rows", "ovica_npy_prefetch_rows",
     # ovica/eval.h: clustering and atom scans beyond cluster_atoms
     "ovica_atoms_rescale", "ovica_atoms_choose_k", "ovica_atoms_scan",
     # ovica/debug.h (experimental): allocation counting, failure injection
