@@ -119,6 +119,8 @@ int ovica__solver_work(ovica_solver *s, size_t len);
 /* Swaps rows i and j of a row-major array with w columns (the solvers
  * move converged rows to the end of their block). */
 void ovica__swap_rows(double *a, size_t w, size_t i, size_t j);
+/* The same for float rows. */
+void ovica__swap_rows_f(float *a, size_t w, size_t i, size_t j);
 /* The Gram matrix A^T A of model's basis, n x n row-major, when the last
  * ovica_solver_infer call on s coded with that model by the active-set
  * method (which forms it); NULL otherwise. Valid until the next call on s

@@ -103,6 +103,18 @@ END_TEST
 /* The active-set coder's Gram matrix, which the trainer's refitted noise
  * estimate reads (ovica__solver_gram): A^T A of the model it coded with,
  * and NULL for another model, a coder that forms none, or before any call. */
+/* G (or Gf, in float) is A^T A to tol. */
+static void expect_gram(const double *A, size_t m, size_t n, const double *G, const float *Gf,
+                        double tol)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double g = 0.0;
+            for (size_t k = 0; k < m; k++) g += A[k * n + i] * A[k * n + j];
+            ck_assert_double_eq_tol(G != NULL ? G[i * n + j] : (double)Gf[i * n + j], g, tol);
+        }
+}
+
 START_TEST(test_solver_gram)
 {
     const size_t m = 8, n = 16, N = 40;
@@ -122,12 +134,7 @@ START_TEST(test_solver_gram)
     ck_assert_status(ovica_solver_infer(act, md, X, N, m, S, n, NULL), OVICA_OK);
     const double *G = ovica__solver_gram(act, md);
     ck_assert_ptr_nonnull(G);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double g = 0.0;
-            for (size_t k = 0; k < m; k++) g += A[k * n + i] * A[k * n + j];
-            ck_assert_double_eq_tol(G[i * n + j], g, 1e-12);
-        }
+    expect_gram(A, m, n, G, NULL, 1e-12);
     ck_assert_ptr_null(ovica__solver_gram(act, other));
     /* a rejected call leaves it; a first-order coder forms none */
     X[0] = NAN;
@@ -146,12 +153,7 @@ START_TEST(test_solver_gram)
     ck_assert_ptr_null(ovica__solver_gram_f32(act, other));
     const float *Gf = ovica__solver_gram_f32(act, md);
     ck_assert_ptr_nonnull(Gf);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double g = 0.0;
-            for (size_t k = 0; k < m; k++) g += A[k * n + i] * A[k * n + j];
-            ck_assert_double_eq_tol((double)Gf[i * n + j], g, 1e-5);
-        }
+    expect_gram(A, m, n, NULL, Gf, 1e-5);
     ck_assert_status(ovica_solver_infer(act, md, X, N, m, S, n, NULL), OVICA_OK);
     ck_assert_ptr_null(ovica__solver_gram_f32(act, md));
     ck_assert_ptr_nonnull(ovica__solver_gram(act, md));

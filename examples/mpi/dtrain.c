@@ -223,6 +223,42 @@ static const char *guard_letters(int g, char *buf)
 
 /* ------------------------------------------------------------- training */
 
+/* Whether the .npy file holds float32 values (0 also when it cannot be
+ * opened: the reading reports that). */
+static int npy_is_float32(const char *path)
+{
+    ovica_npy_file *f = NULL;
+    int dtype = OVICA_NPY_FLOAT64;
+    if (path == NULL || ovica_npy_open(&f, path) != OVICA_OK) return 0;
+    ovica_npy_file_format(f, &dtype, NULL, NULL);
+    ovica_npy_close(f);
+    return dtype == OVICA_NPY_FLOAT32;
+}
+
+/* Rows [lo, lo + sn) of the file into out: doubles, or (f32) floats, read
+ * through a double buffer of at most SHARD_PIECE rows (float32 values
+ * round-trip exactly). */
+#define SHARD_PIECE 4096
+static int read_shard(const char *path, size_t lo, size_t sn, size_t m, int f32, void *out,
+                      char *err, size_t errlen)
+{
+    if (!f32) return sn ? npy_read_rows(path, lo, sn, m, out, err, errlen) : OVICA_OK;
+    double *piece = malloc((sn < SHARD_PIECE ? (sn ? sn : 1) : SHARD_PIECE) * m * sizeof *piece);
+    if (piece == NULL) {
+        snprintf(err, errlen, "out of memory for the shard");
+        return OVICA_ENOMEM;
+    }
+    float *dst = out;
+    int st = OVICA_OK;
+    for (size_t r = 0; r < sn && st == OVICA_OK; r += SHARD_PIECE) {
+        const size_t k = sn - r < SHARD_PIECE ? sn - r : SHARD_PIECE;
+        st = npy_read_rows(path, lo + r, k, m, piece, err, errlen);
+        for (size_t i = 0; st == OVICA_OK && i < k * m; i++) dst[r * m + i] = (float)piece[i];
+    }
+    free(piece);
+    return st;
+}
+
 int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *log)
 {
     int rank, P;
@@ -234,7 +270,11 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     ovica_prior *prior = NULL;
     ovica_model *model = NULL;
     ovica_trainer *t = NULL;
-    double *shard = NULL, *first = NULL, *batch = NULL, *buf = NULL, *tmp = NULL, *all = NULL;
+    double *first = NULL, *buf = NULL, *tmp = NULL, *all = NULL;
+    /* the shard and a step's window when it wraps: doubles, or floats for a
+     * float32 file (half the memory; the trainer's _f32 entry points code
+     * them in single precision) */
+    unsigned char *shard = NULL, *batch = NULL;
 
     /* --- the data: shape, this rank's shard, the shared first rows ------- */
     size_t N = 0, m = 0;
@@ -252,15 +292,17 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     }
     size_t lo, sn, start, cnt;
     dtrain_window(N, B, P, rank, 0, &lo, &sn, &start, &cnt);
-    shard = malloc((sn ? sn : 1) * m * sizeof(double));
-    batch = malloc((cnt ? cnt : 1) * m * sizeof(double));
+    const int f32 = npy_is_float32(o->data);
+    const size_t es = f32 ? sizeof(float) : sizeof(double); /* bytes per value */
+    shard = malloc((sn ? sn : 1) * m * es);
+    batch = malloc((cnt ? cnt : 1) * m * es);
     const size_t n_first = o->monitor_rows > 0 ? (o->monitor_rows < N ? o->monitor_rows : N)
                                                : (N < INIT_ROWS ? N : INIT_ROWS);
     first = malloc(n_first * m * sizeof(double));
     if (!shard || !batch || !first) {
         say(log, rank, "out of memory for the data");
         bad = 1;
-    } else if ((st = npy_read_rows(o->data, lo, sn, m, shard, err, sizeof err)) != OVICA_OK ||
+    } else if ((st = read_shard(o->data, lo, sn, m, f32, shard, err, sizeof err)) != OVICA_OK ||
                (st = npy_read_rows(o->data, 0, n_first, m, first, err, sizeof err)) != OVICA_OK) {
         say(log, rank, "data: %s", err);
         bad = 1;
@@ -385,7 +427,7 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
     for (; k < total; k++) {
         if (o->stop_after > 0 && k >= o->stop_after) break;
         dtrain_window(N, B, P, rank, k, &lo, &sn, &start, &cnt);
-        const double *X = shard + (start - lo) * m;
+        const unsigned char *X = shard + (start - lo) * m * es;
         if (cnt > sn) { /* (cannot happen: b_r <= shard size) */
             say(log, rank, "step %zu: window of %zu rows in a shard of %zu", k, cnt, sn);
             bad = 1;
@@ -393,8 +435,8 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
         }
         if (start - lo + cnt > sn) { /* wraps around the shard */
             size_t a = sn - (start - lo);
-            memcpy(batch, X, a * m * sizeof(double));
-            memcpy(batch + a * m, shard, (cnt - a) * m * sizeof(double));
+            memcpy(batch, X, a * m * es);
+            memcpy(batch + a * m * es, shard, (cnt - a) * m * es);
             X = batch;
         }
         double ta = MPI_Wtime(), ca = thread_cpu();
@@ -403,7 +445,8 @@ int dtrain_run(const dtrain_opts *o, MPI_Comm comm, dtrain_result *res, FILE *lo
             memset(buf, 0, S * sizeof(double)); /* no rows this step: adds nothing */
         } else if (!fail) {
             ovica_trainer_clear_stats(t);
-            st = ovica_trainer_accumulate(t, X, cnt, m);
+            st = f32 ? ovica_trainer_accumulate_f32(t, (const float *)(const void *)X, cnt, m)
+                     : ovica_trainer_accumulate(t, (const double *)(const void *)X, cnt, m);
             if (st == OVICA_OK) st = ovica_trainer_stats_export(t, buf, S);
             if (st != OVICA_OK) {
                 say(log, rank, "step %zu: accumulate (window of %zu rows from file row %zu, "

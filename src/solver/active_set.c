@@ -67,6 +67,7 @@
 #ifdef OVICA_ACTIVE_F32
 typedef float real;
 #define GEMM cblas_sgemm
+#define SWAP_ROWS ovica__swap_rows_f
 #define SFX(name) name##_f32
 /* the gradient's rounding level, relative to mu + max|a_j| ||x|| (about 17
  * float epsilons: the sums of m products in float) */
@@ -74,6 +75,7 @@ typedef float real;
 #else
 typedef double real;
 #define GEMM cblas_dgemm
+#define SWAP_ROWS ovica__swap_rows
 #define SFX(name) name
 #define ROUND_FLOOR 1e-13
 #endif
@@ -736,16 +738,6 @@ real *SFX(ovica__active_gram)(double *work, size_t N, size_t m, size_t n)
     return (real *)((size_t *)(work + dbl(N * n) + dbl(N * m) + 2 * N) + N);
 }
 
-/* Swaps rows i and j of a row-major array with w columns. */
-static void swap_rows(real *a, size_t w, size_t i, size_t j)
-{
-    real *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        real t = p[k];
-        p[k] = q[k];
-        q[k] = t;
-    }
-}
 
 int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, real *S,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
@@ -843,7 +835,7 @@ int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, rea
             size_t last = --na;
             if (k != last) {
                 memcpy(Sw + k * n, Sw + last * n, n * sizeof(real));
-                swap_rows(Xc, m, k, last);
+                SWAP_ROWS(Xc, m, k, last);
                 xs[k] = xs[last];
                 state[k] = state[last];
                 perm[k] = perm[last];

@@ -79,16 +79,6 @@ typedef struct {
 
 /* The iteration, in double (every prior, both step kinds) and in float
  * (ovica_solver_infer_f32's ISTA and FISTA with a built-in prior). */
-static void swap_rows_f(float *a, size_t w, size_t i, size_t j)
-{
-    float *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        float t = p[k];
-        p[k] = q[k];
-        q[k] = t;
-    }
-}
-
 #define FO_T double
 #define FO_NAME(x) x##_d
 #define FO_GEMM cblas_dgemm
@@ -104,7 +94,7 @@ static void swap_rows_f(float *a, size_t w, size_t i, size_t j)
 #define FO_GEMM cblas_sgemm
 #define FO_FABS fabsf
 #define FO_COPYSIGN copysignf
-#define FO_SWAP_ROWS swap_rows_f
+#define FO_SWAP_ROWS ovica__swap_rows_f
 #define FO_LANES 8
 #define FO_GENERAL 0
 #include "first_order_tmpl.h"

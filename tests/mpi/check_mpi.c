@@ -193,6 +193,12 @@ static int serial_reference(const dtrain_opts *o, int by_shard, double *A_out)
     size_t N = 0, m = 0;
     int st = ovica_npy_read(o->data, &X, &N, &m);
     if (st) return st;
+    /* a float32 file: the ranks code their float rows in single precision;
+     * the widened rows at OVICA_PRECISION_SINGLE are coded the same way */
+    ovica_npy_file *fh = NULL;
+    int dtype = OVICA_NPY_FLOAT64;
+    if (ovica_npy_open(&fh, o->data) == OVICA_OK) ovica_npy_file_format(fh, &dtype, NULL, NULL);
+    ovica_npy_close(fh);
     const size_t n = o->atoms, B = o->batch ? o->batch : N, p = (size_t)P;
     const size_t nf = o->monitor_rows ? (o->monitor_rows < N ? o->monitor_rows : N) : (N < 2048 ? N : 2048);
     ovica_prior *pr = NULL;
@@ -204,6 +210,8 @@ static int serial_reference(const dtrain_opts *o, int by_shard, double *A_out)
     if (!st) st = ovica_model_new(&model, m, n, pr, o->sigma);
     if (!st) st = ovica_trainer_new(&t, model, ovica_rule_type_find(o->rule), o->seed);
     if (!st) st = ovica_trainer_set_param(t, OVICA_TRAIN_STEPS, (double)o->steps);
+    if (!st && dtype == OVICA_NPY_FLOAT32)
+        st = ovica_trainer_set_param(t, OVICA_TRAIN_PRECISION, OVICA_PRECISION_SINGLE);
     if (!st && o->lr > 0) st = ovica_trainer_set_param(t, OVICA_TRAIN_LR, o->lr);
     if (!st && o->solver_tol > 0) st = ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_TOL, o->solver_tol);
     if (!st && o->solver_iter > 0) st = ovica_trainer_set_param(t, OVICA_TRAIN_SOLVER_ITER, o->solver_iter);
@@ -263,9 +271,10 @@ static dtrain_opts natural_opts(size_t batch)
     return o;
 }
 
-static void test_map_rule(size_t batch, const char *what, int by_shard)
+static void test_map_rule(size_t batch, const char *what, int by_shard, const char *data)
 {
     dtrain_opts o = natural_opts(batch);
+    if (data != NULL) o.data = data;
     dtrain_result res;
     int rc = dtrain_run(&o, MPI_COMM_WORLD, &res, stderr);
     CHECK(rc == 0, "%s: dtrain_run failed", what);
@@ -465,9 +474,11 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     test_reader();
-    test_map_rule(0, "full batch", 0);
-    test_map_rule(300, "minibatch 300 (windows wrap)", 1);
-    test_map_rule(2, "minibatch 2 (with 3 ranks one has no rows per step)", 1);
+    test_map_rule(0, "full batch", 0, NULL);
+    test_map_rule(300, "minibatch 300 (windows wrap)", 1, NULL);
+    test_map_rule(2, "minibatch 2 (with 3 ranks one has no rows per step)", 1, NULL);
+    test_map_rule(300, "minibatch 300, float32 file (float shards, single-precision codes)", 1,
+                  f_f4);
     test_reduce_modes();
     test_draws_rule();
     test_resume();
