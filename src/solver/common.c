@@ -92,22 +92,16 @@ int ovica__solver_check_prox(const ovica_solver *s, const ovica_prior *prior)
     return OVICA_OK;
 }
 
-void ovica__swap_rows_f(float *a, size_t w, size_t i, size_t j)
-{
-    float *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        float t = p[k];
-        p[k] = q[k];
-        q[k] = t;
+/* Row swaps for double and float arrays (one body for both types). */
+#define OVICA__SWAP_ROWS(name, T)                                                  \
+    void name(T *a, size_t w, size_t i, size_t j)                                  \
+    {                                                                              \
+        T *p = a + i * w, *q = a + j * w;                                          \
+        for (size_t k = 0; k < w; k++) {                                           \
+            T t = p[k];                                                            \
+            p[k] = q[k];                                                           \
+            q[k] = t;                                                              \
+        }                                                                          \
     }
-}
-
-void ovica__swap_rows(double *a, size_t w, size_t i, size_t j)
-{
-    double *p = a + i * w, *q = a + j * w;
-    for (size_t k = 0; k < w; k++) {
-        double t = p[k];
-        p[k] = q[k];
-        q[k] = t;
-    }
-}
+OVICA__SWAP_ROWS(ovica__swap_rows, double)
+OVICA__SWAP_ROWS(ovica__swap_rows_f, float)
