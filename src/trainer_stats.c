@@ -225,8 +225,14 @@ static size_t support(const ovica_trainer *t, const double *s, size_t *supp)
     return k;
 }
 
+/* The coder's Gram matrix: G in double, or Gf in single precision. */
+typedef struct {
+    const double *G;
+    const float *Gf;
+} gram_src;
+
 /* The squared residual of the least-squares refit of a MAP code on its
- * support S (its k indices in t->supp): at a solution of the LASSO,
+ * support S (its k indices in sp): at a solution of the LASSO,
  * A_S^T r = mu z with z = sign(s_S), so that
  *     ||x - A_S s_ls||^2 = ||r||^2 - mu^2 z^T (A_S^T A_S)^{-1} z,
  * which needs only the Gram matrix of the support's atoms and its Cholesky
@@ -236,13 +242,9 @@ static size_t support(const ovica_trainer *t, const double *s, size_t *supp)
  * per sample: a third of a step at 256 x 2048 with 45 active codes a
  * sample). It takes the shrinkage of the threshold out of the residual r
  * (r2 = ||r||^2). A support larger than m, or whose Gram
- * matrix is singular to working precision (duplicate atoms), keeps the
- * unrefitted residual. */
-/* (the coder's Gram matrix: G in double, or Gf in single precision) */
-typedef struct {
-    const double *G;
-    const float *Gf;
-} gram_src;
+ * matrix is singular to working precision (duplicate atoms; a pivot below
+ * 1e-10 of its diagonal entry, 1e-5 with the float Gram matrix, whose
+ * entries carry float rounding), keeps the unrefitted residual. */
 
 static double gram_entry(const ovica_trainer *t, gram_src g, size_t i, size_t j)
 {
@@ -269,7 +271,7 @@ static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, cons
             if (b < a) {
                 La[b] = v / Lb[b];
             } else {
-                if (!(v > 1e-10 * g)) return r2;
+                if (!(v > (G.G == NULL && G.Gf != NULL ? 1e-5 : 1e-10) * g)) return r2;
                 La[a] = sqrt(v);
             }
         }
