@@ -2,10 +2,14 @@
  * waits for its rows, with and without ovica_npy_prefetch_rows() (public
  * API and clock timing only).
  *
- *   stream_prefetch FILE.npy [atoms steps rows block]
+ *   stream_prefetch [FILE.npy [atoms steps rows block]]
  *
- * Default: 2048 atoms, 30 steps of 8192 rows in blocks of 512 contiguous
- * rows at random places (as `ovica train --batch 8192` reads them). Each
+ * With a file: 2048 atoms, 30 steps of 8192 rows in blocks of 512
+ * contiguous rows at random places (as `ovica train --batch 8192` reads
+ * them). Without one (make bench): a temporary float32 file of 200,000 x
+ * 64 rows (256 sparse exponential sources, 3% active) is written to TMPDIR
+ * (or /tmp) and removed at the end; 256 atoms, 20 steps of 2048 rows in
+ * blocks of 128. Each
  * mode starts with the file evicted from the page cache
  * (posix_fadvise(POSIX_FADV_DONTNEED): clean pages of a file are dropped
  * without privileges), trains a fresh trainer with the defaults (the codes
@@ -35,12 +39,39 @@ static void evict(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 6) {
-        fprintf(stderr, "usage: stream_prefetch FILE.npy [atoms steps rows block]\n");
+    if (argc != 1 && argc != 2 && argc != 6) {
+        fprintf(stderr, "usage: stream_prefetch [FILE.npy [atoms steps rows block]]\n");
         return 2;
     }
+    char tmp[512] = "";
     const char *path = argv[1];
     size_t n = 2048, steps = 30, B = 8192, block = 512;
+    if (argc == 1) { /* a file of our own */
+        const size_t Nt = 200000, mt = 64;
+        n = 256;
+        steps = 20;
+        B = 2048;
+        block = 128;
+        snprintf(tmp, sizeof tmp, "%s/ovica_stream_%ld.npy",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+        path = tmp;
+        double *A = malloc(mt * n * sizeof *A), *S = malloc(Nt * n * sizeof *S);
+        double *Xt = malloc(Nt * mt * sizeof *Xt);
+        ovica_rng *g = NULL;
+        if (!A || !S || !Xt) {
+            fprintf(stderr, "stream_prefetch: out of memory\n");
+            return 1;
+        }
+        CK(ovica_rng_new(&g, 3));
+        CK(ovica_synth_random_basis(g, A, mt, n));
+        CK(ovica_synth_sources(g, OVICA_PRIOR_EXPONENTIAL, 1.0, 0.03, S, Nt, n));
+        CK(ovica_synth_mix(g, A, mt, n, S, Nt, 0.01, Xt));
+        CK(ovica_npy_write_float32(path, Xt, Nt, mt));
+        ovica_rng_free(g);
+        free(A);
+        free(S);
+        free(Xt);
+    }
     if (argc == 6) {
         n = strtoul(argv[2], NULL, 10);
         steps = strtoul(argv[3], NULL, 10);
@@ -116,6 +147,7 @@ int main(int argc, char **argv)
     }
     ovica_rng_free(r);
     ovica_npy_close(f);
+    if (tmp[0] != '\0') unlink(tmp);
     free(at);
     free(X);
     return 0;
