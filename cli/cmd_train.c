@@ -583,7 +583,7 @@ static int train_parse(int argc, char **argv, train_opts *o)
 {
     *o = (train_opts){.steps = 300, .seed = 1, .prior = 1, .rule = 5, .solver = -1,
                       .schedule = -1, .init = INIT_AUTO, .keep = 1, .sigma = 0.05,
-                      .scale = 1.0, .stop = -1.0, .precision = 0};
+                      .scale = 1.0, .stop = -1.0};
     const cli_opt opts[] = {
         {"data", CLI_STRING, &o->data, 0, 0, 0, NULL},
         {"atoms", CLI_U64, &o->atoms, 1, 1e6, 0, NULL},

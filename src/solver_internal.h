@@ -187,8 +187,9 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
 
 /* Exact MAP codes for a built-in prior (Laplace: LASSO; exponential:
  * non-negative LASSO) by a batched active-set method; see active_set.c.
- *   S:        N x n; on entry the starting point (zeros for a cold start,
- *             already projected onto the prior's domain), on exit the codes.
+ *   S:        N x n; on exit the codes. With warm, on entry the starting
+ *             point (projected here onto the prior's domain); else it is
+ *             zeroed first.
  *   tol:      a sample stops when its optimality violation (in the units of
  *             ovica_model_optimality) is at most tol / b (floored near the
  *             rounding level of its gradient).
@@ -196,8 +197,9 @@ size_t ovica__active_work_len(size_t N, size_t m, size_t n, size_t Bk, size_t th
  *   threads:  threads for the per-sample work (the caller and threads - 1
  *             workers started for the call; fewer if the system refuses).
  *   work:     ovica__active_work_len(N, m, n, Bk, threads) doubles.
- * Returns OVICA_OK (counts in *rounds and *n_conv) or an error status. */
-int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S,
+ * Returns OVICA_OK (counts in *rounds and *n_conv), OVICA_ENUMERIC (a
+ * non-finite code: a singular support) or another error status. */
+int ovica__active_solve(const ovica_model *md, const double *X, size_t N, double *S, int warm,
                         double tol, size_t max_rounds, size_t Bk, size_t threads,
                         double *work, size_t *rounds, size_t *n_conv);
 /* Where in that work memory ovica__active_solve leaves the Gram matrix
@@ -208,7 +210,7 @@ double *ovica__active_gram(double *work, size_t N, size_t m, size_t n);
  * and line search in double; a sample stops at tol / b or at the rounding
  * level of its float gradient (1e-6 relative), whichever is larger. */
 size_t ovica__active_work_len_f32(size_t N, size_t m, size_t n, size_t Bk, size_t threads);
-int ovica__active_solve_f32(const ovica_model *md, const float *X, size_t N, float *S,
+int ovica__active_solve_f32(const ovica_model *md, const float *X, size_t N, float *S, int warm,
                             double tol, size_t max_rounds, size_t Bk, size_t threads,
                             double *work, size_t *rounds, size_t *n_conv);
 float *ovica__active_gram_f32(double *work, size_t N, size_t m, size_t n);

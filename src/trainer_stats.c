@@ -225,10 +225,13 @@ static size_t support(const ovica_trainer *t, const double *s, size_t *supp)
     return k;
 }
 
-/* The coder's Gram matrix: G in double, or Gf in single precision. */
+/* The coder's Gram matrix: G in double, or Gf in single precision, and
+ * the relative pivot below which a support counts as singular (its
+ * entries' rounding level: 1e-10 in double, 1e-5 with the float matrix). */
 typedef struct {
     const double *G;
     const float *Gf;
+    double tiny;
 } gram_src;
 
 /* The squared residual of the least-squares refit of a MAP code on its
@@ -243,8 +246,7 @@ typedef struct {
  * sample). It takes the shrinkage of the threshold out of the residual r
  * (r2 = ||r||^2). A support larger than m, or whose Gram
  * matrix is singular to working precision (duplicate atoms; a pivot below
- * 1e-10 of its diagonal entry, 1e-5 with the float Gram matrix, whose
- * entries carry float rounding), keeps the unrefitted residual. */
+ * G.tiny of its diagonal entry), keeps the unrefitted residual. */
 
 static double gram_entry(const ovica_trainer *t, gram_src g, size_t i, size_t j)
 {
@@ -271,7 +273,7 @@ static double refit_sq(const ovica_trainer *t, gram_src G, const double *s, cons
             if (b < a) {
                 La[b] = v / Lb[b];
             } else {
-                if (!(v > (G.G == NULL && G.Gf != NULL ? 1e-5 : 1e-10) * g)) return r2;
+                if (!(v > G.tiny * g)) return r2;
                 La[a] = sqrt(v);
             }
         }
@@ -537,10 +539,11 @@ static int accumulate(ovica_trainer *t, batch_src src, size_t N, size_t x_dim)
     /* the Gram matrix of the basis, when the coder formed one for this
      * batch (the active-set solver does; refit implies MAP codes, which
      * were just computed); else dot products of A^T's rows */
-    gram_src G = {NULL, NULL};
+    gram_src G = {NULL, NULL, 1e-10};
     if (refit) {
         G.G = ovica__solver_gram(t->solver, t->model);
         G.Gf = ovica__solver_gram_f32(t->solver, t->model);
+        if (G.Gf != NULL) G.tiny = 1e-5;
     }
     task.sparse = sparse;
     task.refit = refit;

@@ -1,9 +1,7 @@
 /* ovica_solver_active: the exact active-set (feature-sign) solver for the
  * built-in priors; the algorithm is in src/solver/active_set.c, this file is
- * its type object (work memory, starting point, statistics). */
-#include <math.h>
+ * its type object (work memory, statistics). */
 #include <stdint.h>
-#include <string.h>
 
 #include "solver_internal.h"
 
@@ -27,7 +25,7 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
     const int warm = a->warm;
     const double L = a->L;
     ovica_infer_stats *stats = a->stats;
-    const size_t m = model->m, n = model->n, Nn = N * n;
+    const size_t m = model->m, n = model->n;
     const size_t Bk = ovica__block_rows(N, n);
     const size_t threads = (size_t)solver->param[OVICA_SOLVER_THREADS];
     size_t len = ovica__active_work_len(N, m, n, Bk, threads), extra = Bk * (m + 2 * n);
@@ -35,21 +33,14 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
         return ovica__error(OVICA_ENOMEM, "%s: the batch is too large", "ovica_solver_infer");
     int st = ovica__solver_work(solver, len + extra);
     if (st) return st;
-    if (!warm) memset(S, 0, Nn * sizeof(double));
-    else if (model->prior->domain == OVICA_DOMAIN_NONNEG)
-        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0 ? S[i] : 0.0;
     size_t rounds = 0, n_conv = 0;
-    st = ovica__active_solve(model, X, N, S, solver->param[OVICA_SOLVER_TOL],
+    st = ovica__active_solve(model, X, N, S, warm, solver->param[OVICA_SOLVER_TOL],
                              (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, threads,
                              solver->work, &rounds, &n_conv);
     if (st) return st;
     solver->gram = ovica__active_gram(solver->work, N, m, n);
     solver->gram_f32 = NULL;
     solver->gram_model = model;
-    for (size_t i = 0; i < Nn; i++)
-        if (!isfinite(S[i]))
-            return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",
-                                "ovica_solver_infer");
     if (stats != NULL) {
         double *R = solver->work + len, *G = R + Bk * m, *scratch = G + Bk * n;
         st = ovica__fill_stats(model, X, N, S, Bk, R, G, scratch, L, stats);
@@ -67,8 +58,7 @@ static int active_solve(ovica_solver *solver, const ovica__solve_args *a)
 static int active_solve_f32(ovica_solver *solver, const ovica__solve_args_f32 *a)
 {
     const ovica_model *model = a->model;
-    float *S = a->S;
-    const size_t N = a->N, m = model->m, n = model->n, Nn = N * n;
+    const size_t N = a->N, m = model->m, n = model->n;
     const size_t Bk = ovica__block_rows(N, n);
     const size_t threads = (size_t)solver->param[OVICA_SOLVER_THREADS];
     size_t len = ovica__active_work_len_f32(N, m, n, Bk, threads);
@@ -76,21 +66,14 @@ static int active_solve_f32(ovica_solver *solver, const ovica__solve_args_f32 *a
         return ovica__error(OVICA_ENOMEM, "%s: the batch is too large", "ovica_solver_infer_f32");
     int st = ovica__solver_work(solver, len);
     if (st) return st;
-    if (!a->warm) memset(S, 0, Nn * sizeof(float));
-    else if (model->prior->domain == OVICA_DOMAIN_NONNEG)
-        for (size_t i = 0; i < Nn; i++) S[i] = S[i] > 0.0f ? S[i] : 0.0f;
     size_t rounds = 0, n_conv = 0;
-    st = ovica__active_solve_f32(model, a->X, N, S, solver->param[OVICA_SOLVER_TOL],
+    st = ovica__active_solve_f32(model, a->X, N, a->S, a->warm, solver->param[OVICA_SOLVER_TOL],
                                  (size_t)solver->param[OVICA_SOLVER_MAX_ITER], Bk, threads,
                                  solver->work, &rounds, &n_conv);
     if (st) return st;
     solver->gram = NULL;
     solver->gram_f32 = ovica__active_gram_f32(solver->work, N, m, n);
     solver->gram_model = model;
-    for (size_t i = 0; i < Nn; i++)
-        if (!isfinite(S[i]))
-            return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",
-                                "ovica_solver_infer_f32");
     *a->iters = rounds;
     *a->n_conv = n_conv;
     return n_conv == N ? OVICA_OK : OVICA_NOT_CONVERGED;

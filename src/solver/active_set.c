@@ -69,6 +69,7 @@ typedef float real;
 #define GEMM cblas_sgemm
 #define SWAP_ROWS ovica__swap_rows_f
 #define SFX(name) name##_f32
+#define API_NAME "ovica_solver_infer_f32"
 /* the gradient's rounding level, relative to mu + max|a_j| ||x|| (about 17
  * float epsilons: the sums of m products in float) */
 #define ROUND_FLOOR 1e-6
@@ -77,6 +78,7 @@ typedef double real;
 #define GEMM cblas_dgemm
 #define SWAP_ROWS ovica__swap_rows
 #define SFX(name) name
+#define API_NAME "ovica_solver_infer"
 #define ROUND_FLOOR 1e-13
 #endif
 
@@ -739,9 +741,9 @@ real *SFX(ovica__active_gram)(double *work, size_t N, size_t m, size_t n)
 }
 
 
-int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, real *S,
-                        double tol, size_t max_rounds, size_t Bk, size_t threads,
-                        double *work, size_t *rounds, size_t *n_conv)
+int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, real *S, int warm,
+                             double tol, size_t max_rounds, size_t Bk, size_t threads,
+                             double *work, size_t *rounds, size_t *n_conv)
 {
     const size_t m = md->m, n = md->n, kcap = m < n ? m : n;
     const ovica_prior *prior = md->prior;
@@ -753,6 +755,11 @@ int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, rea
     c.kcap = kcap;
     c.mu = md->sigma * md->sigma / prior->b;
     c.nonneg = prior->kind == OVICA_PRIOR_EXPONENTIAL;
+    /* the starting point: zeros, or the warm start projected onto the
+     * prior's domain */
+    if (!warm) memset(S, 0, N * n * sizeof(real));
+    else if (prior->domain == OVICA_DOMAIN_NONNEG)
+        for (size_t i = 0; i < N * n; i++) S[i] = S[i] > 0 ? S[i] : 0;
 
     real *Sw = (real *)work, *Xc = (real *)(work + dbl(N * n));
     double *xs = work + dbl(N * n) + dbl(N * m), *state = xs + N;
@@ -844,6 +851,10 @@ int SFX(ovica__active_solve)(const ovica_model *md, const real *X, size_t N, rea
     }
     ovica__pool_stop(&pool);
     for (size_t k = 0; k < na; k++) memcpy(S + perm[k] * n, Sw + k * n, n * sizeof(real));
+    for (size_t i = 0; i < N * n; i++)
+        if (!isfinite(S[i]))
+            return ovica__error(OVICA_ENUMERIC, "%s: non-finite code (singular support)",
+                                API_NAME);
     *rounds = round;
     *n_conv = conv;
     return OVICA_OK;
